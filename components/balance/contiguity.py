@@ -1,0 +1,143 @@
+"""Contiguity of territories on an SCU adjacency graph.
+
+Territory ``t`` is contiguous when the subgraph induced by its units is
+connected. With shortest-path distances the Lagrangian assignment
+``argmin_i (d_ij - lambda_i)`` is contiguous in theory (Zoltners & Sinha); ties
+and multi-metric multipliers break that, so every assignment passes through
+:func:`repair`, which keeps the part holding the center and hands each cut-off
+piece to the best adjacent territory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+
+def _same_territory_graph(graph: sp.csr_matrix, labels: np.ndarray) -> sp.csr_matrix:
+    coo = graph.tocoo()
+    keep = labels[coo.row] == labels[coo.col]
+    n = graph.shape[0]
+    return sp.csr_matrix((np.ones(int(keep.sum())), (coo.row[keep], coo.col[keep])), shape=(n, n))
+
+
+def territory_parts(graph: sp.csr_matrix, labels: np.ndarray) -> np.ndarray:
+    """Connected-part label of every unit within its own territory."""
+    _, parts = connected_components(_same_territory_graph(graph, labels), directed=False)
+    return parts
+
+
+def contiguous_flags(graph: sp.csr_matrix, labels: np.ndarray, m: int) -> np.ndarray:
+    """``flags[t]`` is True when territory ``t`` is one connected piece (or empty)."""
+    parts = territory_parts(graph, labels)
+    n_parts = np.zeros(m, dtype=np.int64)
+    pairs = np.unique(np.column_stack([labels, parts]), axis=0)
+    np.add.at(n_parts, pairs[:, 0], 1)
+    return n_parts <= 1
+
+
+def repair(graph: sp.csr_matrix, labels: np.ndarray, anchors: np.ndarray,
+           reduced_cost: np.ndarray) -> np.ndarray:
+    """Make every territory connected.
+
+    ``anchors[t]`` is the unit that defines territory ``t``'s main part (its
+    center). Units outside their territory's main part are released and
+    re-assigned, in waves, to the adjacent territory with the lowest
+    ``reduced_cost[t, j]``; adding a unit next to a connected territory keeps it
+    connected, so the result is contiguous whenever the graph is connected.
+    """
+    labels = labels.copy()
+    parts = territory_parts(graph, labels)
+    main_part = parts[anchors]
+    free = parts != main_part[labels]
+    if not free.any():
+        return labels
+    labels[free] = -1
+    indptr, indices = graph.indptr, graph.indices
+    row_of = np.repeat(np.arange(graph.shape[0]), np.diff(indptr))
+    while free.any():
+        # candidate (unit, territory) pairs: free unit next to an assigned unit
+        nbr_lab = labels[indices]
+        ok = free[row_of] & (nbr_lab >= 0)
+        if not ok.any():
+            raise RuntimeError("units unreachable from every center: the graph is disconnected")
+        units, terr = row_of[ok], nbr_lab[ok]
+        cost = reduced_cost[terr, units]
+        order = np.lexsort((terr, cost, units))
+        units, terr = units[order], terr[order]
+        first = np.r_[True, units[1:] != units[:-1]]
+        labels[units[first]] = terr[first]
+        free[units[first]] = False
+    return labels
+
+
+class Territories:
+    """Mutable assignment state with the adjacency lists local search needs."""
+
+    def __init__(self, graph: sp.csr_matrix, labels: np.ndarray, m: int) -> None:
+        self.indptr = graph.indptr
+        self.indices = graph.indices
+        self.labels = labels.copy()
+        self.m = m
+        self.size = np.bincount(labels, minlength=m)
+        self.version = np.zeros(m, dtype=np.int64)  # bumped when a territory changes
+        self._cache: dict[int, tuple[int, int, bool]] = {}
+
+    def neighbours(self, u: int) -> np.ndarray:
+        return self.indices[self.indptr[u]:self.indptr[u + 1]]
+
+    def removable(self, u: int) -> bool:
+        """Can unit ``u`` leave its territory without splitting it or emptying it?"""
+        t = int(self.labels[u])
+        hit = self._cache.get(u)
+        if hit is not None and hit[0] == t and hit[1] == self.version[t]:
+            return hit[2]
+        result = self._removable(u, t)
+        self._cache[u] = (t, int(self.version[t]), result)
+        return result
+
+    def _removable(self, u: int, t: int) -> bool:
+        if self.size[t] <= 1:
+            return False
+        nb = self.neighbours(u)
+        same = nb[self.labels[nb] == t]
+        if len(same) <= 1:
+            return len(same) == 1
+        if self._connected_around(same):
+            return True
+        # BFS inside territory t without u, from one neighbour, until all are reached
+        targets = set(same[1:].tolist())
+        seen = {u, int(same[0])}
+        stack = [int(same[0])]
+        labels, indptr, indices = self.labels, self.indptr, self.indices
+        while stack and targets:
+            v = stack.pop()
+            for w in indices[indptr[v]:indptr[v + 1]]:
+                w = int(w)
+                if w not in seen and labels[w] == t:
+                    seen.add(w)
+                    targets.discard(w)
+                    stack.append(w)
+        return not targets
+
+    def _connected_around(self, same: np.ndarray) -> bool:
+        """Are u's same-territory neighbours connected among themselves (a local test)?"""
+        members = set(same.tolist())
+        seen = {int(same[0])}
+        stack = [int(same[0])]
+        while stack:
+            v = stack.pop()
+            for w in self.indices[self.indptr[v]:self.indptr[v + 1]]:
+                w = int(w)
+                if w in members and w not in seen:
+                    seen.add(w)
+                    stack.append(w)
+        return len(seen) == len(members)
+
+    def move(self, u: int, to: int) -> None:
+        self.version[self.labels[u]] += 1
+        self.version[to] += 1
+        self.size[self.labels[u]] -= 1
+        self.size[to] += 1
+        self.labels[u] = to

@@ -1,0 +1,129 @@
+"""Boundary local search that keeps territories contiguous.
+
+A move takes unit ``u`` from its territory ``a`` to an adjacent territory ``b``.
+Every boundary move is scored at once with numpy; the best non-conflicting
+moves (no territory touched twice in a round, ``u`` not an articulation point of
+``a``) are applied, and rounds repeat until nothing improves.
+
+Two phases, both strictly improving so both terminate:
+
+1. *balance*: lexicographically reduce the tolerance violation ``V`` (how far
+   territory totals lie outside their bounds), then the squared deviation from
+   target ``Q`` (which lets load flow along chains of territories that are all
+   inside their bounds), then cost;
+2. *cost*: reduce ``sum w_j d_ij`` with moves that keep ``V`` from growing.
+
+Totals are in units of each metric's target, so metrics of different scales
+weigh alike.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from components.balance.contiguity import Territories
+
+EPS = 1e-12
+
+
+def violation(s: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Per-row sum over metrics of how far ``s`` lies outside ``[lo, hi]``."""
+    return (np.maximum(s - hi, 0.0) + np.maximum(lo - s, 0.0)).sum(axis=-1)
+
+
+def _deviation(s: np.ndarray, target: np.ndarray) -> np.ndarray:
+    return ((s - target) ** 2).sum(axis=-1)
+
+
+class LocalSearch:
+    """Improve a contiguous assignment by boundary moves.
+
+    Parameters
+    ----------
+    graph : csr adjacency of the units (symmetric).
+    cost : (m, n) cost of unit j in territory i (weight x distance).
+    load : (n, k) metrics divided by each metric's target.
+    lo, hi, target : (m, k) bounds and target per territory, in target units.
+    fixed : (n,) bool, units that may not move (locked units, centers).
+    """
+
+    def __init__(self, graph: sp.csr_matrix, cost: np.ndarray, load: np.ndarray,
+                 lo: np.ndarray, hi: np.ndarray, target: np.ndarray,
+                 fixed: np.ndarray) -> None:
+        self.graph = graph
+        self.cost = cost
+        self.load = load
+        self.lo, self.hi, self.target = lo, hi, target
+        self.fixed = fixed
+        coo = sp.triu(graph, k=1).tocoo()
+        # both directions: (u moves to v's territory) and (v moves to u's)
+        self.src = np.concatenate([coo.row, coo.col]).astype(np.int64)
+        self.dst = np.concatenate([coo.col, coo.row]).astype(np.int64)
+        self.moves = 0
+
+    def totals(self, labels: np.ndarray) -> np.ndarray:
+        m = self.cost.shape[0]
+        out = np.zeros((m, self.load.shape[1]))
+        np.add.at(out, labels, self.load)
+        return out
+
+    def run(self, labels: np.ndarray, deadline: float, max_rounds: int = 100_000) -> np.ndarray:
+        state = Territories(self.graph, labels, self.cost.shape[0])
+        sums = self.totals(state.labels)
+        for phase in ("balance", "cost"):
+            for _ in range(max_rounds):
+                if time.monotonic() > deadline or not self._round(state, sums, phase):
+                    break
+        return state.labels
+
+    def _candidates(self, labels: np.ndarray, sums: np.ndarray, phase: str):
+        a_all, b_all = labels[self.src], labels[self.dst]
+        ok = (a_all != b_all) & ~self.fixed[self.src]
+        u, a, b = self.src[ok], a_all[ok], b_all[ok]
+        if len(u) == 0:
+            return None
+        key = np.unique(u * np.int64(self.cost.shape[0]) + b)  # one entry per (unit, to)
+        u, b = key // self.cost.shape[0], key % self.cost.shape[0]
+        a = labels[u]
+        w = self.load[u]
+        sa, sb = sums[a], sums[b]
+        sa2, sb2 = sa - w, sb + w
+        dv = (violation(sa2, self.lo[a], self.hi[a]) + violation(sb2, self.lo[b], self.hi[b])
+              - violation(sa, self.lo[a], self.hi[a]) - violation(sb, self.lo[b], self.hi[b]))
+        dq = (_deviation(sa2, self.target[a]) + _deviation(sb2, self.target[b])
+              - _deviation(sa, self.target[a]) - _deviation(sb, self.target[b]))
+        dc = self.cost[b, u] - self.cost[a, u]
+        scale = max(float(np.abs(self.cost).max()), 1.0)
+        if phase == "balance":
+            good = (dv < -EPS) | ((np.abs(dv) <= EPS) & (dq < -EPS))
+            order_keys = (dc / scale, dq, dv)
+        else:
+            good = (dv <= EPS) & (dc < -EPS * scale)
+            order_keys = (dq, dc)
+        if not good.any():
+            return None
+        u, a, b, dv, dq, dc = u[good], a[good], b[good], dv[good], dq[good], dc[good]
+        order = np.lexsort(tuple(k[good] for k in order_keys))
+        return u[order], a[order], b[order]
+
+    def _round(self, state: Territories, sums: np.ndarray, phase: str) -> bool:
+        cands = self._candidates(state.labels, sums, phase)
+        if cands is None:
+            return False
+        touched = np.zeros(self.cost.shape[0], dtype=bool)
+        applied = 0
+        for u, a, b in zip(*cands, strict=True):
+            if touched[a] or touched[b]:
+                continue
+            if not state.removable(int(u)):
+                continue
+            state.move(int(u), int(b))
+            sums[a] -= self.load[u]
+            sums[b] += self.load[u]
+            touched[a] = touched[b] = True
+            applied += 1
+        self.moves += applied
+        return applied > 0

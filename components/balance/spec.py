@@ -1,0 +1,61 @@
+"""The territory balancing component, described once."""
+
+from __future__ import annotations
+
+from components.spec import REQUIRED, ComponentSpec, Param, Table
+
+SPEC = ComponentSpec(
+    name="territory_balancing",
+    title="Territory balancing",
+    summary=("Split SCUs into balanced, contiguous, compact territories around fixed or "
+             "sought centers (Zoltners & Sinha Lagrangian relaxation + local search)."),
+    inputs=(
+        Table("scus", "SCU table: id, coordinates, metric columns, optional current territory"),
+        Table("centers", "territory centers: id plus scu_id or coordinates (same names as the "
+              "SCU table); one territory per row", required=False, columns=("id",)),
+        Table("edges", "SCU adjacency: from_id, to_id and optional cost (road travel cost)",
+              required=False, columns=("from_id", "to_id")),
+    ),
+    params=(
+        Param("territories", "int", "number of territories", default=REQUIRED, minimum=1,
+              metavar="M"),
+        Param("metrics", "list[str]", "metric column(s) to balance", default=REQUIRED,
+              cli="metric", metavar="COL"),
+        Param("id", "str", "SCU id column", default="id", metavar="COL"),
+        Param("x", "str", "planar x column", metavar="COL"),
+        Param("y", "str", "planar y column", metavar="COL"),
+        Param("lon", "str", "longitude column (degrees)", metavar="COL"),
+        Param("lat", "str", "latitude column (degrees)", metavar="COL"),
+        Param("tolerance", "float",
+              "every territory's metric total lies within (1 +- F) x total / M",
+              default=0.05, minimum=0.0, maximum=1.0, metavar="F"),
+        Param("distance", "str",
+              "distance along adjacency edges: straight-line euclidean (planar), haversine "
+              "(lon/lat, km) or network (the edges' cost column); default from the coordinates",
+              choices=("euclidean", "haversine", "network")),
+        Param("current", "str", "column with each SCU's current territory", metavar="COL"),
+        Param("weight", "str", "column weighting distance in the objective (default: the "
+              "first metric)", metavar="COL"),
+        Param("disruption_weight", "float",
+              "extra cost of moving a unit out of its current territory, in units of the mean "
+              "weighted distance (0: report moves only)", default=0.0, minimum=0.0),
+        Param("link_islands", "bool", "join disconnected parts of the adjacency graph to their "
+              "nearest part with flagged artificial edges", default=True),
+        Param("seed", "int", "random seed (results are deterministic for a seed)", default=0,
+              minimum=0, metavar="N"),
+        Param("time_limit", "float", "wall-clock limit in seconds", default=60.0, minimum=0.0,
+              exclusive_minimum=True, metavar="S"),
+        Param("max_iterations", "int", "subgradient iterations per center set", default=200,
+              minimum=1, metavar="N"),
+    ),
+    outputs=(
+        Table("assignments", "one row per SCU", columns=(
+            "id", "territory", "center", "distance", "previous_territory", "moved")),
+        Table("territories", "one row per territory", columns=(
+            "territory", "center", "n_units", "<metric>", "<metric>_ratio", "compactness",
+            "contiguous")),
+    ),
+    examples=(
+        "terraplan balance scus.csv --territories 10 --metric population --out out/",
+    ),
+)

@@ -1,0 +1,12 @@
+-- Aggregate a point table (accounts, customers, stops) to one row per SCU:
+-- the SCU's coordinates are the mean of its points, metrics are summed.
+SELECT
+  $scu_id AS id,
+  AVG($x) AS x,
+  AVG($y) AS y,
+  COUNT(*) AS n_points,
+  SUM($metric) AS metric
+FROM $source
+WHERE $scu_id IS NOT NULL
+GROUP BY $scu_id
+ORDER BY $scu_id

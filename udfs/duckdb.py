@@ -1,0 +1,184 @@
+"""DuckDB, the embedded default warehouse.
+
+Tables are written atomically: each output is staged under a temporary name,
+then every target is dropped and the staged tables renamed inside one
+transaction (DuckDB's DDL is transactional), so readers see either all of the
+previous outputs or all of the new ones, and a failure leaves the previous ones.
+
+:func:`register_functions` makes every component callable from DuckDB SQL as a
+scalar function taking packed JSON (the same contract as the BigQuery remote
+function), e.g.::
+
+    SELECT terraplan_territory_balancing(
+        (SELECT to_json(list(s)) FROM scus AS s), NULL, NULL,
+        '{"territories": 8, "metrics": ["population"]}')
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from sqlglot import exp
+
+from components import registry
+from components.errors import InputError, TerraplanError
+from components.result import jsonable
+from components.sqlgen import table
+from udfs.base import RUN_ID_COLUMN, RUN_LOG_TABLE, Capabilities, RunRecord, Warehouse
+
+RUN_LOG_COLUMNS = {
+    "run_id": "VARCHAR", "workflow": "VARCHAR", "step": "VARCHAR", "component": "VARCHAR",
+    "status": "VARCHAR", "started_at": "TIMESTAMP", "finished_at": "TIMESTAMP",
+    "params": "VARCHAR", "report": "VARCHAR", "error": "VARCHAR", "outputs": "VARCHAR",
+}
+
+
+def _q(name: str) -> str:
+    """A user table name as quoted DuckDB SQL (through sqlglot, never pasted)."""
+    return table(name).sql(dialect="duckdb")
+
+
+class DuckDBWarehouse(Warehouse):
+    name = "duckdb"
+    dialect = "duckdb"
+    capabilities = Capabilities(transactional_ddl=True, python_udfs=True)
+
+    def __init__(self, database: str | Path = ":memory:",
+                 connection: duckdb.DuckDBPyConnection | None = None) -> None:
+        if connection is None and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        self.con = connection or duckdb.connect(str(database))
+
+    def close(self) -> None:
+        self.con.close()
+
+    def execute(self, sql: str) -> pd.DataFrame:
+        return self.con.execute(sql).df()
+
+    def table_exists(self, name: str) -> bool:
+        found = self.con.execute(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchone()
+        return bool(found and found[0])
+
+    def read_table(self, name: str) -> pd.DataFrame:
+        if not self.table_exists(name):
+            raise InputError(f"table '{name}' not found in the DuckDB database; tables: "
+                             f"{', '.join(self.tables()) or '(none)'}", column=name)
+        return self.con.execute(f"SELECT * FROM {_q(name)}").df()
+
+    def tables(self) -> list[str]:
+        rows = self.con.execute(
+            "SELECT table_name FROM information_schema.tables ORDER BY table_name").fetchall()
+        return [r[0] for r in rows]
+
+    def load_dataframe(self, name: str, df: pd.DataFrame) -> None:
+        """Create or replace table ``name`` from a DataFrame (atomically)."""
+        self.write_tables({name: df}, run_id=None)
+
+    def write_tables(self, tables: Mapping[str, pd.DataFrame], run_id: str | None) -> None:
+        staged: dict[str, str] = {}
+        try:
+            for i, (target, df) in enumerate(tables.items()):
+                out = df.copy()
+                if run_id is not None:
+                    out.insert(0, RUN_ID_COLUMN, run_id)
+                stage = f"__terraplan_stage_{i}_{run_id or 'load'}"
+                view = f"__terraplan_df_{i}"
+                self.con.register(view, out)
+                try:
+                    self.con.execute(f"CREATE OR REPLACE TABLE {_q(stage)} AS "
+                                     f"SELECT * FROM {_q(view)}")
+                finally:
+                    self.con.unregister(view)
+                staged[target] = stage
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                for target, stage in staged.items():
+                    self.con.execute(f"DROP TABLE IF EXISTS {_q(target)}")
+                    new_name = exp.to_identifier(target, quoted=True).sql(dialect="duckdb")
+                    self.con.execute(f"ALTER TABLE {_q(stage)} RENAME TO {new_name}")
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+        finally:
+            for stage in staged.values():
+                self.con.execute(f"DROP TABLE IF EXISTS {_q(stage)}")
+
+    def record_run(self, record: RunRecord) -> None:
+        columns = ", ".join(f"{c} {t}" for c, t in RUN_LOG_COLUMNS.items())
+        self.con.execute(f"CREATE TABLE IF NOT EXISTS {_q(RUN_LOG_TABLE)} ({columns})")
+        values = [getattr(record, c) for c in RUN_LOG_COLUMNS]
+        marks = ", ".join("?" for _ in values)
+        self.con.execute(f"INSERT INTO {_q(RUN_LOG_TABLE)} VALUES ({marks})", values)
+
+    def runs(self) -> pd.DataFrame:
+        if not self.table_exists(RUN_LOG_TABLE):
+            return pd.DataFrame(columns=list(RUN_LOG_COLUMNS))
+        return self.con.execute(
+            f"SELECT * FROM {_q(RUN_LOG_TABLE)} ORDER BY started_at, run_id").df()
+
+
+# -- SQL-callable functions -----------------------------------------------------------------
+
+def _rows(payload: str | None) -> pd.DataFrame | None:
+    if payload is None:
+        return None
+    data = json.loads(payload)
+    if data is None:
+        return None
+    if not isinstance(data, list):
+        raise InputError("table arguments must be JSON arrays of row objects, e.g. "
+                         "(SELECT to_json(list(t)) FROM t AS t)")
+    return pd.DataFrame.from_records(data)
+
+
+def call_component(name: str, scus: str | None, second: str | None, third: str | None,
+                   params: str | None) -> str:
+    """Run component ``name`` on packed JSON tables; the result as packed JSON.
+
+    Errors come back as ``{"error": "..."}`` so one bad call does not abort a query
+    that solves many partitions.
+    """
+    component = registry.get(name)
+    try:
+        options = json.loads(params) if params else {}
+        if not isinstance(options, dict):
+            raise InputError("the parameters argument must be a JSON object")
+        inputs = [t.name for t in component.spec.inputs]
+        frames = dict(zip(inputs, (_rows(scus), _rows(second), _rows(third)), strict=False))
+        main = frames.pop(inputs[0])
+        if main is None:
+            raise InputError(f"the {inputs[0]} argument is NULL")
+        result = component.run(main, **{k: v for k, v in frames.items() if v is not None},
+                               **options)
+    except TerraplanError as err:
+        return json.dumps({"error": str(err)})
+    tables = {name: jsonable(df.to_dict("records")) for name, df in result.tables.items()}
+    return json.dumps({"tables": tables, "report": jsonable(result.report)})
+
+
+def register_functions(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Register ``terraplan_<component>(table_json, table_json, table_json, params_json)``."""
+    names = []
+    for cname in registry.components():
+        fname = f"terraplan_{cname}"
+
+        def fn(a: str | None, b: str | None, c: str | None, p: str | None,
+               _name: str = cname) -> str:
+            return call_component(_name, a, b, c, p)
+
+        con.create_function(fname, fn, ["VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR",
+                            null_handling="special", side_effects=True)
+        names.append(fname)
+    return names
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)

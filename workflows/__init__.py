@@ -1,0 +1,1 @@
+"""Workflows: the spec, the runner, the `terraplan` CLI and example workflows."""

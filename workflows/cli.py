@@ -1,0 +1,176 @@
+"""The ``terraplan`` command line.
+
+Component subcommands (``balance``...) are generated from the component specs:
+each parameter becomes an option with its type, range, choices and default, so
+the CLI, the workflow schema and the SQL signatures cannot drift apart.
+
+Exit status: 0 success; 2 bad input or usage (message names the column or
+option and the fix, no traceback); 3 infeasible request; 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from components.errors import InfeasibleError, InputError, TerraplanError
+from components.result import jsonable
+from components.spec import ComponentSpec, Param
+
+EXIT_INPUT, EXIT_INFEASIBLE, EXIT_OTHER = 2, 3, 1
+
+COMMANDS = {  # subcommand -> component name
+    "balance": "territory_balancing",
+}
+
+
+def _add_param(parser: argparse.ArgumentParser, p: Param) -> None:
+    default = "" if p.required or p.default is None else f" (default: {p.default})"
+    rng = "" if p.type in ("str", "bool", "list[str]") and not p.choices else \
+        f" [{p.describe_range()}]"
+    help_text = f"{p.help}{rng}{default}".replace("%", "%%")
+    kwargs: dict[str, Any] = {"dest": p.name, "help": help_text, "default": None}
+    if p.metavar:
+        kwargs["metavar"] = p.metavar
+    if p.type == "bool":
+        kwargs.pop("metavar", None)
+        parser.add_argument(p.flag, action=argparse.BooleanOptionalAction, **kwargs)
+        return
+    if p.type == "list[str]":
+        kwargs["action"] = "append"
+    elif p.choices:
+        kwargs["choices"] = p.choices
+    if p.required:
+        kwargs["required"] = True
+    parser.add_argument(p.flag, **kwargs)
+
+
+def add_component_command(sub: argparse._SubParsersAction, command: str,
+                          spec: ComponentSpec) -> None:
+    first, *others = spec.inputs
+    epilog = "example:\n  " + "\n  ".join(spec.examples) if spec.examples else None
+    parser = sub.add_parser(command, help=spec.title.lower(), description=spec.summary,
+                            epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("input", metavar="INPUT",
+                        help=f"{first.help}: a .csv or .parquet file or duckdb:FILE::TABLE")
+    for table in others:
+        parser.add_argument(f"--{table.name}", metavar="FILE", default=None,
+                            help=f"{table.help} (.csv, .parquet or duckdb:FILE::TABLE)")
+    for p in spec.params:
+        _add_param(parser, p)
+    parser.add_argument("--out", metavar="DIR", required=True,
+                        help="output folder: " + ", ".join(f"{t.name}.csv" for t in spec.outputs)
+                        + ", report.json")
+    parser.set_defaults(handler=_run_component, component=spec.name)
+
+
+def _run_component(args: argparse.Namespace) -> int:
+    from components import registry
+    from workflows.io import read_input, write_outputs
+
+    component = registry.get(args.component)
+    spec = component.spec
+    params = {p.name: getattr(args, p.name) for p in spec.params
+              if getattr(args, p.name) is not None}
+    id_cols = [v for k, v in params.items() if k == "id"]
+    main = read_input(args.input, id_columns=id_cols)
+    extra_inputs = {t.name: read_input(getattr(args, t.name)) for t in spec.inputs[1:]
+                    if getattr(args, t.name)}
+    started = time.monotonic()
+    result = component.run(main, **extra_inputs, **params)
+    report = jsonable({**result.report, "wall_seconds": time.monotonic() - started})
+    write_outputs(args.out, result.tables, report)
+    print(summary_text(report))
+    print(f"wrote {', '.join(f'{n}.csv' for n in result.tables)}, report.json to {args.out}")
+    return 0
+
+
+def summary_text(report: dict[str, Any]) -> str:
+    """A few lines a person reads: territories, balance range, contiguity, seconds."""
+    lines = [f"status: {report.get('status')} ({report.get('stopped_by')})"]
+    if "n_territories" in report:
+        lines.append(f"territories: {report['n_territories']} from {report['n_units']} units")
+    for name, b in (report.get("balance") or {}).items():
+        lines.append(f"balance {name}: {b['min_ratio']:.3f}-{b['max_ratio']:.3f} of target "
+                     f"(s.d. {b['std']:.4f}, tolerance +-{b['tolerance']:g})")
+    if "contiguous" in report:
+        bad = report.get("noncontiguous_territories") or []
+        lines.append("contiguous: " + ("yes" if report["contiguous"] else f"NO {bad}"))
+    if report.get("gap") is not None:
+        lines.append(f"objective: {report['objective']:,.1f}  lower bound: "
+                     f"{report['lower_bound']:,.1f}  gap: {100 * report['gap']:.2f}%")
+    if "moved_units" in report:
+        lines.append(f"moved units: {report['moved_units']}")
+    lines.append(f"seconds: {report.get('seconds', 0):.2f}")
+    return "\n".join(lines)
+
+
+def _run_workflow(args: argparse.Namespace) -> int:
+    from workflows.runner import run_workflow
+
+    summary = run_workflow(args.workflow, database=args.database, out=args.out,
+                           echo=print)
+    print(f"workflow '{summary.workflow}' finished: {len(summary.steps)} step(s), "
+          f"run {summary.run_id}, {summary.seconds:.2f}s")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from components import __version__, registry
+
+    parser = argparse.ArgumentParser(
+        prog="terraplan",
+        description="Territory planning next to your data: balanced, contiguous territories "
+                    "and location allocation, on DuckDB, Snowflake or BigQuery.",
+        epilog="Run 'terraplan COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"terraplan {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    components = registry.components()
+    for command, name in COMMANDS.items():
+        add_component_command(sub, command, components[name].spec)
+    run = sub.add_parser("run", help="run a workflow YAML on DuckDB",
+                         description="Run every step of a workflow on the embedded DuckDB "
+                                     "warehouse; outputs are written atomically and every run "
+                                     "is recorded in the terraplan_runs table.")
+    run.add_argument("workflow", metavar="WORKFLOW", help="workflow YAML file")
+    run.add_argument("--database", metavar="FILE",
+                     help="DuckDB file (default: the workflow's 'database')")
+    run.add_argument("--out", metavar="DIR",
+                     help="folder for CSV exports, report.json and the map "
+                          "(default: the workflow's 'exports.dir')")
+    run.set_defaults(handler=_run_workflow)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except InputError as err:
+        print(f"terraplan: error: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except InfeasibleError as err:
+        print(f"terraplan: infeasible: {err}", file=sys.stderr)
+        return EXIT_INFEASIBLE
+    except TerraplanError as err:
+        print(f"terraplan: failed: {err}", file=sys.stderr)
+        return EXIT_OTHER
+
+
+def _json_default(value: Any) -> Any:
+    return jsonable(value)
+
+
+def dump_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(jsonable(value), indent=2, default=_json_default) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

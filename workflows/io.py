@@ -1,0 +1,90 @@
+"""Reading inputs (CSV, Parquet, DuckDB tables) and writing output folders atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from components.errors import InputError
+
+ID_COLUMNS = ("id", "scu_id", "from_id", "to_id")
+
+
+def read_input(spec: str, *, id_columns: Iterable[str] = ()) -> pd.DataFrame:
+    """Read ``FILE.csv``, ``FILE.parquet`` or ``duckdb:FILE::TABLE``.
+
+    Id columns are read as text, so ZIP codes and FIPS codes keep leading zeros and
+    ids match across files whatever their source.
+    """
+    ids = set(id_columns) | set(ID_COLUMNS)
+    if spec.startswith("duckdb:"):
+        rest = spec[len("duckdb:"):]
+        if "::" not in rest:
+            raise InputError(f"DuckDB input must look like duckdb:FILE::TABLE; got '{spec}'",
+                             column="INPUT")
+        path, name = rest.split("::", 1)
+        if not Path(path).is_file():
+            raise InputError(f"DuckDB file '{path}' not found", column="INPUT")
+        from udfs.duckdb import DuckDBWarehouse
+
+        import duckdb
+
+        wh = DuckDBWarehouse(connection=duckdb.connect(path, read_only=True))
+        try:
+            df = wh.read_table(name)
+        finally:
+            wh.close()
+    else:
+        path = Path(spec)
+        if not path.is_file():
+            raise InputError(f"input file '{spec}' not found", column="INPUT")
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            header = pd.read_csv(path, nrows=0).columns
+            df = pd.read_csv(path, dtype={c: str for c in header if c in ids},
+                             keep_default_na=True)
+        elif suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(path)
+        else:
+            raise InputError(f"input '{spec}': expected a .csv or .parquet file or "
+                             "duckdb:FILE::TABLE", column="INPUT")
+    for col in ids & set(df.columns):
+        df[col] = df[col].map(lambda v: v if pd.isna(v) else _id_text(v))
+    return df
+
+
+def _id_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def write_outputs(out_dir: str | Path, tables: Mapping[str, pd.DataFrame],
+                  report: Mapping[str, object], extra: Mapping[str, str] | None = None) -> Path:
+    """Write ``<name>.csv`` per table, ``report.json`` and extra text files, all or nothing.
+
+    Everything is written to a staging folder first; only when every file is complete
+    are they moved into ``out_dir`` (each move is an atomic rename), so a failure
+    leaves the previous outputs as they were.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".terraplan-stage-", dir=out))
+    try:
+        for name, df in tables.items():
+            df.to_csv(stage / f"{name}.csv", index=False)
+        (stage / "report.json").write_text(json.dumps(report, indent=2) + "\n",
+                                           encoding="utf-8")
+        for name, text in (extra or {}).items():
+            (stage / name).write_text(text, encoding="utf-8")
+        for item in sorted(stage.iterdir()):
+            os.replace(item, out / item.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return out

@@ -1,0 +1,202 @@
+"""Workflow files: YAML, checked against a JSON schema before anything runs.
+
+A workflow names source files to load, then steps; each step ``uses`` a
+component, wires its inputs to tables (sources or earlier steps' outputs) and
+sets its parameters under ``with``, checked against the component's spec.
+Errors point at the line of the YAML file.
+
+.. code-block:: yaml
+
+    name: demo
+    database: out/terraplan.duckdb        # relative to the working directory
+    sources:                              # paths relative to the workflow file
+      counties: {path: data/scus.csv}
+    steps:
+      - name: balance
+        uses: territory_balancing
+        inputs: {scus: counties}
+        with: {territories: 10, metrics: [population], lon: lon, lat: lat}
+        outputs: {assignments: assignments, territories: territories}
+    exports:
+      dir: out/demo
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from components import registry
+from components.errors import InputError
+
+NAME = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "steps"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "database": {"type": "string"},
+        "sources": {
+            "type": "object",
+            "propertyNames": NAME,
+            "additionalProperties": {
+                "type": "object", "additionalProperties": False, "required": ["path"],
+                "properties": {"path": {"type": "string"},
+                               "id_columns": {"type": "array", "items": {"type": "string"}}},
+            },
+        },
+        "steps": {
+            "type": "array", "minItems": 1,
+            "items": {
+                "type": "object", "additionalProperties": False,
+                "required": ["name", "uses", "inputs", "outputs"],
+                "properties": {
+                    "name": NAME,
+                    "uses": {"type": "string"},
+                    "inputs": {"type": "object", "additionalProperties": NAME},
+                    "with": {"type": "object"},
+                    "outputs": {"type": "object", "additionalProperties": NAME},
+                },
+            },
+        },
+        "exports": {
+            "type": "object", "additionalProperties": False,
+            "properties": {
+                "dir": {"type": "string"},
+                "map": {
+                    "type": "object", "additionalProperties": False,
+                    "required": ["step", "units"],
+                    "properties": {"step": NAME, "units": NAME, "id": {"type": "string"},
+                                   "wkt": {"type": "string"}, "edges": NAME,
+                                   "title": {"type": "string"}},
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    uses: str
+    inputs: dict[str, str]
+    params: dict[str, Any]
+    outputs: dict[str, str]
+    line: int
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    path: Path
+    steps: list[Step]
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    database: str | None = None
+    exports: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def source_path(self, name: str) -> Path:
+        return (self.path.parent / self.sources[name]["path"]).resolve()
+
+
+def _line_of(node: yaml.Node | None, path: list[Any]) -> int | None:
+    """1-based line of the YAML node at a JSON path (deepest node found)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in path:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) \
+                and key < len(node.value):
+            match = node.value[key]
+        else:
+            match = None
+        if match is None:
+            break
+        node = match
+        line = node.start_mark.line + 1
+    return line
+
+
+def _fail(path: Path, line: int | None, message: str) -> InputError:
+    where = f"{path}:{line}" if line else str(path)
+    return InputError(f"{where}: {message}", column=where)
+
+
+def load_workflow(path: str | Path) -> Workflow:
+    """Parse and check a workflow file; every problem names its line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"workflow file '{path}' not found", column="WORKFLOW")
+    text = path.read_text(encoding="utf-8")
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise _fail(path, mark.line + 1 if mark else None, f"not valid YAML: {err}") from None
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        where = "/".join(map(str, err.absolute_path)) or "(top level)"
+        raise _fail(path, _line_of(root, list(err.absolute_path)), f"{where}: {err.message}")
+
+    sources = data.get("sources") or {}
+    for name, src in sources.items():
+        if not (path.parent / src["path"]).is_file():
+            raise _fail(path, _line_of(root, ["sources", name, "path"]),
+                        f"source '{name}': file '{src['path']}' not found next to the workflow")
+    available = set(sources)
+    steps: list[Step] = []
+    for i, raw in enumerate(data["steps"]):
+        line = _line_of(root, ["steps", i]) or 0
+        try:
+            component = registry.get(raw["uses"])
+        except InputError as err:
+            raise _fail(path, _line_of(root, ["steps", i, "uses"]), str(err)) from None
+        spec = component.spec
+        for tbl in spec.inputs:
+            if tbl.required and tbl.name not in raw["inputs"]:
+                raise _fail(path, _line_of(root, ["steps", i, "inputs"]),
+                            f"step '{raw['name']}': input '{tbl.name}' is missing")
+        for key, table_name in raw["inputs"].items():
+            if key not in {t.name for t in spec.inputs}:
+                raise _fail(path, _line_of(root, ["steps", i, "inputs", key]),
+                            f"step '{raw['name']}': '{spec.name}' has no input '{key}' "
+                            f"(inputs: {', '.join(t.name for t in spec.inputs)})")
+            if table_name not in available:
+                raise _fail(path, _line_of(root, ["steps", i, "inputs", key]),
+                            f"step '{raw['name']}': input table '{table_name}' is neither a "
+                            "source nor an output of an earlier step")
+        params = raw.get("with") or {}
+        for err in jsonschema.Draft202012Validator(spec.json_schema()).iter_errors(params):
+            where = ["steps", i, "with", *err.absolute_path]
+            raise _fail(path, _line_of(root, where),
+                        f"step '{raw['name']}': {'/'.join(map(str, err.absolute_path)) or 'with'}"
+                        f": {err.message}")
+        try:
+            spec.validate_params(params)
+        except InputError as err:
+            raise _fail(path, _line_of(root, ["steps", i, "with"]),
+                        f"step '{raw['name']}': {err}") from None
+        for key in raw["outputs"]:
+            if key not in {t.name for t in spec.outputs}:
+                raise _fail(path, _line_of(root, ["steps", i, "outputs", key]),
+                            f"step '{raw['name']}': '{spec.name}' has no output '{key}'")
+        available |= set(raw["outputs"].values())
+        steps.append(Step(raw["name"], raw["uses"], dict(raw["inputs"]), dict(params),
+                          dict(raw["outputs"]), line))
+    names = [s.name for s in steps]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise _fail(path, None, f"step name '{dup}' is used twice")
+    return Workflow(name=data["name"], path=path.resolve(), steps=steps, sources=sources,
+                    database=data.get("database"), exports=data.get("exports") or {},
+                    description=data.get("description", ""))
