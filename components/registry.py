@@ -17,7 +17,8 @@ class Component:
 
 def components() -> dict[str, Component]:
     """Name -> component (imported lazily so ``import components`` stays light)."""
-    from components.balance import SPEC as BALANCE, territory_balancing
+    from components.balance import SPEC as BALANCE
+    from components.balance import territory_balancing
 
     return {BALANCE.name: Component(BALANCE, territory_balancing)}
 

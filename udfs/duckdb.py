@@ -16,6 +16,7 @@ function), e.g.::
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -169,11 +170,8 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> list[str]:
     names = []
     for cname in registry.components():
         fname = f"terraplan_{cname}"
-
-        def fn(a: str | None, b: str | None, c: str | None, p: str | None,
-               _name: str = cname) -> str:
-            return call_component(_name, a, b, c, p)
-
+        fn = functools.partial(call_component, cname)
+        fn.__name__ = fname  # type: ignore[attr-defined]
         con.create_function(fname, fn, ["VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR",
                             null_handling="special", side_effects=True)
         names.append(fname)

@@ -11,11 +11,9 @@ option and the fix, no traceback); 3 infeasible request; 1 anything else.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from components.errors import InfeasibleError, InputError, TerraplanError
@@ -162,14 +160,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TerraplanError as err:
         print(f"terraplan: failed: {err}", file=sys.stderr)
         return EXIT_OTHER
-
-
-def _json_default(value: Any) -> Any:
-    return jsonable(value)
-
-
-def dump_json(path: Path, value: Any) -> None:
-    path.write_text(json.dumps(jsonable(value), indent=2, default=_json_default) + "\n")
 
 
 if __name__ == "__main__":

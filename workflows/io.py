@@ -31,9 +31,9 @@ def read_input(spec: str, *, id_columns: Iterable[str] = ()) -> pd.DataFrame:
         path, name = rest.split("::", 1)
         if not Path(path).is_file():
             raise InputError(f"DuckDB file '{path}' not found", column="INPUT")
-        from udfs.duckdb import DuckDBWarehouse
-
         import duckdb
+
+        from udfs.duckdb import DuckDBWarehouse
 
         wh = DuckDBWarehouse(connection=duckdb.connect(path, read_only=True))
         try:

@@ -85,8 +85,8 @@ class TerritoryBalancer:
     # -- public -------------------------------------------------------------------------
     def solve(self, graph: sp.csr_matrix, metrics: np.ndarray, *, coords: np.ndarray,
               weights: np.ndarray | None = None, centers: np.ndarray | None = None,
-              bounds: Bounds | None = None, current: np.ndarray | None = None,
-              locked: np.ndarray | None = None) -> TerritoryBalancer:
+              bounds: Bounds | None = None,
+              current: np.ndarray | None = None) -> TerritoryBalancer:
         """Solve.
 
         graph : (n, n) symmetric csr matrix, data = edge length (> 0), connected.
@@ -98,7 +98,6 @@ class TerritoryBalancer:
         bounds : per-territory bounds; default from ``tolerance``.
         current : (n,) current territory index (0..m-1) or -1; with
             ``disruption_weight`` > 0 leaving it costs extra.
-        locked : (n,) territory index a unit must stay in, or -1.
         """
         start = time.monotonic()
         deadline = start + float(self.time_limit)
@@ -113,7 +112,6 @@ class TerritoryBalancer:
         w = self._weights(metrics, weights)
         bounds = bounds or tolerance_bounds(metrics, m, np.asarray(self.tolerance, float))
         self._check_feasible(metrics, bounds)
-        locked = np.full(n, -1) if locked is None else np.asarray(locked)
         given = np.full(m, -1) if centers is None else np.asarray(centers, dtype=np.int64)
         free = given < 0
         ctr = self._initial_centers(coords, w, given, current, m, rng)
@@ -124,16 +122,16 @@ class TerritoryBalancer:
         for r in range(rounds):
             final = r == rounds - 1
             budget = deadline if final else start + (deadline - start) * (r + 1) / (rounds + 1)
-            result = self._solve_fixed(graph, metrics, w, ctr, bounds, current, locked,
-                                       budget, max_iter=self.max_iter if final else 40,
+            result = self._solve_fixed(graph, metrics, w, ctr, bounds, current, budget,
+                                       max_iter=self.max_iter if final else 40,
                                        primal_every=5 if final else 0)
             if final or time.monotonic() > deadline:
                 break
             moved = self._move_centers(graph, coords, w, result["labels"], ctr, free)
             if np.array_equal(moved, ctr):
                 # stable: one last full solve is the answer
-                result = self._solve_fixed(graph, metrics, w, ctr, bounds, current, locked,
-                                           deadline, max_iter=self.max_iter)
+                result = self._solve_fixed(graph, metrics, w, ctr, bounds, current, deadline,
+                                           max_iter=self.max_iter)
                 break
             self.center_moves_ += int((moved != ctr).sum())
             ctr = moved
@@ -248,7 +246,7 @@ class TerritoryBalancer:
 
     def _solve_fixed(self, graph: sp.csr_matrix, metrics: np.ndarray, w: np.ndarray,
                      ctr: np.ndarray, b: Bounds, current: np.ndarray | None,
-                     locked: np.ndarray, deadline: float, max_iter: int,
+                     deadline: float, max_iter: int,
                      primal_every: int = 5) -> dict:
         m, n = len(ctr), len(w)
         dist = dijkstra(graph, directed=False, indices=ctr)
@@ -263,9 +261,8 @@ class TerritoryBalancer:
         if current is not None and self.disruption_weight > 0:
             scale = float(cost.mean())
             cost = cost + self.disruption_weight * scale * (np.arange(m)[:, None] != current)
-        # forbid: locked units elsewhere, centers outside their own territory
+        # a center's own unit always belongs to its territory
         fix = np.full(n, -1)
-        fix[locked >= 0] = locked[locked >= 0]
         fix[ctr] = np.arange(m)
         fixed = fix >= 0
         big = float(cost.max()) * 10 + 1.0
