@@ -1,10 +1,21 @@
-"""Every component by name: its spec and its one Python entry point."""
+"""Every component by name: its spec and its one Python entry point.
+
+Components are discovered: any subpackage of :mod:`components` whose
+``__init__`` exports ``SPEC`` (a :class:`~components.spec.ComponentSpec`) and
+``run`` (the table entry point) is a component. Adding a component means adding
+its package; nothing central is edited.
+"""
 
 from __future__ import annotations
 
+import difflib
+import functools
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from components.errors import ParameterError
 from components.result import ComponentResult
 from components.spec import ComponentSpec
 
@@ -15,19 +26,23 @@ class Component:
     run: Callable[..., ComponentResult]
 
 
+@functools.lru_cache(maxsize=1)
 def components() -> dict[str, Component]:
-    """Name -> component (imported lazily so ``import components`` stays light)."""
-    from components.balance import SPEC as BALANCE
-    from components.balance import territory_balancing
+    """Name -> component, sorted by name."""
+    import components as package
 
-    return {BALANCE.name: Component(BALANCE, territory_balancing)}
+    found: dict[str, Component] = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.ispkg:
+            continue
+        module = importlib.import_module(f"components.{info.name}")
+        spec, run = getattr(module, "SPEC", None), getattr(module, "run", None)
+        if isinstance(spec, ComponentSpec) and callable(run):
+            found[spec.name] = Component(spec, run)
+    return dict(sorted(found.items()))
 
 
 def get(name: str) -> Component:
-    import difflib
-
-    from components.errors import ParameterError
-
     known = components()
     if name not in known:
         close = difflib.get_close_matches(name, list(known), n=1)

@@ -188,6 +188,7 @@ class ComponentSpec:
     params: tuple[Param, ...]
     outputs: tuple[Table, ...]
     examples: tuple[str, ...] = field(default_factory=tuple)
+    command: str | None = None  # CLI subcommand (terraplan COMMAND); None: workflows only
 
     def param(self, name: str) -> Param:
         for p in self.params:

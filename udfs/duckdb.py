@@ -17,7 +17,7 @@ function), e.g.::
 from __future__ import annotations
 
 import functools
-import json
+import inspect
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,10 +27,10 @@ import pandas as pd
 from sqlglot import exp
 
 from components import registry
-from components.errors import InputError, TerraplanError
-from components.result import jsonable
+from components.errors import InputError
 from components.sqlgen import table
 from udfs.base import RUN_ID_COLUMN, RUN_LOG_TABLE, Capabilities, RunRecord, Warehouse
+from udfs.protocol import call_packed
 
 RUN_LOG_COLUMNS = {
     "run_id": "VARCHAR", "workflow": "VARCHAR", "step": "VARCHAR", "component": "VARCHAR",
@@ -128,51 +128,37 @@ class DuckDBWarehouse(Warehouse):
 
 # -- SQL-callable functions -----------------------------------------------------------------
 
-def _rows(payload: str | None) -> pd.DataFrame | None:
-    if payload is None:
-        return None
-    data = json.loads(payload)
-    if data is None:
-        return None
-    if not isinstance(data, list):
-        raise InputError("table arguments must be JSON arrays of row objects, e.g. "
-                         "(SELECT to_json(list(t)) FROM t AS t)")
-    return pd.DataFrame.from_records(data)
+def call_component(name: str, *args: str | None) -> str:
+    """``terraplan_<name>(t1, t2, t3, params)``: packed JSON in, packed JSON out."""
+    *tables, params = args
+    return call_packed(name, tables, params)
 
 
-def call_component(name: str, scus: str | None, second: str | None, third: str | None,
-                   params: str | None) -> str:
-    """Run component ``name`` on packed JSON tables; the result as packed JSON.
+def _fixed_arity(fn, name: str, params: list[str]):
+    """A wrapper whose signature lists ``params``: DuckDB counts arguments from it."""
 
-    Errors come back as ``{"error": "..."}`` so one bad call does not abort a query
-    that solves many partitions.
-    """
-    component = registry.get(name)
-    try:
-        options = json.loads(params) if params else {}
-        if not isinstance(options, dict):
-            raise InputError("the parameters argument must be a JSON object")
-        inputs = [t.name for t in component.spec.inputs]
-        frames = dict(zip(inputs, (_rows(scus), _rows(second), _rows(third)), strict=False))
-        main = frames.pop(inputs[0])
-        if main is None:
-            raise InputError(f"the {inputs[0]} argument is NULL")
-        result = component.run(main, **{k: v for k, v in frames.items() if v is not None},
-                               **options)
-    except TerraplanError as err:
-        return json.dumps({"error": str(err)})
-    tables = {name: jsonable(df.to_dict("records")) for name, df in result.tables.items()}
-    return json.dumps({"tables": tables, "report": jsonable(result.report)})
+    def wrapper(*args: str | None) -> str:
+        return fn(*args)
+
+    wrapper.__name__ = name
+    wrapper.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(p, inspect.Parameter.POSITIONAL_ONLY, annotation=str)
+         for p in params], return_annotation=str)
+    return wrapper
 
 
 def register_functions(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Register ``terraplan_<component>(table_json, table_json, table_json, params_json)``."""
+    """Register ``terraplan_<component>(table_json, ..., params_json)`` for every component.
+
+    One VARCHAR argument per input table of the component's spec, then the parameters.
+    """
     names = []
-    for cname in registry.components():
+    for cname, component in registry.components().items():
         fname = f"terraplan_{cname}"
-        fn = functools.partial(call_component, cname)
-        fn.__name__ = fname  # type: ignore[attr-defined]
-        con.create_function(fname, fn, ["VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR",
+        arity = len(component.spec.inputs) + 1
+        fn = _fixed_arity(functools.partial(call_component, cname), fname,
+                          [t.name for t in component.spec.inputs] + ["params"])
+        con.create_function(fname, fn, ["VARCHAR"] * arity, "VARCHAR",
                             null_handling="special", side_effects=True)
         names.append(fname)
     return names

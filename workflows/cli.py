@@ -11,6 +11,9 @@ option and the fix, no traceback); 3 infeasible request; 1 anything else.
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
+import pkgutil
 import sys
 import time
 from collections.abc import Sequence
@@ -21,10 +24,6 @@ from components.result import jsonable
 from components.spec import ComponentSpec, Param
 
 EXIT_INPUT, EXIT_INFEASIBLE, EXIT_OTHER = 2, 3, 1
-
-COMMANDS = {  # subcommand -> component name
-    "balance": "territory_balancing",
-}
 
 
 def _add_param(parser: argparse.ArgumentParser, p: Param) -> None:
@@ -129,9 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"terraplan {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    components = registry.components()
-    for command, name in COMMANDS.items():
-        add_component_command(sub, command, components[name].spec)
+    for component in registry.components().values():
+        if component.spec.command:
+            add_component_command(sub, component.spec.command, component.spec)
     run = sub.add_parser("run", help="run a workflow YAML on DuckDB",
                          description="Run every step of a workflow on the embedded DuckDB "
                                      "warehouse; outputs are written atomically and every run "
@@ -143,7 +142,23 @@ def build_parser() -> argparse.ArgumentParser:
                      help="folder for CSV exports, report.json and the map "
                           "(default: the workflow's 'exports.dir')")
     run.set_defaults(handler=_run_workflow)
+    _add_adapter_commands(sub)
     return parser
+
+
+def _add_adapter_commands(sub: argparse._SubParsersAction) -> None:
+    """Warehouse adapters add their own commands (deploy, serve...) from ``udfs/<name>/cli.py``.
+
+    Each such module exposes ``register(subparsers)``; commands shared by several
+    adapters (``deploy snowflake``, ``deploy bigquery``) go under one parent parser.
+    """
+    import udfs
+
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for info in sorted(pkgutil.iter_modules(udfs.__path__), key=lambda i: i.name):
+        if info.ispkg and importlib.util.find_spec(f"udfs.{info.name}.cli") is not None:
+            module = importlib.import_module(f"udfs.{info.name}.cli")
+            module.register(sub, groups)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

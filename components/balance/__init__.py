@@ -4,4 +4,6 @@ from components.balance.component import territory_balancing
 from components.balance.solver import Bounds, TerritoryBalancer
 from components.balance.spec import SPEC
 
-__all__ = ["SPEC", "Bounds", "TerritoryBalancer", "territory_balancing"]
+run = territory_balancing
+
+__all__ = ["SPEC", "Bounds", "TerritoryBalancer", "run", "territory_balancing"]

@@ -58,4 +58,5 @@ SPEC = ComponentSpec(
     examples=(
         "terraplan balance scus.csv --territories 10 --metric population --out out/",
     ),
+    command="balance",
 )

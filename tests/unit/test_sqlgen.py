@@ -11,7 +11,7 @@ import sqlglot
 from sqlglot.errors import UnsupportedError
 
 from components.errors import InputError
-from components.sqlgen import DIALECTS, Ident, ident, idents, render, sql_root, table
+from components.sqlgen import DIALECTS, Ident, ident, idents, render, table, template_names
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "sql"
 UPDATE = os.environ.get("TERRAPLAN_UPDATE_GOLDEN") == "1"
@@ -43,8 +43,10 @@ def test_golden(name, dialect):
 
 
 def test_every_template_has_golden_files():
-    templates = {str(p.relative_to(sql_root()).with_suffix("")) for p in sql_root().rglob("*.sql")}
-    assert templates == set(BINDINGS)
+    """Each template in sql/ has a golden rendering per dialect (made by its own test)."""
+    missing = [f"{name}/{d}.sql" for name in template_names() for d in DIALECTS
+               if not (SNAPSHOTS / name / f"{d}.sql").exists()]
+    assert not missing, f"templates without golden files: {missing}"
 
 
 def _accounts(con):
