@@ -189,6 +189,9 @@ class ComponentSpec:
     outputs: tuple[Table, ...]
     examples: tuple[str, ...] = field(default_factory=tuple)
     command: str | None = None  # CLI subcommand (terraplan COMMAND); None: workflows only
+    cli_out: str = "dir"  # "dir": --out DIR gets <output>.csv per table + report.json;
+    #                       "file": --out FILE gets the single output (.csv or .parquet)
+    #                       and FILE's stem + ".report.json"
 
     def param(self, name: str) -> Param:
         for p in self.params:

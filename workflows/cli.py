@@ -60,15 +60,21 @@ def add_component_command(sub: argparse._SubParsersAction, command: str,
                             help=f"{table.help} (.csv, .parquet or duckdb:FILE::TABLE)")
     for p in spec.params:
         _add_param(parser, p)
-    parser.add_argument("--out", metavar="DIR", required=True,
-                        help="output folder: " + ", ".join(f"{t.name}.csv" for t in spec.outputs)
-                        + ", report.json")
+    if spec.cli_out == "file":
+        parser.add_argument("--out", metavar="FILE", required=True,
+                            help=f"output file for the {spec.outputs[0].name} table (.csv or "
+                                 ".parquet); the report goes next to it as <name>.report.json")
+    else:
+        parser.add_argument("--out", metavar="DIR", required=True,
+                            help="output folder: " + ", ".join(f"{t.name}.csv"
+                                                              for t in spec.outputs)
+                            + ", report.json")
     parser.set_defaults(handler=_run_component, component=spec.name)
 
 
 def _run_component(args: argparse.Namespace) -> int:
     from components import registry
-    from workflows.io import read_input, write_outputs
+    from workflows.io import read_input, write_output_file, write_outputs
 
     component = registry.get(args.component)
     spec = component.spec
@@ -81,15 +87,22 @@ def _run_component(args: argparse.Namespace) -> int:
     started = time.monotonic()
     result = component.run(main, **extra_inputs, **params)
     report = jsonable({**result.report, "wall_seconds": time.monotonic() - started})
-    write_outputs(args.out, result.tables, report)
     print(summary_text(report))
-    print(f"wrote {', '.join(f'{n}.csv' for n in result.tables)}, report.json to {args.out}")
+    if spec.cli_out == "file":
+        table_name = spec.outputs[0].name
+        report_path = write_output_file(args.out, result.tables[table_name], report)
+        print(f"wrote {args.out} ({len(result.tables[table_name])} rows) and {report_path}")
+    else:
+        write_outputs(args.out, result.tables, report)
+        print(f"wrote {', '.join(f'{n}.csv' for n in result.tables)}, report.json to "
+              f"{args.out}")
     return 0
 
 
 def summary_text(report: dict[str, Any]) -> str:
     """A few lines a person reads: territories, balance range, contiguity, seconds."""
-    lines = [f"status: {report.get('status')} ({report.get('stopped_by')})"]
+    lines = [f"status: {report.get('status')}"
+             + (f" ({report['stopped_by']})" if report.get("stopped_by") else "")]
     if "n_territories" in report:
         lines.append(f"territories: {report['n_territories']} from {report['n_units']} units")
     for name, b in (report.get("balance") or {}).items():
@@ -144,6 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run_workflow)
     _add_adapter_commands(sub)
     return parser
+
+
+def command_group(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction],
+                  name: str, help_text: str) -> argparse._SubParsersAction:
+    """The sub-subparsers of a shared command (``deploy``, ``serve``), created once."""
+    if name not in groups:
+        parser = sub.add_parser(name, help=help_text, description=help_text)
+        groups[name] = parser.add_subparsers(dest=f"{name}_target", metavar="WAREHOUSE",
+                                             required=True)
+    return groups[name]
 
 
 def _add_adapter_commands(sub: argparse._SubParsersAction) -> None:

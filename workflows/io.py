@@ -88,3 +88,30 @@ def write_outputs(out_dir: str | Path, tables: Mapping[str, pd.DataFrame],
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return out
+
+
+def write_output_file(path: str | Path, df: pd.DataFrame, report: Mapping[str, object]) -> Path:
+    """Write one table to ``path`` (.csv or .parquet) and its report beside it, atomically.
+
+    Returns the report's path (``<stem>.report.json``).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise InputError(f"output file '{path}' must end in .csv or .parquet", column="--out")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    report_path = path.with_name(path.stem + ".report.json")
+    stage = Path(tempfile.mkdtemp(prefix=".terraplan-stage-", dir=path.parent))
+    try:
+        staged = stage / path.name
+        if suffix == ".csv":
+            df.to_csv(staged, index=False)
+        else:
+            df.to_parquet(staged, index=False)
+        (stage / report_path.name).write_text(json.dumps(report, indent=2) + "\n",
+                                              encoding="utf-8")
+        os.replace(staged, path)
+        os.replace(stage / report_path.name, report_path)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return report_path
