@@ -111,9 +111,11 @@ def summary_text(report: dict[str, Any]) -> str:
     if "contiguous" in report:
         bad = report.get("noncontiguous_territories") or []
         lines.append("contiguous: " + ("yes" if report["contiguous"] else f"NO {bad}"))
-    if report.get("gap") is not None:
+    if report.get("lower_bound") is not None:
+        gap = report.get("gap")
         lines.append(f"objective: {report['objective']:,.1f}  lower bound: "
-                     f"{report['lower_bound']:,.1f}  gap: {100 * report['gap']:.2f}%")
+                     f"{report['lower_bound']:,.1f}  gap: "
+                     + (f"{100 * gap:.2f}%" if gap is not None else "n/a (not feasible)"))
     if "moved_units" in report:
         lines.append(f"moved units: {report['moved_units']}")
     lines.append(f"seconds: {report.get('seconds', 0):.2f}")

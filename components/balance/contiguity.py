@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 
 def _same_territory_graph(graph: sp.csr_matrix, labels: np.ndarray) -> sp.csr_matrix:
@@ -38,7 +38,7 @@ def contiguous_flags(graph: sp.csr_matrix, labels: np.ndarray, m: int) -> np.nda
 
 
 def repair(graph: sp.csr_matrix, labels: np.ndarray, anchors: np.ndarray,
-           reduced_cost: np.ndarray) -> np.ndarray:
+           reduced_cost: np.ndarray, locked: np.ndarray | None = None) -> np.ndarray:
     """Make every territory connected.
 
     ``anchors[t]`` is the unit that defines territory ``t``'s main part (its
@@ -46,16 +46,63 @@ def repair(graph: sp.csr_matrix, labels: np.ndarray, anchors: np.ndarray,
     re-assigned, in waves, to the adjacent territory with the lowest
     ``reduced_cost[t, j]``; adding a unit next to a connected territory keeps it
     connected, so the result is contiguous whenever the graph is connected.
+
+    ``locked[j] = t`` keeps unit ``j`` in territory ``t``: a locked unit cut off
+    from its center is joined to it along the cheapest path of units that are not
+    fixed elsewhere, and the repair runs again for the territories that path cut.
     """
     labels = labels.copy()
+    fixed = np.full(len(labels), -1) if locked is None else np.asarray(locked)
+    fixed = fixed.copy()
+    fixed[anchors] = np.arange(len(anchors))
+    labels[fixed >= 0] = fixed[fixed >= 0]
+    for _ in range(4):
+        labels = _release_and_refill(graph, labels, anchors, reduced_cost, fixed)
+        stranded = _stranded_locked(graph, labels, anchors, fixed)
+        if not len(stranded):
+            break
+        for j in stranded:
+            # the path is fixed for the rest of this repair, so later paths go around it
+            _connect(graph, labels, int(j), anchors[fixed[j]], fixed)
+    return labels
+
+
+def _stranded_locked(graph, labels, anchors, fixed) -> np.ndarray:
+    parts = territory_parts(graph, labels)
+    main = parts[anchors]
+    locked = np.flatnonzero(fixed >= 0)
+    return locked[parts[locked] != main[labels[locked]]]
+
+
+def _connect(graph: sp.csr_matrix, labels: np.ndarray, j: int, center: int,
+             fixed: np.ndarray) -> None:
+    """Give territory of ``center`` the cheapest path from it to unit ``j``."""
+    t = labels[center]
+    usable = (fixed < 0) | (fixed == t)
+    keep = usable[graph.indices] & np.repeat(usable, np.diff(graph.indptr))
+    # copy: eliminate_zeros works in place and must not touch the caller's graph
+    sub = sp.csr_matrix((graph.data * keep, graph.indices.copy(), graph.indptr.copy()),
+                        shape=graph.shape)
+    sub.eliminate_zeros()
+    _, pred = dijkstra(sub, directed=False, indices=center, return_predecessors=True)
+    if pred[j] < 0:
+        return  # blocked by other paths: left to the caller's contiguity report
+    v = j
+    while v != center and v >= 0:
+        labels[v] = t
+        fixed[v] = t
+        v = pred[v]
+
+
+def _release_and_refill(graph, labels, anchors, reduced_cost, fixed) -> np.ndarray:
     parts = territory_parts(graph, labels)
     main_part = parts[anchors]
-    free = parts != main_part[labels]
+    free = (parts != main_part[labels]) & (fixed < 0)
     if not free.any():
         return labels
     labels[free] = -1
-    indptr, indices = graph.indptr, graph.indices
-    row_of = np.repeat(np.arange(graph.shape[0]), np.diff(indptr))
+    indices = graph.indices
+    row_of = np.repeat(np.arange(graph.shape[0]), np.diff(graph.indptr))
     while free.any():
         # candidate (unit, territory) pairs: free unit next to an assigned unit
         nbr_lab = labels[indices]

@@ -48,12 +48,14 @@ class LocalSearch:
     load : (n, k) metrics divided by each metric's target.
     lo, hi, target : (m, k) bounds and target per territory, in target units.
     fixed : (n,) bool, units that may not move (locked units, centers).
+    forbid : (m, n) bool, assignments never to make (other region, too far), or None.
     """
 
     def __init__(self, graph: sp.csr_matrix, cost: np.ndarray, load: np.ndarray,
                  lo: np.ndarray, hi: np.ndarray, target: np.ndarray,
-                 fixed: np.ndarray) -> None:
+                 fixed: np.ndarray, forbid: np.ndarray | None = None) -> None:
         self.graph = graph
+        self.forbid = forbid
         self.cost = cost
         self.load = load
         self.lo, self.hi, self.target = lo, hi, target
@@ -87,6 +89,11 @@ class LocalSearch:
             return None
         key = np.unique(u * np.int64(self.cost.shape[0]) + b)  # one entry per (unit, to)
         u, b = key // self.cost.shape[0], key % self.cost.shape[0]
+        if self.forbid is not None:
+            allowed = ~self.forbid[b, u]
+            u, b = u[allowed], b[allowed]
+            if len(u) == 0:
+                return None
         a = labels[u]
         w = self.load[u]
         sa, sb = sums[a], sums[b]

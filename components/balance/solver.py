@@ -2,9 +2,12 @@
 
 Model, for territories ``i``, units ``j`` and metrics ``k``::
 
-    minimise    sum_ij c_ij x_ij                 c_ij = w_j d_ij (+ disruption)
+    minimise    sum_ij c_ij x_ij        c_ij = w_j d_ij  (+ disruption if j leaves its
+                                                          current territory)
     subject to  lo_ik <= sum_j a_jk x_ij <= hi_ik
-                sum_i x_ij = 1,  x_ij in {0, 1},  territories contiguous
+                sum_i x_ij = 1,  x_ij in {0, 1},  territories contiguous,
+                x_ij = 0 where forbidden (other region, beyond the max distance),
+                x_ij = 1 for locked units and centers
 
 ``d_ij`` is the shortest-path distance from center ``i`` to unit ``j`` over the
 unit adjacency graph (edge lengths: straight-line or road costs), which is what
@@ -23,7 +26,10 @@ Method:
    :func:`~components.balance.contiguity.repair`, then improved by the boundary
    :class:`~components.balance.local_search.LocalSearch`;
 4. free centers (center seeking, Hess & Samuels): move each center to the unit
-   of its territory with the least weighted distance to the territory, repeat.
+   of its territory with the least weighted distance to the territory, repeat;
+   ``starts`` > 1 repeats this from several seeds and keeps the best;
+5. a hard cap on disruption is one more dualised constraint: its multiplier
+   (the disruption weight) is searched by bisection.
 """
 
 from __future__ import annotations
@@ -37,7 +43,9 @@ from scipy.sparse.csgraph import dijkstra
 
 from components.balance.contiguity import contiguous_flags, repair
 from components.balance.local_search import LocalSearch, violation
-from components.errors import InfeasibleError, ParameterError
+from components.errors import InfeasibleError, ParameterError, preview
+
+OBJECTIVES = ("compactness", "distance")
 
 
 @dataclass
@@ -49,11 +57,21 @@ class Bounds:
     target: np.ndarray
 
 
-def tolerance_bounds(metrics: np.ndarray, m: int, tolerance: np.ndarray) -> Bounds:
-    """Bounds ``(1 -+ tol_k) * total_k / m`` for every territory."""
-    target = np.broadcast_to(metrics.sum(axis=0) / m, (m, metrics.shape[1])).copy()
+def tolerance_bounds(metrics: np.ndarray, m: int, tolerance: np.ndarray | float,
+                     shares: np.ndarray | None = None) -> Bounds:
+    """Bounds ``(1 -+ tol_k) * share_i * total_k`` (shares default to 1/m each)."""
+    share = np.full(m, 1.0 / m) if shares is None else np.asarray(shares, float) / np.sum(shares)
+    target = share[:, None] * metrics.sum(axis=0)[None, :]
     tol = np.broadcast_to(np.asarray(tolerance, dtype=float), (metrics.shape[1],))
     return Bounds(target * (1 - tol), target * (1 + tol), target)
+
+
+@dataclass
+class _Attempt:
+    labels: np.ndarray
+    centers: np.ndarray
+    result: dict
+    key: tuple
 
 
 class TerritoryBalancer:
@@ -61,7 +79,8 @@ class TerritoryBalancer:
 
     Parameters are stored by ``__init__``; data is given to :meth:`solve`,
     which sets ``labels_``, ``centers_``, ``objective_``, ``bound_``, ``gap_``,
-    ``status_``, ``stopped_by_``, ``iterations_``, ``seconds_``, ``contiguous_``.
+    ``status_``, ``stopped_by_``, ``iterations_``, ``seconds_``, ``contiguous_``,
+    ``moved_share_``, ``forbidden_``.
 
     >>> import numpy as np, scipy.sparse as sp
     >>> g = sp.diags([1.0, 1.0], [-1, 1], shape=(6, 6), format="csr")  # a path
@@ -73,7 +92,9 @@ class TerritoryBalancer:
 
     def __init__(self, n_territories: int, *, tolerance: float | list[float] = 0.05,
                  max_iter: int = 200, time_limit: float = 60.0, seed: int = 0,
-                 center_iterations: int = 8, disruption_weight: float = 0.0) -> None:
+                 center_iterations: int = 8, disruption_weight: float = 0.0,
+                 max_moved: float | None = None, objective: str = "compactness",
+                 max_distance: float | None = None, starts: int = 1) -> None:
         self.n_territories = n_territories
         self.tolerance = tolerance
         self.max_iter = max_iter
@@ -81,99 +102,304 @@ class TerritoryBalancer:
         self.seed = seed
         self.center_iterations = center_iterations
         self.disruption_weight = disruption_weight
+        self.max_moved = max_moved
+        self.objective = objective
+        self.max_distance = max_distance
+        self.starts = starts
 
     # -- public -------------------------------------------------------------------------
     def solve(self, graph: sp.csr_matrix, metrics: np.ndarray, *, coords: np.ndarray,
               weights: np.ndarray | None = None, centers: np.ndarray | None = None,
-              bounds: Bounds | None = None,
-              current: np.ndarray | None = None) -> TerritoryBalancer:
+              bounds: Bounds | None = None, current: np.ndarray | None = None,
+              locked: np.ndarray | None = None, unit_region: np.ndarray | None = None,
+              territory_region: np.ndarray | None = None) -> TerritoryBalancer:
         """Solve.
 
-        graph : (n, n) symmetric csr matrix, data = edge length (> 0), connected.
+        graph : (n, n) symmetric csr matrix, data = edge length (> 0), connected within
+            each region.
         metrics : (n, k) non-negative metric values.
-        coords : (n, 2) coordinates, used to seed and move centers.
-        weights : (n,) objective weight of each unit (default: first metric, or 1).
+        coords : (n, 2) planar coordinates, used to seed and move centers.
+        weights : (n,) objective weight of each unit (default: first metric).
         centers : (m,) unit index of each territory's center, -1 where free;
             None means all free.
         bounds : per-territory bounds; default from ``tolerance``.
-        current : (n,) current territory index (0..m-1) or -1; with
-            ``disruption_weight`` > 0 leaving it costs extra.
+        current : (n,) territory index (0..m-1) each unit is in today, or -1;
+            drives disruption cost, ``max_moved`` and ``moved_share_``.
+        locked : (n,) territory index a unit must stay in, or -1.
+        unit_region, territory_region : (n,) and (m,) region codes; a unit may only
+            join a territory of its region. Territories of free centers get theirs
+            from ``territory_region``.
         """
         start = time.monotonic()
-        deadline = start + float(self.time_limit)
+        self._deadline = start + float(self.time_limit)
         m = int(self.n_territories)
         metrics = np.asarray(metrics, dtype=float)
-        n, k = metrics.shape
+        n = metrics.shape[0]
         if m < 1 or m > n:
             raise ParameterError(f"n_territories must be in [1, {n}]; got {m}",
                                  column="n_territories")
-        rng = np.random.default_rng(self.seed)
+        if self.objective not in OBJECTIVES:
+            raise ParameterError(f"objective must be one of {', '.join(OBJECTIVES)}; got "
+                                 f"{self.objective!r}", column="objective")
         graph = sp.csr_matrix(graph)
         w = self._weights(metrics, weights)
         bounds = bounds or tolerance_bounds(metrics, m, np.asarray(self.tolerance, float))
-        self._check_feasible(metrics, bounds)
+        self._check_bounds(metrics, bounds)
         given = np.full(m, -1) if centers is None else np.asarray(centers, dtype=np.int64)
-        free = given < 0
-        ctr = self._initial_centers(coords, w, given, current, m, rng)
+        locked = np.full(n, -1) if locked is None else np.asarray(locked, dtype=np.int64)
+        current = None if current is None else np.asarray(current, dtype=np.int64)
+        self._check_locked(locked, given, m)
+        regions = self._regions(unit_region, territory_region, given, n, m)
+        data = dict(graph=graph, metrics=metrics, w=w, bounds=bounds, current=current,
+                    locked=locked, regions=regions, coords=np.asarray(coords, float),
+                    all_fixed=bool((given >= 0).all()), max_distance=self.max_distance)
+        self._check_locked_reachable(graph, locked, given)
 
         self.iterations_ = 0
         self.center_moves_ = 0
+        free = given < 0
+        starts = max(1, int(self.starts)) if free.any() else 1
+        best: _Attempt | None = None
+        for s in range(starts):
+            if s and time.monotonic() > self._deadline:
+                break
+            rng = np.random.default_rng(self.seed + s)
+            ctr = self._initial_centers(data, given, current, locked, m, rng)
+            attempt = self._seek_centers(data, ctr, free, start, s, starts)
+            if best is None or attempt.key < best.key:
+                best = attempt
+        assert best is not None
+        self._finish(data, best, start)
+        return self
+
+    # -- the outer loops ----------------------------------------------------------------
+    def _seek_centers(self, data: dict, ctr: np.ndarray, free: np.ndarray, start: float,
+                      s: int, starts: int) -> _Attempt:
+        share_end = start + (self._deadline - start) * (s + 1) / starts
         rounds = self.center_iterations if free.any() else 1
+        result: dict = {}
         for r in range(rounds):
             final = r == rounds - 1
-            budget = deadline if final else start + (deadline - start) * (r + 1) / (rounds + 1)
-            result = self._solve_fixed(graph, metrics, w, ctr, bounds, current, budget,
-                                       max_iter=self.max_iter if final else 40,
-                                       primal_every=5 if final else 0)
-            if final or time.monotonic() > deadline:
+            budget = share_end if final else start + (share_end - start) * (r + 1) / (rounds + 1)
+            result = self._solve_capped(data, ctr, budget, final)
+            if final or time.monotonic() > share_end:
                 break
-            moved = self._move_centers(graph, coords, w, result["labels"], ctr, free)
+            moved = self._move_centers(data, result["labels"], ctr, free)
             if np.array_equal(moved, ctr):
-                # stable: one last full solve is the answer
-                result = self._solve_fixed(graph, metrics, w, ctr, bounds, current, deadline,
-                                           max_iter=self.max_iter)
+                result = self._solve_capped(data, ctr, share_end, True)
                 break
             self.center_moves_ += int((moved != ctr).sum())
             ctr = moved
+        return _Attempt(result["labels"], ctr, result, result["key"])
 
-        labels = result["labels"]
+    def _solve_capped(self, data: dict, ctr: np.ndarray, deadline: float, final: bool) -> dict:
+        """Solve with the disruption weight; with ``max_moved``, search that weight."""
+        kwargs = dict(max_iter=self.max_iter if final else 40, primal_every=5 if final else 0)
+        result = self._solve_fixed(data, ctr, self.disruption_weight, deadline, **kwargs)
+        cap = self.max_moved
+        if cap is None or data["current"] is None or result["moved"] <= cap + 1e-12:
+            return result
+        # bisection on the multiplier of the disruption cap
+        lo_w, hi_w = self.disruption_weight, max(self.disruption_weight, 0.05)
+        best_ok = None
+        for _ in range(12):
+            if time.monotonic() > deadline:
+                break
+            trial = self._solve_fixed(data, ctr, hi_w, deadline, **kwargs)
+            if trial["moved"] <= cap + 1e-12:
+                best_ok = trial
+                break
+            lo_w, hi_w = hi_w, hi_w * 4
+        if best_ok is None:
+            result["cap_met"] = False
+            return result
+        for _ in range(4):
+            if time.monotonic() > deadline:
+                break
+            mid = (lo_w + hi_w) / 2
+            trial = self._solve_fixed(data, ctr, mid, deadline, **kwargs)
+            if trial["moved"] <= cap + 1e-12:
+                best_ok, hi_w = trial, mid
+            else:
+                lo_w = mid
+        return best_ok
+
+    # -- one fixed set of centers -------------------------------------------------------
+    def _costs(self, data: dict, ctr: np.ndarray, disruption_weight: float):
+        graph, w = data["graph"], data["w"]
+        m = len(ctr)
+        dist = dijkstra(graph, directed=False, indices=ctr)
+        base = (w[None, :] if self.objective == "compactness" else 1.0) * dist
+        forbid = ~np.isfinite(dist)
+        if data["regions"] is not None:
+            unit_r, terr_r = data["regions"]
+            forbid |= unit_r[None, :] != terr_r[:, None]
+        if self.max_distance is not None:
+            forbid |= dist > self.max_distance
+        fix = data["locked"].copy()
+        fix[ctr] = np.arange(m)
+        fixed = fix >= 0
+        forbid[:, fixed] = True
+        forbid[fix[fixed], np.flatnonzero(fixed)] = False
+        nowhere = forbid.all(axis=0)
+        if nowhere.any() and data.get("all_fixed", True):
+            bad = np.flatnonzero(nowhere)
+            raise InfeasibleError(
+                f"{len(bad)} unit(s) have no territory they may join (unreachable over the "
+                "adjacency graph, outside every territory's region or beyond the max "
+                f"distance), e.g. unit rows {preview(bad)}; relax the max distance, add edges "
+                "or add a territory there")
+        finite = np.where(np.isfinite(base), base, 0.0)
+        base = np.where(np.isfinite(base), base, finite.max() * 10 + 1.0)
+        cost = base.copy()
+        current = data["current"]
+        if current is not None and disruption_weight > 0:
+            typical = float(np.mean(finite.min(axis=0))) + 1e-12
+            moved_cost = disruption_weight * typical * (w / w.mean())
+            cost += moved_cost[None, :] * (np.arange(m)[:, None] != current[None, :])
+        big = float(cost.max()) * 10 + 1.0
+        cost_f = np.where(forbid, cost + big, cost)
+        return dist, base, cost, cost_f, forbid, fixed
+
+    def _solve_fixed(self, data: dict, ctr: np.ndarray, disruption_weight: float,
+                     deadline: float, max_iter: int, primal_every: int = 5) -> dict:
+        graph, metrics, b = data["graph"], data["metrics"], data["bounds"]
+        m, n = len(ctr), len(data["w"])
+        dist, base, cost, cost_f, forbid, fixed = self._costs(data, ctr, disruption_weight)
+        # one scale per metric (total / m) so metrics of any size weigh alike
+        scale = np.maximum(metrics.sum(axis=0) / m, 1e-300)
+        load = metrics / scale
+        lo, hi, tgt = b.lower / scale, b.upper / scale, b.target / scale
+        search = LocalSearch(graph, cost, load, lo, hi, tgt, fixed, forbid)
+        locked = np.where(fixed, 0, -1)
+        locked[fixed] = np.argmin(forbid[:, fixed], axis=0)
+
+        lam = np.zeros((m, metrics.shape[1]))
+        theta, best_bound, stall = 2.0, -np.inf, 0
+        best = None  # (violation, cost, labels)
+        tried: set[bytes] = set()
+        stopped_by = "iteration_limit"
+        it = 0
+        for it in range(1, max_iter + 1):
+            reduced = cost_f - lam @ load.T
+            lab = np.argmin(reduced, axis=0)
+            s = np.zeros_like(lam)
+            np.add.at(s, lab, load)
+            bound = reduced[lab, np.arange(n)].sum() + np.where(lam > 0, lam * lo, lam * hi).sum()
+            if not np.isfinite(best_bound) or bound > best_bound + 1e-9 * max(1.0,
+                                                                               abs(best_bound)):
+                best_bound, stall = bound, 0
+            else:
+                stall += 1
+                if stall >= 8:
+                    theta, stall = theta / 2, 0
+            key = lab.tobytes()
+            if primal_every and key not in tried and (it <= 3 or it % primal_every == 0):
+                tried.add(key)
+                best = self._primal(graph, lab, ctr, reduced, search, cost, forbid, load, lo,
+                                    hi, locked, deadline, best)
+            g = np.where(lam > 0, lo - s, np.where(lam < 0, hi - s, 0.0))
+            g = np.where(lam == 0, np.where(s < lo, lo - s, np.where(s > hi, hi - s, 0.0)), g)
+            gnorm = float((g ** 2).sum())
+            ub = best[1] if best is not None and best[0] <= 1e-9 else None
+            if gnorm <= 1e-18 or theta < 1e-4 or (
+                    ub is not None and ub - best_bound <= 1e-6 * max(1.0, abs(ub))):
+                stopped_by = "converged"
+                break
+            if time.monotonic() > deadline:
+                stopped_by = "time_limit"
+                break
+            target_value = ub if ub is not None else best_bound + 0.05 * abs(best_bound) + 1e-9
+            step = theta * max(target_value - bound, 1e-9 * max(1.0, abs(bound))) / gnorm
+            lam = lam + step * g
+        self.iterations_ += it
+        if best is None or (primal_every and time.monotonic() <= deadline):
+            reduced = cost_f - lam @ load.T
+            best = self._primal(graph, np.argmin(reduced, axis=0), ctr, reduced, search, cost,
+                                forbid, load, lo, hi, locked,
+                                deadline + 1e9 if best is None else deadline, best)
+        labels = best[2]
+        rows = np.arange(n)
+        moved = 0.0
+        if data["current"] is not None:
+            a = metrics[:, 0] if metrics.shape[1] else np.ones(n)
+            moved = float(a[labels != data["current"]].sum() / max(a.sum(), 1e-300))
+        n_forbidden = int(forbid[labels, rows].sum())
+        contiguous = bool(contiguous_flags(graph, labels, m).all())
+        return {"labels": labels, "bound": best_bound, "dist": dist, "base": base, "cost": cost,
+                "stopped_by": stopped_by, "violation": best[0], "moved": moved,
+                "forbidden": n_forbidden, "cap_met": True,
+                "key": (n_forbidden, not contiguous, round(best[0], 12),
+                        float(base[labels, rows].sum()))}
+
+    @staticmethod
+    def _primal(graph, lab, ctr, reduced, search: LocalSearch, cost, forbid, load, lo, hi,
+                locked, deadline, best):
+        labels = repair(graph, lab, ctr, reduced, locked)
+        labels = search.run(labels, deadline)
+        s = np.zeros_like(lo)
+        np.add.at(s, labels, load)
+        rows = np.arange(len(labels))
+        split = int((~contiguous_flags(graph, labels, len(lo))).sum())
+        # any violated hard constraint outweighs any balance violation
+        v = float(violation(s, lo, hi).sum()) + 1e6 * (float(forbid[labels, rows].sum()) + split)
+        c = float(cost[labels, rows].sum())
+        if best is None or v < best[0] - 1e-12 or (abs(v - best[0]) <= 1e-12 and c < best[1]):
+            return (v, c, labels)
+        return best
+
+    # -- results ------------------------------------------------------------------------
+    def _finish(self, data: dict, best: _Attempt, start: float) -> None:
+        res, labels = best.result, best.labels
+        metrics, bounds, graph = data["metrics"], data["bounds"], data["graph"]
+        m, n = self.n_territories, len(labels)
+        rows = np.arange(n)
         self.labels_ = labels
-        self.centers_ = ctr
-        self.distances_ = result["dist"][labels, np.arange(n)]
-        self.objective_ = float((w * self.distances_).sum())
-        self.cost_objective_ = float(result["cost"][labels, np.arange(n)].sum())
-        self.bound_ = float(result["bound"])
+        self.centers_ = best.centers
+        self.distances_ = res["dist"][labels, rows]
+        self.objective_ = float(res["base"][labels, rows].sum())
+        self.cost_objective_ = float(res["cost"][labels, rows].sum())
+        self.bound_ = float(res["bound"])
         self.gap_ = (max(0.0, (self.cost_objective_ - self.bound_) / abs(self.cost_objective_))
                      if self.cost_objective_ > 0 else 0.0)
-        self.totals_ = np.zeros((m, k))
+        self.totals_ = np.zeros((m, metrics.shape[1]))
         np.add.at(self.totals_, labels, metrics)
         self.bounds_ = bounds
-        self.violation_ = float(violation(self.totals_ / bounds.target.clip(1e-300),
-                                          bounds.lower / bounds.target.clip(1e-300),
-                                          bounds.upper / bounds.target.clip(1e-300)).sum())
+        scale = np.maximum(metrics.sum(axis=0) / m, 1e-300)
+        self.violation_ = float(violation(self.totals_ / scale, bounds.lower / scale,
+                                          bounds.upper / scale).sum())
         self.contiguous_ = contiguous_flags(graph, labels, m)
-        within = self.violation_ <= 1e-9
-        if within and self.gap_ <= 1e-6:
-            self.status_ = "optimal"
-        elif within:
-            self.status_ = "feasible"
-        else:
+        self.forbidden_ = res["forbidden"]
+        self.moved_share_ = res["moved"] if data["current"] is not None else None
+        self.locked_ok_ = bool(np.all((data["locked"] < 0) | (labels == data["locked"])))
+        ok = self.contiguous_.all() and self.forbidden_ == 0 and self.locked_ok_ \
+            and res.get("cap_met", True)
+        if not ok:
+            self.status_ = "constraint_violated"
+        elif self.violation_ > 1e-9:
             self.status_ = "tolerance_not_met"
-        self.stopped_by_ = result["stopped_by"]
+        elif self.gap_ <= 1e-6:
+            self.status_ = "optimal"
+        else:
+            self.status_ = "feasible"
+        if self.status_ in ("constraint_violated", "tolerance_not_met"):
+            # the bound holds for feasible answers only; an infeasible one may be cheaper
+            self.gap_ = None
+        self.stopped_by_ = res["stopped_by"]
         self.seconds_ = time.monotonic() - start
-        return self
 
     # -- pieces -------------------------------------------------------------------------
     @staticmethod
     def _weights(metrics: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
         if weights is not None:
-            return np.asarray(weights, dtype=float)
-        w = metrics[:, 0].copy() if metrics.shape[1] else np.ones(len(metrics))
+            w = np.asarray(weights, dtype=float)
+        else:
+            w = metrics[:, 0].copy() if metrics.shape[1] else np.ones(len(metrics))
         # units with no weight still count a little, so they join the nearest center
         return w + max(w.mean(), 1e-12) * 1e-3
 
     @staticmethod
-    def _check_feasible(metrics: np.ndarray, b: Bounds) -> None:
+    def _check_bounds(metrics: np.ndarray, b: Bounds) -> None:
         totals = metrics.sum(axis=0)
         for k in range(metrics.shape[1]):
             lo, hi = b.lower[:, k].sum(), b.upper[:, k].sum()
@@ -188,156 +414,136 @@ class TerritoryBalancer:
                     f"upper bound (max {b.upper[:, k].max():,.6g}); raise the tolerance or "
                     "split that unit")
 
-    def _initial_centers(self, coords: np.ndarray, w: np.ndarray, given: np.ndarray,
-                         current: np.ndarray | None, m: int,
-                         rng: np.random.Generator) -> np.ndarray:
+    @staticmethod
+    def _check_locked(locked: np.ndarray, given: np.ndarray, m: int) -> None:
+        bad = np.flatnonzero((locked >= m) | (locked < -1))
+        if len(bad):
+            raise ParameterError(f"locked territory index out of range at unit rows "
+                                 f"{preview(bad)}", column="locked")
+        for i in np.flatnonzero(given >= 0):
+            if locked[given[i]] >= 0 and locked[given[i]] != i:
+                raise InfeasibleError(
+                    f"the center of territory {i} (unit row {given[i]}) is locked to territory "
+                    f"{locked[given[i]]}; a center must stay in its own territory")
+
+    @staticmethod
+    def _check_locked_reachable(graph: sp.csr_matrix, locked: np.ndarray,
+                                given: np.ndarray) -> None:
+        """A locked unit must be joinable to its fixed center without crossing units fixed
+        to other territories; otherwise no contiguous answer exists."""
+        fixed = locked.copy()
+        fixed[given[given >= 0]] = np.flatnonzero(given >= 0)
+        for t in np.unique(locked[locked >= 0]):
+            if given[t] < 0:
+                continue
+            usable = (fixed < 0) | (fixed == t)
+            keep = usable[graph.indices] & np.repeat(usable, np.diff(graph.indptr))
+            sub = sp.csr_matrix((keep.astype(float), graph.indices.copy(), graph.indptr.copy()),
+                                shape=graph.shape)
+            sub.eliminate_zeros()
+            reach = np.isfinite(dijkstra(sub, directed=False, indices=int(given[t]),
+                                         unweighted=True))
+            stuck = np.flatnonzero((locked == t) & ~reach)
+            if len(stuck):
+                raise InfeasibleError(
+                    f"unit row(s) {preview(stuck)} are locked to territory {t} but every path "
+                    "from its center crosses units fixed to other territories; no contiguous "
+                    "answer exists: unlock them or move the center")
+
+    @staticmethod
+    def _regions(unit_region, territory_region, given, n, m):
+        if unit_region is None:
+            return None
+        unit_r = np.asarray(unit_region)
+        terr_r = np.asarray(territory_region) if territory_region is not None else \
+            np.full(m, -1)
+        terr_r = terr_r.copy()
+        terr_r[given >= 0] = unit_r[given[given >= 0]]
+        if (terr_r < 0).any():
+            raise ParameterError("every territory needs a region: give centers or "
+                                 "territory regions", column="region")
+        return unit_r, terr_r
+
+    def _initial_centers(self, data: dict, given: np.ndarray, current: np.ndarray | None,
+                         locked: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
+        coords, w = data["coords"], data["w"]
+        n = len(w)
         ctr = given.copy()
         if (ctr >= 0).all():
             return ctr
-        chosen = list(ctr[ctr >= 0])
-        if current is not None:
-            # seed free territory i at the unit nearest the weighted centroid of current i
-            for i in np.flatnonzero(ctr < 0):
+        allowed_of = self._center_pool(data, m)
+        chosen = set(ctr[ctr >= 0].tolist())
+        for i in np.flatnonzero(ctr < 0):
+            # seed at the weighted centroid of what the territory holds today, or its locks
+            members = np.flatnonzero(locked == i)
+            if not len(members) and current is not None:
                 members = np.flatnonzero(current == i)
-                if len(members):
-                    c = np.average(coords[members], axis=0, weights=w[members])
-                    j = members[np.argmin(((coords[members] - c) ** 2).sum(1))]
-                    if j not in chosen:
-                        ctr[i] = j
-                        chosen.append(j)
-        # weighted k-means++ for the rest
-        d2 = np.full(len(coords), np.inf)
+            members = members[allowed_of[i][members]] if len(members) else members
+            members = np.array([j for j in members if j not in chosen], dtype=np.int64)
+            if len(members):
+                c = np.average(coords[members], axis=0, weights=w[members])
+                j = int(members[np.argmin(((coords[members] - c) ** 2).sum(1))])
+                ctr[i] = j
+                chosen.add(j)
+        d2 = np.full(n, np.inf)
         for j in chosen:
             d2 = np.minimum(d2, ((coords - coords[j]) ** 2).sum(1))
-        for i in np.flatnonzero(ctr < 0):
+        for i in np.flatnonzero(ctr < 0):  # weighted k-means++ for the rest
             p = w * (d2 if np.isfinite(d2).any() else np.ones_like(w))
-            p[chosen] = 0.0
-            p = p / p.sum() if p.sum() > 0 else None
-            j = int(rng.choice(len(coords), p=p))
+            p = np.where(allowed_of[i] & (locked < 0), p, 0.0)
+            p[list(chosen)] = 0.0
+            if p.sum() <= 0:
+                p = np.where(allowed_of[i], 1.0, 0.0)
+                p[list(chosen)] = 0.0
+            j = int(rng.choice(n, p=p / p.sum()))
             ctr[i] = j
-            chosen.append(j)
+            chosen.add(j)
             d2 = np.minimum(d2, ((coords - coords[j]) ** 2).sum(1))
         return ctr
 
     @staticmethod
-    def _move_centers(graph: sp.csr_matrix, coords: np.ndarray, w: np.ndarray,
-                      labels: np.ndarray, ctr: np.ndarray, free: np.ndarray) -> np.ndarray:
+    def _center_pool(data: dict, m: int) -> list[np.ndarray]:
+        n = len(data["w"])
+        if data["regions"] is None:
+            return [np.ones(n, dtype=bool)] * m
+        unit_r, terr_r = data["regions"]
+        return [unit_r == terr_r[i] for i in range(m)]
+
+    @staticmethod
+    def _move_centers(data: dict, labels: np.ndarray, ctr: np.ndarray,
+                      free: np.ndarray) -> np.ndarray:
         """Each free center moves to the best of a few units near its weighted centroid."""
+        graph, coords, w, locked = data["graph"], data["coords"], data["w"], data["locked"]
         out = ctr.copy()
         cand_of: dict[int, np.ndarray] = {}
         for i in np.flatnonzero(free):
-            members = np.flatnonzero(labels == i)
+            members = np.flatnonzero((labels == i) & ((locked < 0) | (locked == i)))
+            if not len(members):
+                continue
             c = np.average(coords[members], axis=0, weights=w[members])
             near = members[np.argsort(((coords[members] - c) ** 2).sum(1), kind="stable")[:4]]
+            if data.get("max_distance") is not None:
+                # also the middle of the territory's extent, which shortens the longest trip
+                mid = (coords[members].min(axis=0) + coords[members].max(axis=0)) / 2
+                near = np.r_[near, members[np.argmin(((coords[members] - mid) ** 2).sum(1))]]
             cand_of[i] = np.unique(np.r_[near, ctr[i]])
         if not cand_of:
             return out
         sources = np.unique(np.concatenate(list(cand_of.values())))
         dist = dijkstra(graph, directed=False, indices=sources)
         row = {int(s): r for r, s in enumerate(sources)}
+        limit = data.get("max_distance")
         for i, cands in cand_of.items():
             members = labels == i
-            scores = [float((w[members] * dist[row[int(c)], members]).sum()) for c in cands]
-            best = cands[int(np.argmin(scores))]
+            scores = []
+            for c in cands:
+                d = dist[row[int(c)], members]
+                too_far = int((d > limit).sum()) if limit is not None else 0
+                scores.append((too_far, float((w[members] * d).sum())))
+            best = min(range(len(cands)), key=scores.__getitem__)
             # keep the old center on ties, so the loop settles
-            if scores[int(np.argmin(scores))] < scores[list(cands).index(ctr[i])] - 1e-12:
-                out[i] = best
+            old = scores[list(cands).index(ctr[i])]
+            if scores[best][0] < old[0] or (scores[best][0] == old[0]
+                                            and scores[best][1] < old[1] - 1e-12):
+                out[i] = cands[best]
         return out
-
-    def _solve_fixed(self, graph: sp.csr_matrix, metrics: np.ndarray, w: np.ndarray,
-                     ctr: np.ndarray, b: Bounds, current: np.ndarray | None,
-                     deadline: float, max_iter: int,
-                     primal_every: int = 5) -> dict:
-        m, n = len(ctr), len(w)
-        dist = dijkstra(graph, directed=False, indices=ctr)
-        if not np.isfinite(dist).all():
-            unreachable = np.flatnonzero(~np.isfinite(dist).any(axis=0))
-            if len(unreachable):
-                raise InfeasibleError(
-                    f"{len(unreachable)} unit(s) cannot be reached from any center over the "
-                    "adjacency graph; link islands or add edges")
-            dist = np.where(np.isfinite(dist), dist, dist[np.isfinite(dist)].max() * 10)
-        cost = w[None, :] * dist
-        if current is not None and self.disruption_weight > 0:
-            scale = float(cost.mean())
-            cost = cost + self.disruption_weight * scale * (np.arange(m)[:, None] != current)
-        # a center's own unit always belongs to its territory
-        fix = np.full(n, -1)
-        fix[ctr] = np.arange(m)
-        fixed = fix >= 0
-        big = float(cost.max()) * 10 + 1.0
-        forbid = np.zeros((m, n), dtype=bool)
-        forbid[:, fixed] = True
-        forbid[fix[fixed], np.flatnonzero(fixed)] = False
-        cost_f = np.where(forbid, cost + big, cost)
-
-        # one scale per metric (total / m) so metrics of any size weigh alike
-        scale = np.maximum(metrics.sum(axis=0) / m, 1e-300)
-        load0 = metrics / scale
-        lo, hi, tgt = b.lower / scale, b.upper / scale, b.target / scale
-        search = LocalSearch(graph, cost, load0, lo, hi, tgt, fixed)
-
-        lam = np.zeros((m, metrics.shape[1]))
-        theta, best_bound, stall = 2.0, -np.inf, 0
-        best = None  # (violation, cost, labels)
-        tried: set[bytes] = set()
-        stopped_by = "iteration_limit"
-        it = 0
-        for it in range(1, max_iter + 1):
-            reduced = cost_f - lam @ load0.T
-            lab = np.argmin(reduced, axis=0)
-            s = np.zeros_like(lam)
-            np.add.at(s, lab, load0)
-            bound = reduced[lab, np.arange(n)].sum() + np.where(lam > 0, lam * lo, lam * hi).sum()
-            if not np.isfinite(best_bound) or bound > best_bound + 1e-9 * max(1.0, abs(best_bound)):
-                best_bound, stall = bound, 0
-            else:
-                stall += 1
-                if stall >= 8:
-                    theta, stall = theta / 2, 0
-            key = lab.tobytes()
-            if primal_every and key not in tried and (it <= 3 or it % primal_every == 0):
-                tried.add(key)
-                best = self._primal(graph, lab, ctr, reduced, search, cost, load0, lo, hi,
-                                    deadline, best)
-            g = np.where(lam > 0, lo - s, np.where(lam < 0, hi - s, 0.0))
-            g = np.where(lam == 0, np.where(s < lo, lo - s, np.where(s > hi, hi - s, 0.0)), g)
-            gnorm = float((g ** 2).sum())
-            ub = best[1] if best is not None and best[0] <= 1e-9 else None
-            if gnorm <= 1e-18:
-                stopped_by = "converged"
-                break
-            if ub is not None and ub - best_bound <= 1e-6 * max(1.0, abs(ub)):
-                stopped_by = "converged"
-                break
-            if theta < 1e-4:
-                stopped_by = "converged"
-                break
-            if time.monotonic() > deadline:
-                stopped_by = "time_limit"
-                break
-            target_value = ub if ub is not None else best_bound + 0.05 * abs(best_bound) + 1e-9
-            step = theta * max(target_value - bound, 1e-9 * max(1.0, abs(bound))) / gnorm
-            lam = lam + step * g
-        self.iterations_ += it
-        if best is None or (primal_every and time.monotonic() <= deadline):
-            reduced = cost_f - lam @ load0.T
-            best = self._primal(graph, np.argmin(reduced, axis=0), ctr, reduced, search,
-                                cost, load0, lo, hi, deadline + 1e9 if best is None else deadline,
-                                best)
-        return {"labels": best[2], "bound": best_bound, "dist": dist, "cost": cost,
-                "stopped_by": stopped_by}
-
-    @staticmethod
-    def _primal(graph, lab, ctr, reduced, search: LocalSearch, cost, load0, lo, hi,
-                deadline, best):
-        labels = repair(graph, lab, ctr, reduced)
-        labels = search.run(labels, deadline)
-        s = np.zeros_like(lo)
-        np.add.at(s, labels, load0)
-        v = float(violation(s, lo, hi).sum())
-        c = float(cost[labels, np.arange(len(labels))].sum())
-        if best is None or (v, c) < (best[0] - 1e-12, best[1]) or (
-                abs(v - best[0]) <= 1e-12 and c < best[1]):
-            return (v, c, labels)
-        return best

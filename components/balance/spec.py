@@ -11,8 +11,10 @@ SPEC = ComponentSpec(
              "sought centers (Zoltners & Sinha Lagrangian relaxation + local search)."),
     inputs=(
         Table("scus", "SCU table: id, coordinates, metric columns, optional current territory"),
-        Table("centers", "territory centers: id plus scu_id or coordinates (same names as the "
-              "SCU table); one territory per row", required=False, columns=("id",)),
+        Table("centers", "one row per territory: id, and scu_id or coordinates (same names as "
+              "the SCU table) for a fixed center (leave both empty to let the solver place it); "
+              "optional share (relative target, e.g. 0.6 for a part-time rep) and "
+              "min_<metric>/max_<metric> bounds", required=False, columns=("id",)),
         Table("edges", "SCU adjacency: from_id, to_id and optional cost (road travel cost)",
               required=False, columns=("from_id", "to_id")),
     ),
@@ -27,8 +29,11 @@ SPEC = ComponentSpec(
         Param("lon", "str", "longitude column (degrees)", metavar="COL"),
         Param("lat", "str", "latitude column (degrees)", metavar="COL"),
         Param("tolerance", "float",
-              "every territory's metric total lies within (1 +- F) x total / M",
-              default=0.05, minimum=0.0, maximum=1.0, metavar="F"),
+              "every territory's metric total lies within (1 +- F) x its target (total / M, or "
+              "the center's share)", default=0.05, minimum=0.0, maximum=1.0, metavar="F"),
+        Param("metric_tolerance", "list[str]",
+              "per-metric tolerance overriding --tolerance, as COL=F (repeatable), e.g. "
+              "accounts=0.03", metavar="COL=F"),
         Param("distance", "str",
               "distance along adjacency edges: straight-line euclidean (planar), haversine "
               "(lon/lat, km) or network (the edges' cost column); default from the coordinates",
@@ -36,6 +41,21 @@ SPEC = ComponentSpec(
         Param("current", "str", "column with each SCU's current territory", metavar="COL"),
         Param("weight", "str", "column weighting distance in the objective (default: the "
               "first metric)", metavar="COL"),
+        Param("objective", "str", "what to minimise: compactness (metric-weighted distance, "
+              "sum w_j d_ij) or distance (plain travel distance, sum d_ij); disruption is added "
+              "with --disruption-weight or capped with --max-moved", default="compactness",
+              choices=("compactness", "distance")),
+        Param("max_distance", "float", "no unit may be farther than this from its center "
+              "(in distance units: km for lon/lat, edge cost for network)", minimum=0.0,
+              exclusive_minimum=True, metavar="D"),
+        Param("locked", "str", "column naming the territory a unit must stay in (empty: free)",
+              metavar="COL"),
+        Param("region", "str", "column with each unit's region (state, district): units only "
+              "join territories of their own region", metavar="COL"),
+        Param("max_moved", "float", "hard cap on the share of the first metric that may change "
+              "territory (needs --current)", minimum=0.0, maximum=1.0, metavar="F"),
+        Param("starts", "int", "center sets to try when centers are sought (best kept)",
+              default=1, minimum=1, metavar="N"),
         Param("disruption_weight", "float",
               "extra cost of moving a unit out of its current territory, in units of the mean "
               "weighted distance (0: report moves only)", default=0.0, minimum=0.0),

@@ -118,8 +118,8 @@ def test_property_single_assignment_contiguity_centers(n, m, seed, tol):
     assert b.labels_.shape == (n,) and set(np.unique(b.labels_)) <= set(range(m))
     assert len(np.unique(b.labels_)) == m  # no empty territory
     assert b.contiguous_.all()
-    assert b.bound_ <= b.cost_objective_ * (1 + 1e-9) + 1e-9
     if b.status_ != "tolerance_not_met":
+        assert b.bound_ <= b.cost_objective_ * (1 + 1e-9) + 1e-9
         r = b.totals_[:, 0] / (a.sum() / m)
         assert r.min() >= 1 - tol - 1e-9 and r.max() <= 1 + tol + 1e-9
 
