@@ -80,7 +80,17 @@ def table(*parts: str) -> exp.Table:
 
 @functools.lru_cache(maxsize=64)
 def _template_text(name: str) -> str:
-    path = sql_root() / f"{name}.sql"
+    try:
+        path = sql_root() / f"{name}.sql"
+    except FileNotFoundError:
+        # inside a zip (a Snowflake stage import) paths are not directories: ask the
+        # import system, which reads the packaged copy under components/sql
+        from importlib import resources
+
+        packaged = resources.files("components").joinpath("sql", f"{name}.sql")
+        if packaged.is_file():
+            return packaged.read_text(encoding="utf-8")
+        raise
     if not path.is_file():
         raise FileNotFoundError(f"no SQL template '{name}' in {sql_root()}")
     return path.read_text(encoding="utf-8")
@@ -145,12 +155,35 @@ def build(name: str, **bindings: Binding) -> list[exp.Expression]:
     return out
 
 
+def _radians_as_arithmetic(expression: exp.Expression, *, dialect: str) -> exp.Expression:
+    """BigQuery has no RADIANS(): write x * ACOS(-1) / 180 (sqlglot passes it through)."""
+    if dialect != "bigquery":
+        return expression
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if (isinstance(node, exp.Anonymous) and node.name.upper() == "RADIANS") \
+                or type(node).__name__ == "Radians":
+            arg = node.expressions[0] if isinstance(node, exp.Anonymous) else node.this
+            pi = exp.func("ACOS", exp.Literal.number(-1))
+            return exp.Div(this=exp.Mul(this=exp.paren(arg.copy()), expression=pi),
+                           expression=exp.Literal.number(180))
+        return node
+
+    return expression.transform(rewrite)
+
+
+# rewrites applied before rendering: small functions rule(expression, *, dialect)
+RULES = (_radians_as_arithmetic,)
+
+
 def render(name: str, dialect: str = "duckdb", *, pretty: bool = True,
            **bindings: Binding) -> str:
     """Render template ``name`` for ``dialect``; unsupported features raise here."""
     if dialect not in DIALECTS:
         raise InputError(f"unknown SQL dialect '{dialect}'; choose one of {', '.join(DIALECTS)}")
     statements = build(name, **bindings)
+    for rule in RULES:
+        statements = [rule(s, dialect=dialect) for s in statements]
     return ";\n".join(
         s.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
         for s in statements

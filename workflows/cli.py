@@ -118,6 +118,8 @@ def summary_text(report: dict[str, Any]) -> str:
                      + (f"{100 * gap:.2f}%" if gap is not None else "n/a (not feasible)"))
     if "moved_units" in report:
         lines.append(f"moved units: {report['moved_units']}")
+    for warning in report.get("warnings") or []:
+        lines.append(f"warning: {warning}")
     lines.append(f"seconds: {report.get('seconds', 0):.2f}")
     return "\n".join(lines)
 

@@ -8,6 +8,7 @@ shapely and h3 are optional (``pip install 'terraplan[geo]'``) and imported lazi
 
 from __future__ import annotations
 
+from components.adjacency.component import adjacency as run
 from components.adjacency.explicit import from_edges
 from components.adjacency.h3grid import from_h3
 from components.adjacency.islands import components_report, link_islands
@@ -15,9 +16,11 @@ from components.adjacency.model import MIN_LENGTH, Adjacency
 from components.adjacency.points import from_points
 from components.adjacency.polygons import from_polygons
 from components.adjacency.road import from_road_network
+from components.adjacency.spec import SPEC
 
 __all__ = [
     "MIN_LENGTH",
+    "SPEC",
     "Adjacency",
     "components_report",
     "from_edges",
@@ -26,4 +29,5 @@ __all__ = [
     "from_polygons",
     "from_road_network",
     "link_islands",
+    "run",
 ]

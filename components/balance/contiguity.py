@@ -10,6 +10,8 @@ piece to the best adjacent territory.
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
@@ -119,6 +121,9 @@ def _release_and_refill(graph, labels, anchors, reduced_cost, fixed) -> np.ndarr
     return labels
 
 
+MAX_VISIT = 64  # units a removability BFS may visit before it gives up (safely)
+
+
 class Territories:
     """Mutable assignment state with the adjacency lists local search needs."""
 
@@ -153,13 +158,17 @@ class Territories:
             return len(same) == 1
         if self._connected_around(same):
             return True
-        # BFS inside territory t without u, from one neighbour, until all are reached
+        # BFS inside territory t without u, from one neighbour, until all are reached.
+        # Bounded: past MAX_VISIT units we answer "not removable", which is always safe
+        # (it only forgoes a move) and keeps big territories cheap.
         targets = set(same[1:].tolist())
         seen = {u, int(same[0])}
-        stack = [int(same[0])]
+        stack = deque([int(same[0])])
         labels, indptr, indices = self.labels, self.indptr, self.indices
         while stack and targets:
-            v = stack.pop()
+            if len(seen) > MAX_VISIT:
+                return False
+            v = stack.popleft()
             for w in indices[indptr[v]:indptr[v + 1]]:
                 w = int(w)
                 if w not in seen and labels[w] == t:

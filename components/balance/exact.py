@@ -11,11 +11,11 @@ Model, for fixed centers ``c_i`` (territories ``i``), units ``j``, metrics ``k``
                 x_ij in {0, 1}
 
 ``d_ij`` is the shortest-path distance from center ``c_i`` to unit ``j`` over the
-unit graph (edge lengths > 0). ``D delta_ij`` is the optional disruption cost:
-``delta_ij = 1`` when ``i`` is not unit ``j``'s current territory, and ``D`` is
-``disruption_weight`` times the mean of ``w_j d_ij`` over all pairs, the same
-scale as :class:`~components.balance.solver.TerritoryBalancer`, so both
-objectives compare directly.
+unit graph (edge lengths > 0). ``D_j delta_ij`` is the optional disruption cost:
+``delta_ij = 1`` when unit ``j`` has a current territory and ``i`` is not it;
+``D_j`` is ``move_cost[j]`` or, by default, :func:`default_move_cost` (the
+pricing of :class:`~components.balance.solver.TerritoryBalancer`, so both
+objectives compare; pass ``move_cost`` to pin it).
 
 Contiguity (Zoltners & Sinha 1983; Shirabe 2005 gives the general flow form)::
 
@@ -39,9 +39,11 @@ territories, so the optimum here is an upper bound on the optimum over all
 contiguous alignments, and a heuristic answer that is contiguous but not
 star-shaped may beat it (:func:`star_shaped` tells). The optimum of the model
 with ``contiguity=False`` is a lower bound on every contiguous alignment.
-The Lagrangian assignment ``argmin_i (c_ij - lambda_i)`` of Zoltners & Sinha is
-star-shaped whenever it is single-metric with cost ``w_j d_ij`` and equal
-weights per unit, which is why they chose this family.
+The Lagrangian assignment of Zoltners & Sinha, ``argmin_i a_j (d_ij - lambda_i)``
+(one metric, objective weight = that metric), is star-shaped up to ties: if
+``j`` goes to ``i`` and ``p`` precedes ``j`` on a shortest path from ``c_i``,
+``d_ip = d_ij - l_pj`` while ``d_i'p >= d_i'j - l_pj`` for every other ``i'``, so
+``p`` prefers ``i`` too. That is why they chose this family.
 
 Also here: :func:`lp_bound` (the LP relaxation, a bound) and :func:`hess_samuels`
 (the LP-and-round baseline of Hess & Samuels that ALGORITHMS.md compares to).
@@ -136,6 +138,15 @@ def _check_inputs(graph: sp.csr_matrix, metrics: np.ndarray, centers: np.ndarray
                              "define contiguity); drop or lengthen zero edges", column="graph")
 
 
+def default_move_cost(w: np.ndarray, cost: np.ndarray, dist: np.ndarray,
+                      disruption_weight: float) -> np.ndarray:
+    """Cost of unit j leaving its current territory, as TerritoryBalancer prices it:
+    ``disruption_weight x typical x w_j / mean(w)``, typical = mean_j min_i w_j d_ij."""
+    finite = np.where(np.isfinite(dist), cost, np.inf).min(axis=0)
+    typical = float(np.mean(finite[np.isfinite(finite)])) + 1e-12
+    return disruption_weight * typical * (w / max(float(w.mean()), 1e-300))
+
+
 def _possible_pairs(allowed: np.ndarray, center_of: np.ndarray, closer: np.ndarray,
                     row_of: np.ndarray, nbr: np.ndarray) -> np.ndarray:
     """Allowed pairs (i, j) reachable from center i through allowed, strictly closer units."""
@@ -156,8 +167,9 @@ def _possible_pairs(allowed: np.ndarray, center_of: np.ndarray, closer: np.ndarr
 
 def build_model(graph: sp.csr_matrix, metrics: np.ndarray, centers: Any, bounds: Any, *,
                 weights: np.ndarray | None = None, current: np.ndarray | None = None,
-                disruption_weight: float = 0.0, locked: np.ndarray | None = None,
-                max_distance: Any = None, contiguity: bool = True) -> dict:
+                disruption_weight: float = 0.0, move_cost: np.ndarray | None = None,
+                locked: np.ndarray | None = None, max_distance: Any = None,
+                contiguity: bool = True) -> dict:
     """The MILP as arrays: ``c``, ``A`` (csr), ``lb``, ``ub``, fixed variables, pair index.
 
     Pairs that no feasible answer can use (beyond the maximum distance, another
@@ -182,12 +194,13 @@ def build_model(graph: sp.csr_matrix, metrics: np.ndarray, centers: Any, bounds:
         allowed &= dist <= maxd[:, None] * (1 + 1e-12)
     dist_f = np.where(np.isfinite(dist), dist, 0.0)
     cost = w[None, :] * dist_f
-    if current is not None and disruption_weight > 0:
+    if current is not None and (disruption_weight > 0 or move_cost is not None):
         current = np.asarray(current, dtype=np.int64)
-        scale = float(cost.mean())
-        cost = cost + disruption_weight * scale * (np.arange(m)[:, None] != current[None, :])
+        if move_cost is None:
+            move_cost = default_move_cost(w, cost, dist, disruption_weight)
+        leaves = (np.arange(m)[:, None] != current[None, :]) & (current >= 0)[None, :]
+        cost = cost + np.asarray(move_cost, dtype=float)[None, :] * leaves
 
-    center_of = centers
     reason = ""
     others = np.ones((m, n), dtype=bool)
     others[:, centers] = False
@@ -214,7 +227,7 @@ def build_model(graph: sp.csr_matrix, metrics: np.ndarray, centers: Any, bounds:
     row_of = np.repeat(np.arange(n), np.diff(indptr))
     if contiguity:
         closer = dist[:, nbr] < dist[:, row_of]  # (m, nnz): neighbour strictly closer
-        possible = _possible_pairs(allowed, center_of, closer, row_of, nbr)
+        possible = _possible_pairs(allowed, centers, closer, row_of, nbr)
     else:
         closer = None
         possible = allowed
@@ -315,17 +328,17 @@ def _balance_reason(model: dict) -> str:
 # -- solving -------------------------------------------------------------------------------
 def solve_exact(graph: sp.csr_matrix, metrics: np.ndarray, centers: Any, bounds: Any, *,
                 weights: np.ndarray | None = None, current: np.ndarray | None = None,
-                disruption_weight: float = 0.0, locked: np.ndarray | None = None,
-                max_distance: Any = None, contiguity: bool = True,
-                time_limit: float = 60.0, mip_rel_gap: float = 1e-6,
-                relax: bool = False) -> ExactResult:
+                disruption_weight: float = 0.0, move_cost: np.ndarray | None = None,
+                locked: np.ndarray | None = None, max_distance: Any = None,
+                contiguity: bool = True, time_limit: float = 60.0,
+                mip_rel_gap: float = 1e-6, relax: bool = False) -> ExactResult:
     """Solve the MILP of the module docstring (``relax=True``: its LP relaxation).
 
     graph : (n, n) symmetric csr, data = edge length (> 0).
     metrics : (n, k) balanced metrics. weights : (n,) objective weight, default
     metrics[:, 0]. centers : (m,) unit index of each territory's center.
     bounds : a :class:`~components.balance.solver.Bounds` or ``(lower, upper)``,
-    each (m, k). current / disruption_weight : see the module docstring.
+    each (m, k). current / disruption_weight / move_cost : see the module docstring.
     locked : (n,) territory index per unit or -1. max_distance : scalar or (m,).
     time_limit : wall seconds for the whole call (model building included).
 
@@ -336,8 +349,8 @@ def solve_exact(graph: sp.csr_matrix, metrics: np.ndarray, centers: Any, bounds:
     """
     start = time.monotonic()
     model = build_model(graph, metrics, centers, bounds, weights=weights, current=current,
-                        disruption_weight=disruption_weight, locked=locked,
-                        max_distance=max_distance, contiguity=contiguity)
+                        disruption_weight=disruption_weight, move_cost=move_cost,
+                        locked=locked, max_distance=max_distance, contiguity=contiguity)
     nv, nr = len(model["c"]), model["A"].shape[0]
     reason = model["reason"] or _balance_reason(model)
     if reason:
@@ -465,3 +478,13 @@ def star_shaped(graph: sp.csr_matrix, labels: np.ndarray, centers: Any) -> np.nd
     flags = np.ones(m, dtype=bool)
     flags[np.unique(labels[~has])] = False
     return flags
+
+
+def assignment_cost(graph: sp.csr_matrix, labels: np.ndarray, centers: Any,
+                    weights: np.ndarray) -> float:
+    """``sum_j w_j d(c_label(j), j)``: the model's distance objective of any assignment,
+    so answers from different solvers are scored by one rule."""
+    centers = np.asarray(centers, dtype=np.int64)
+    labels = np.asarray(labels, dtype=np.int64)
+    dist = dijkstra(sp.csr_matrix(graph, dtype=float), directed=False, indices=centers)
+    return float((np.asarray(weights, float) * dist[labels, np.arange(len(labels))]).sum())

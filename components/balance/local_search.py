@@ -87,14 +87,12 @@ class LocalSearch:
         u, a, b = self.src[ok], a_all[ok], b_all[ok]
         if len(u) == 0:
             return None
-        key = np.unique(u * np.int64(self.cost.shape[0]) + b)  # one entry per (unit, to)
-        u, b = key // self.cost.shape[0], key % self.cost.shape[0]
+        # (unit, to) pairs may repeat (several neighbours in b); repeats are skipped below
         if self.forbid is not None:
             allowed = ~self.forbid[b, u]
-            u, b = u[allowed], b[allowed]
+            u, a, b = u[allowed], a[allowed], b[allowed]
             if len(u) == 0:
                 return None
-        a = labels[u]
         w = self.load[u]
         sa, sb = sums[a], sums[b]
         sa2, sb2 = sa - w, sb + w
@@ -117,20 +115,51 @@ class LocalSearch:
         return u[order], a[order], b[order]
 
     def _round(self, state: Territories, sums: np.ndarray, phase: str) -> bool:
+        """Apply every move of the (stale-ordered) candidate list that still improves.
+
+        Deltas are re-evaluated exactly against the current totals before each move
+        (plain floats: k is small), so a round can move many units in one territory.
+        """
         cands = self._candidates(state.labels, sums, phase)
         if cands is None:
             return False
-        touched = np.zeros(self.cost.shape[0], dtype=bool)
+        us, as_, bs = (c.tolist() for c in cands)
+        s = sums.tolist()
+        lo, hi, tg = self.lo.tolist(), self.hi.tolist(), self.target.tolist()
+        load = self.load
+        cost = self.cost
+        labels = state.labels
+        k = load.shape[1]
+        eps = EPS
+        scale = EPS * max(float(np.abs(cost).max()), 1.0)
         applied = 0
-        for u, a, b in zip(*cands, strict=True):
-            if touched[a] or touched[b]:
+        for u, a, b in zip(us, as_, bs, strict=True):
+            if labels[u] != a:
                 continue
-            if not state.removable(int(u)):
+            w = load[u].tolist()
+            sa, sb = s[a], s[b]
+            la, ha, ta, lb, hb, tb = lo[a], hi[a], tg[a], lo[b], hi[b], tg[b]
+            dv = dq = 0.0
+            for j in range(k):
+                xa, xb, ya, yb = sa[j], sb[j], sa[j] - w[j], sb[j] + w[j]
+                dv += (max(ya - ha[j], 0.0) + max(la[j] - ya, 0.0) + max(yb - hb[j], 0.0)
+                       + max(lb[j] - yb, 0.0) - max(xa - ha[j], 0.0) - max(la[j] - xa, 0.0)
+                       - max(xb - hb[j], 0.0) - max(lb[j] - xb, 0.0))
+                dq += ((ya - ta[j]) ** 2 + (yb - tb[j]) ** 2 - (xa - ta[j]) ** 2
+                       - (xb - tb[j]) ** 2)
+            if phase == "balance":
+                if not (dv < -eps or (abs(dv) <= eps and dq < -eps)):
+                    continue
+            else:
+                if dv > eps or float(cost[b, u] - cost[a, u]) >= -scale:
+                    continue
+            if not state.removable(u):
                 continue
-            state.move(int(u), int(b))
-            sums[a] -= self.load[u]
-            sums[b] += self.load[u]
-            touched[a] = touched[b] = True
+            state.move(u, b)
+            for j in range(k):
+                sa[j] -= w[j]
+                sb[j] += w[j]
             applied += 1
+        sums[:] = np.asarray(s)
         self.moves += applied
         return applied > 0

@@ -66,6 +66,49 @@ def tolerance_bounds(metrics: np.ndarray, m: int, tolerance: np.ndarray | float,
     return Bounds(target * (1 - tol), target * (1 + tol), target)
 
 
+class _CandidateRelaxation:
+    """The Lagrangian relaxation over each unit's K cheapest territories.
+
+    Evaluating ``argmin_i c_ij - lambda_i . a_j`` over all m territories costs O(mn)
+    per iteration; over the K cheapest it costs O(Kn). The dual value stays a valid
+    lower bound: any territory outside a unit's list has reduced cost at least
+    ``c_next_j - sum_k max_i(lambda_ik) a_jk`` (metrics are >= 0), and that floor is
+    used wherever it is below the list's minimum.
+    """
+
+    K = 16
+
+    def __init__(self, cost_f: np.ndarray, load: np.ndarray, lo: np.ndarray,
+                 hi: np.ndarray) -> None:
+        m, n = cost_f.shape
+        self.load, self.lo, self.hi, self.m = load, lo, hi, m
+        self.rows = np.arange(n)
+        if m <= self.K:
+            self.cand = np.broadcast_to(np.arange(m)[:, None], (m, n))
+            self.ccost = cost_f
+            self.next_cost = None
+        else:
+            part = np.argpartition(cost_f, self.K, axis=0)
+            self.cand = part[:self.K]
+            self.ccost = np.take_along_axis(cost_f, self.cand, axis=0)
+            self.next_cost = np.take_along_axis(cost_f, part[self.K:self.K + 1], axis=0)[0]
+
+    def evaluate(self, lam: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+        """Relaxed labels, dual value and totals per territory for multipliers ``lam``."""
+        pull = np.einsum("knj,nj->kn", lam[self.cand], self.load)
+        reduced = self.ccost - pull
+        pos = np.argmin(reduced, axis=0)
+        labels = self.cand[pos, self.rows]
+        term = reduced[pos, self.rows]
+        if self.next_cost is not None:
+            floor = self.next_cost - self.load @ np.maximum(lam.max(axis=0), 0.0)
+            term = np.minimum(term, floor)
+        sums = np.zeros_like(lam)
+        np.add.at(sums, labels, self.load)
+        dual = float(term.sum() + np.where(lam > 0, lam * self.lo, lam * self.hi).sum())
+        return labels, dual, sums
+
+
 @dataclass
 class _Attempt:
     labels: np.ndarray
@@ -179,9 +222,14 @@ class TerritoryBalancer:
         rounds = self.center_iterations if free.any() else 1
         result: dict = {}
         for r in range(rounds):
-            final = r == rounds - 1
+            # another center round only when time remains for it and the final solve
+            left = share_end - time.monotonic()
+            final = r == rounds - 1 or (r > 0 and left < 6 * getattr(self, "_round_seconds",
+                                                                     0.0))
             budget = share_end if final else start + (share_end - start) * (r + 1) / (rounds + 1)
+            t0 = time.monotonic()
             result = self._solve_capped(data, ctr, budget, final)
+            self._round_seconds = time.monotonic() - t0
             if final or time.monotonic() > share_end:
                 break
             moved = self._move_centers(data, result["labels"], ctr, free)
@@ -194,7 +242,8 @@ class TerritoryBalancer:
 
     def _solve_capped(self, data: dict, ctr: np.ndarray, deadline: float, final: bool) -> dict:
         """Solve with the disruption weight; with ``max_moved``, search that weight."""
-        kwargs = dict(max_iter=self.max_iter if final else 40, primal_every=5 if final else 0)
+        every = 5 if len(data["w"]) <= 5000 else 50
+        kwargs = dict(max_iter=self.max_iter if final else 40, primal_every=every if final else 0)
         result = self._solve_fixed(data, ctr, self.disruption_weight, deadline, **kwargs)
         cap = self.max_moved
         if cap is None or data["current"] is None or result["moved"] <= cap + 1e-12:
@@ -228,7 +277,23 @@ class TerritoryBalancer:
     def _costs(self, data: dict, ctr: np.ndarray, disruption_weight: float):
         graph, w = data["graph"], data["w"]
         m = len(ctr)
-        dist = dijkstra(graph, directed=False, indices=ctr)
+        t0 = time.monotonic()
+        # distances only as far as a unit could sensibly go: a few times the typical
+        # distance to the nearest center (saves most of the work on big maps); units
+        # farther out still get the exact distance to their nearest center
+        nearest, _, source = dijkstra(graph, directed=False, indices=ctr, min_only=True,
+                                      return_predecessors=True)
+        finite = np.isfinite(nearest)
+        reach = float(np.quantile(nearest[finite], 0.99)) if finite.any() else np.inf
+        limit = 3.0 * reach
+        if self.max_distance is not None:
+            limit = min(limit, self.max_distance * 1.0001)
+        dist = dijkstra(graph, directed=False, indices=ctr, limit=max(limit, 1e-12))
+        stray = np.flatnonzero(finite & ~np.isfinite(dist).any(axis=0))
+        if len(stray):
+            where = np.searchsorted(np.sort(ctr), source[stray])
+            dist[np.argsort(ctr)[where], stray] = nearest[stray]
+        self._cost_seconds = time.monotonic() - t0
         base = (w[None, :] if self.objective == "compactness" else 1.0) * dist
         forbid = ~np.isfinite(dist)
         if data["regions"] is not None:
@@ -263,6 +328,8 @@ class TerritoryBalancer:
 
     def _solve_fixed(self, data: dict, ctr: np.ndarray, disruption_weight: float,
                      deadline: float, max_iter: int, primal_every: int = 5) -> dict:
+        """Subgradient search for one center set; ``primal_every=0`` skips local search
+        (the answer is then the repaired relaxed assignment, enough to move centers)."""
         graph, metrics, b = data["graph"], data["metrics"], data["bounds"]
         m, n = len(ctr), len(data["w"])
         dist, base, cost, cost_f, forbid, fixed = self._costs(data, ctr, disruption_weight)
@@ -273,22 +340,21 @@ class TerritoryBalancer:
         search = LocalSearch(graph, cost, load, lo, hi, tgt, fixed, forbid)
         locked = np.where(fixed, 0, -1)
         locked[fixed] = np.argmin(forbid[:, fixed], axis=0)
+        relax = _CandidateRelaxation(cost_f, load, lo, hi)
 
         lam = np.zeros((m, metrics.shape[1]))
+        best_lam = lam
         theta, best_bound, stall = 2.0, -np.inf, 0
         best = None  # (violation, cost, labels)
         tried: set[bytes] = set()
         stopped_by = "iteration_limit"
         it = 0
+        rows = np.arange(n)
         for it in range(1, max_iter + 1):
-            reduced = cost_f - lam @ load.T
-            lab = np.argmin(reduced, axis=0)
-            s = np.zeros_like(lam)
-            np.add.at(s, lab, load)
-            bound = reduced[lab, np.arange(n)].sum() + np.where(lam > 0, lam * lo, lam * hi).sum()
+            lab, bound, s = relax.evaluate(lam)
             if not np.isfinite(best_bound) or bound > best_bound + 1e-9 * max(1.0,
                                                                                abs(best_bound)):
-                best_bound, stall = bound, 0
+                best_bound, best_lam, stall = bound, lam, 0
             else:
                 stall += 1
                 if stall >= 8:
@@ -296,8 +362,8 @@ class TerritoryBalancer:
             key = lab.tobytes()
             if primal_every and key not in tried and (it <= 3 or it % primal_every == 0):
                 tried.add(key)
-                best = self._primal(graph, lab, ctr, reduced, search, cost, forbid, load, lo,
-                                    hi, locked, deadline, best)
+                best = self._primal(graph, lab, ctr, cost_f - lam @ load.T, search, cost,
+                                    forbid, load, lo, hi, locked, deadline, best)
             g = np.where(lam > 0, lo - s, np.where(lam < 0, hi - s, 0.0))
             g = np.where(lam == 0, np.where(s < lo, lo - s, np.where(s > hi, hi - s, 0.0)), g)
             gnorm = float((g ** 2).sum())
@@ -313,23 +379,29 @@ class TerritoryBalancer:
             step = theta * max(target_value - bound, 1e-9 * max(1.0, abs(bound))) / gnorm
             lam = lam + step * g
         self.iterations_ += it
-        if best is None or (primal_every and time.monotonic() <= deadline):
-            reduced = cost_f - lam @ load.T
-            best = self._primal(graph, np.argmin(reduced, axis=0), ctr, reduced, search, cost,
-                                forbid, load, lo, hi, locked,
-                                deadline + 1e9 if best is None else deadline, best)
+        # one more primal from the best multipliers (always: it is the answer when the
+        # loop ran none, and often the best one when it did)
+        reduced = cost_f - best_lam @ load.T
+        lab = np.argmin(reduced, axis=0)
+        if primal_every:
+            best = self._primal(graph, lab, ctr, reduced, search, cost, forbid, load, lo, hi,
+                                locked, deadline if best is not None else deadline + 1e9, best)
+        else:
+            best = (0.0, 0.0, repair(graph, lab, ctr, reduced, locked))
         labels = best[2]
-        rows = np.arange(n)
         moved = 0.0
         if data["current"] is not None:
             a = metrics[:, 0] if metrics.shape[1] else np.ones(n)
             moved = float(a[labels != data["current"]].sum() / max(a.sum(), 1e-300))
         n_forbidden = int(forbid[labels, rows].sum())
         contiguous = bool(contiguous_flags(graph, labels, m).all())
+        s_final = np.zeros_like(lo)
+        np.add.at(s_final, labels, load)
+        viol = float(violation(s_final, lo, hi).sum())
         return {"labels": labels, "bound": best_bound, "dist": dist, "base": base, "cost": cost,
-                "stopped_by": stopped_by, "violation": best[0], "moved": moved,
+                "stopped_by": stopped_by, "violation": viol, "moved": moved,
                 "forbidden": n_forbidden, "cap_met": True,
-                "key": (n_forbidden, not contiguous, round(best[0], 12),
+                "key": (n_forbidden, not contiguous, round(viol, 12),
                         float(base[labels, rows].sum()))}
 
     @staticmethod
@@ -485,6 +557,8 @@ class TerritoryBalancer:
                 j = int(members[np.argmin(((coords[members] - c) ** 2).sum(1))])
                 ctr[i] = j
                 chosen.add(j)
+        if not chosen and data["regions"] is None and not (locked >= 0).any():
+            return self._kmeans_centers(coords, w, m, rng)
         d2 = np.full(n, np.inf)
         for j in chosen:
             d2 = np.minimum(d2, ((coords - coords[j]) ** 2).sum(1))
@@ -500,6 +574,42 @@ class TerritoryBalancer:
             chosen.add(j)
             d2 = np.minimum(d2, ((coords - coords[j]) ** 2).sum(1))
         return ctr
+
+    @staticmethod
+    def _kmeans_centers(coords: np.ndarray, w: np.ndarray, m: int,
+                        rng: np.random.Generator, rounds: int = 12) -> np.ndarray:
+        """Weighted k-means (k-means++ seeding, Lloyd steps), snapped to distinct units."""
+        from scipy.spatial import cKDTree
+
+        n = len(w)
+        first = int(rng.choice(n, p=w / w.sum()))
+        seeds = [first]
+        d2 = ((coords - coords[first]) ** 2).sum(1)
+        for _ in range(m - 1):
+            p = w * d2
+            j = int(rng.choice(n, p=p / p.sum())) if p.sum() > 0 else int(rng.integers(n))
+            seeds.append(j)
+            d2 = np.minimum(d2, ((coords - coords[j]) ** 2).sum(1))
+        mu = coords[seeds].astype(float)
+        for _ in range(rounds):
+            lab = cKDTree(mu).query(coords)[1]
+            mass = np.bincount(lab, weights=w, minlength=m)
+            sx = np.bincount(lab, weights=w * coords[:, 0], minlength=m)
+            sy = np.bincount(lab, weights=w * coords[:, 1], minlength=m)
+            keep = mass > 0
+            mu[keep] = np.c_[sx[keep] / mass[keep], sy[keep] / mass[keep]]
+        # snap each mean to its nearest unit, distinct units in order of weight
+        tree = cKDTree(coords)
+        out = np.full(m, -1)
+        taken: set[int] = set()
+        for i in np.argsort(-np.bincount(cKDTree(mu).query(coords)[1], weights=w, minlength=m),
+                            kind="stable"):
+            for j in tree.query(mu[i], k=min(n, 32))[1]:
+                if int(j) not in taken:
+                    out[i] = int(j)
+                    taken.add(int(j))
+                    break
+        return out
 
     @staticmethod
     def _center_pool(data: dict, m: int) -> list[np.ndarray]:
@@ -529,17 +639,21 @@ class TerritoryBalancer:
             cand_of[i] = np.unique(np.r_[near, ctr[i]])
         if not cand_of:
             return out
-        sources = np.unique(np.concatenate(list(cand_of.values())))
-        dist = dijkstra(graph, directed=False, indices=sources)
-        row = {int(s): r for r, s in enumerate(sources)}
         limit = data.get("max_distance")
         for i, cands in cand_of.items():
-            members = labels == i
+            # distances inside the territory: small graphs, and the paths a rep would use
+            rows = np.flatnonzero(labels == i)
+            sub = graph[rows][:, rows]
+            local = np.searchsorted(rows, cands)
+            dist = dijkstra(sub, directed=False, indices=local)
             scores = []
-            for c in cands:
-                d = dist[row[int(c)], members]
+            for r, c in enumerate(cands):
+                d = dist[r]
+                if not np.isfinite(d).all():  # territory split (should not happen): skip
+                    scores.append((len(d), np.inf) if c != ctr[i] else (len(d) - 1, np.inf))
+                    continue
                 too_far = int((d > limit).sum()) if limit is not None else 0
-                scores.append((too_far, float((w[members] * d).sum())))
+                scores.append((too_far, float((w[rows] * d).sum())))
             best = min(range(len(cands)), key=scores.__getitem__)
             # keep the old center on ties, so the loop settles
             old = scores[list(cands).index(ctr[i])]

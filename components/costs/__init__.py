@@ -12,6 +12,7 @@ Conventions
 
 from __future__ import annotations
 
+from components.costs.component import cost_matrix as run
 from components.costs.metrics import (
     EARTH_RADIUS_KM,
     KM_PER_MILE,
@@ -22,12 +23,14 @@ from components.costs.metrics import (
 )
 from components.costs.network import RoadNetwork
 from components.costs.routing import NetworkCosts, network_costs
+from components.costs.spec import SPEC
 from components.costs.table import LongTable, to_long_table
 from components.costs.transform import TRANSFORMS, transform_costs
 
 __all__ = [
     "EARTH_RADIUS_KM",
     "KM_PER_MILE",
+    "SPEC",
     "TRANSFORMS",
     "LongTable",
     "NetworkCosts",
@@ -37,6 +40,7 @@ __all__ = [
     "network_costs",
     "pair_distances",
     "point_costs",
+    "run",
     "to_long_table",
     "transform_costs",
 ]

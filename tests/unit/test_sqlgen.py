@@ -126,3 +126,42 @@ def test_missing_binding_and_bad_names():
         ident("")
     with pytest.raises(InputError, match="unknown SQL dialect 'oracle'"):
         render("scu/aggregate", "oracle")
+
+
+def test_radians_rewritten_for_bigquery_only():
+    from sqlglot import parse_one
+
+    from components.sqlgen import _radians_as_arithmetic
+
+    tree = parse_one("SELECT RADIANS(lat) AS r FROM t", dialect="duckdb")
+    bq = _radians_as_arithmetic(tree.copy(), dialect="bigquery").sql("bigquery")
+    assert "RADIANS" not in bq.upper() and "ACOS(-1)" in bq
+    duck = duckdb.connect().execute(
+        _radians_as_arithmetic(parse_one("SELECT RADIANS(90.0) AS r", dialect="duckdb"),
+                               dialect="bigquery").sql("duckdb")).fetchone()[0]
+    assert duck == pytest.approx(1.5707963267948966)
+    assert "RADIANS" in _radians_as_arithmetic(tree.copy(), dialect="snowflake").sql("snowflake")
+
+
+def test_templates_are_read_from_a_zip(tmp_path):
+    """A Snowflake stage imports the code as a zip: templates must load from it."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from tests.conftest import ROOT
+
+    archive = tmp_path / "code.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in (ROOT / "components").rglob("*.py"):
+            z.write(path, path.relative_to(ROOT).as_posix())
+        for path in (ROOT / "sql").rglob("*.sql"):
+            z.write(path, ("components/sql/" + path.relative_to(ROOT / "sql").as_posix()))
+    probe = ("import components.sqlgen as s; print(s.render('scu/aggregate', 'duckdb', "
+             "source=s.table('t'), scu_id=s.ident('z'), x=s.ident('x'), y=s.ident('y'), "
+             "metric=s.idents(['m'])))")
+    out = subprocess.run([sys.executable, "-I", "-c",
+                          f"import sys; sys.path.insert(0, {str(archive)!r}); {probe}"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert 'FROM "t"' in out.stdout

@@ -1,0 +1,337 @@
+"""Location allocation on tables: validation, cost matrix, solve, result tables.
+
+Sites (candidates, required, competitors) are rows with an ``id`` and either
+coordinates (the demand table's coordinate column names, or x/y / lon/lat) or no
+coordinates, in which case the id (or a ``demand_id`` column) names a demand point
+and the site sits there. Without a candidates table every demand point is a
+candidate. A required row whose id is a candidate marks that candidate required;
+other required rows add sites. Costs: straight-line (euclidean / haversine in
+km) or shortest paths over the ``edges`` road graph (ids of demand points and
+sites as nodes), then the chosen transformation (linear, power, exponential).
+
+:func:`location_allocation` is the one entry point behind the CLI (``terraplan
+locate``), the DuckDB function ``terraplan_location_allocation`` and the
+warehouse handlers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from components.costs import RoadNetwork, point_costs, transform_costs
+from components.errors import InputError, MissingColumnError, UnknownIdError, preview
+from components.locate.solver import REASONS, LocationAllocator
+from components.locate.spec import SPEC
+from components.result import ComponentResult
+from components.scu import SCUColumns, SCUTable, validate_scus
+
+EARTH_RADIUS_KM = 6371.0088
+SITE_EXTRAS = ("capacity", "min_load", "opening_cost", "group")
+
+
+@dataclass
+class Sites:
+    ids: np.ndarray
+    coords: np.ndarray
+    node: np.ndarray  # node id in the road graph (demand id when the site is a demand point)
+    kind: np.ndarray  # 'candidate' | 'required' | 'competitor'
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def location_allocation(demand: pd.DataFrame, *, candidates: pd.DataFrame | None = None,
+                        required: pd.DataFrame | None = None,
+                        competitors: pd.DataFrame | None = None,
+                        edges: pd.DataFrame | None = None, **params: Any) -> ComponentResult:
+    """Open facilities and assign demand to them (see :mod:`components.locate.solver`).
+
+    >>> import pandas as pd
+    >>> pts = pd.DataFrame({"id": list("abcdef"), "x": [0, 1, 2, 10, 11, 12],
+    ...                     "y": [0] * 6})
+    >>> res = location_allocation(pts, facilities=2)
+    >>> res.tables["assignments"]["facility"].tolist()
+    ['b', 'b', 'b', 'e', 'e', 'e']
+    >>> res.report["status"], res.report["gap"]
+    ('optimal', 0.0)
+    """
+    p = SPEC.validate_params(params)
+    cols = SCUColumns(id=p["id"], x=p["x"], y=p["y"], lon=p["lon"], lat=p["lat"],
+                      metrics=(p["weight"],) if p["weight"] else ())
+    table = validate_scus(demand, cols, require_metrics=False, table="demand table")
+    weights = table.metrics[:, 0] if p["weight"] else np.ones(table.n)
+    distance = p["distance"] or ("haversine" if table.coordinate_kind == "lonlat"
+                                 else "euclidean")
+    if distance == "haversine" and table.coordinate_kind != "lonlat":
+        raise InputError("distance 'haversine' needs lon/lat coordinates (--lon COL --lat COL)",
+                         column="distance")
+    if distance == "network" and edges is None:
+        raise InputError("distance 'network' needs a road graph: --edges FILE with from_id, "
+                         "to_id, cost", column="edges")
+
+    cand = (_sites(candidates, table, "candidates", "candidate") if candidates is not None
+            else Sites(table.ids.copy(), table.coords.copy(), table.ids.copy(),
+                       np.array(["candidate"] * table.n, dtype=object)))
+    req_mask = np.zeros(len(cand), dtype=bool)
+    if required is not None:
+        cand, req_mask = _add_required(cand, _sites(required, table, "required", "required",
+                                                  known=cand))
+    comp = _sites(competitors, table, "competitors", "competitor") if competitors is not None \
+        else None
+
+    costs, comp_costs = _costs(table, cand, comp, distance, edges)
+    costs, comp_costs = _transform(costs, comp_costs, p)
+    len(cand)
+    rank = pd.Index(cand.ids.astype(str)).argsort(kind="stable").argsort()
+    groups = group_max = None
+    if "group" in cand.extras:
+        if p["max_per_group"] is None:
+            raise InputError("the candidates table has a 'group' column: give max_per_group "
+                             "(--max-per-group N) or drop the column", column="max_per_group")
+        codes, uniq = pd.factorize(pd.Series(cand.extras["group"]), use_na_sentinel=True)
+        groups, group_max = codes.astype(np.int64), np.full(len(uniq), p["max_per_group"])
+    elif p["max_per_group"] is not None:
+        raise InputError("max_per_group needs a 'group' column in the candidates table",
+                         column="max_per_group")
+    solver = LocationAllocator(
+        p["strategy"], p["facilities"], radius=p["radius"], min_load=p["min_load"],
+        max_load=p["max_load"], closest_assignment=p["closest_assignment"],
+        allow_unassigned=p["allow_unassigned"], unassigned_penalty=p["unassigned_penalty"],
+        budget=p["budget"], exact=p["exact"], time_limit=p["time_limit"], seed=p["seed"])
+    solver.solve(
+        costs, weights, required=req_mask, opening_costs=cand.extras.get("opening_cost"),
+        capacities=cand.extras.get("capacity"), min_loads=cand.extras.get("min_load"),
+        groups=groups, group_max=group_max, competitor_costs=comp_costs,
+        max_cost=p["max_cost"],
+        forbidden=_pairs(p["forbidden_pairs"], table, cand, "forbidden_pairs"),
+        required_pairs=_pairs(p["required_pairs"], table, cand, "required_pairs"),
+        site_rank=rank, coords=(_plane(table.coords, table), _plane(cand.coords, table)),
+        site_names=cand.ids)
+    return _result(table, weights, cand, comp, solver, p, distance)
+
+
+# ---------------------------------------------------------------- sites
+def _sites(df: pd.DataFrame, table: SCUTable, what: str, kind: str,
+           known: Sites | None = None) -> Sites:
+    if not isinstance(df, pd.DataFrame) or len(df) == 0:
+        raise InputError(f"the {what} table is empty", column=what)
+    id_col = table.columns.id if table.columns.id in df.columns else "id"
+    if id_col not in df.columns:
+        raise MissingColumnError(f"column '{table.columns.id}' (or 'id') not found in the {what} "
+                                 f"table; columns present: {', '.join(map(str, df.columns))}",
+                                 column=id_col)
+    ids = df[id_col]
+    if ids.isna().any() or ids.duplicated().any():
+        bad = ids[ids.isna() | ids.duplicated(keep=False)]
+        raise InputError(f"the {what} table has NULL or duplicated ids: {preview(bad)}",
+                         column=id_col)
+    c1, c2 = table.columns.coordinate_columns
+    alt = ("lon", "lat") if table.coordinate_kind == "lonlat" else ("x", "y")
+    pair = (c1, c2) if {c1, c2} <= set(df.columns) else (alt if set(alt) <= set(df.columns)
+                                                          else None)
+    n = len(df)
+    coords = np.full((n, 2), np.nan)
+    if pair is not None:
+        coords = df[list(pair)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    node = ids.to_numpy(dtype=object).copy()
+    missing = ~np.isfinite(coords).all(axis=1)
+    if missing.any() and known is not None:  # ids of existing candidates
+        at = pd.Index(known.ids.astype(str)).get_indexer(ids[missing].astype(str))
+        rows = np.flatnonzero(missing)[at >= 0]
+        coords[rows] = known.coords[at[at >= 0]]
+        node[rows] = known.node[at[at >= 0]]
+        missing = ~np.isfinite(coords).all(axis=1)
+    if missing.any():
+        ref = df["demand_id"] if "demand_id" in df.columns else ids
+        lookup = pd.Index(table.ids.astype(str))
+        pos = lookup.get_indexer(ref[missing].astype(str))
+        if (pos < 0).any():
+            bad = ref[missing][pos < 0]
+            raise UnknownIdError(
+                f"{what}: {len(bad)} row(s) have no coordinates ({c1}/{c2}) and their id is "
+                f"not a demand id: {preview(bad)}; give coordinates or use "
+                "demand ids", column=what, rows=list(bad))
+        coords[missing] = table.coords[pos]
+        node[missing] = table.ids[pos]
+    extras = {}
+    for name in SITE_EXTRAS:
+        if name in df.columns and kind != "competitor":
+            if name == "group":
+                extras[name] = df[name].to_numpy(dtype=object)
+                continue
+            vals = pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float)
+            bad = np.isnan(vals) & df[name].notna().to_numpy()
+            if bad.any() or (vals < 0).any():
+                raise InputError(f"{what} column '{name}' must hold numbers >= 0 (empty: "
+                                 f"default); bad at ids {preview(ids[bad | (vals < 0)])}",
+                                 column=name)
+            extras[name] = vals
+    return Sites(ids.to_numpy(dtype=object), coords, node,
+                 np.array([kind] * n, dtype=object), extras)
+
+
+def _add_required(cand: Sites, req: Sites) -> tuple[Sites, np.ndarray]:
+    known = pd.Index(cand.ids.astype(str))
+    pos = known.get_indexer(req.ids.astype(str))
+    mask = np.zeros(len(cand), dtype=bool)
+    mask[pos[pos >= 0]] = True
+    new = pos < 0
+    kind = cand.kind.copy()
+    kind[mask] = "required"
+    extras = {}
+    for name in set(cand.extras) | set(req.extras):
+        a = cand.extras.get(name, np.full(len(cand), np.nan if name != "group" else None))
+        b = req.extras.get(name, np.full(len(req), np.nan if name != "group" else None))
+        if name in req.extras:  # required rows may set limits of existing candidates
+            a = a.copy()
+            has = pos >= 0
+            a[pos[has]] = np.where(pd.isna(b[has]), a[pos[has]], b[has])
+        extras[name] = np.concatenate([a, b[new]])
+    out = Sites(np.concatenate([cand.ids, req.ids[new]]),
+                np.vstack([cand.coords, req.coords[new]]),
+                np.concatenate([cand.node, req.node[new]]),
+                np.concatenate([kind, req.kind[new]]), extras)
+    return out, np.concatenate([mask, np.ones(int(new.sum()), dtype=bool)])
+
+
+# ---------------------------------------------------------------- costs
+def _costs(table: SCUTable, cand: Sites, comp: Sites | None, distance: str,
+           edges: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray | None]:
+    if distance == "network":
+        net = RoadNetwork.from_edges(edges, cost_col="cost")
+        origins = _node_index(net, table.ids, "demand")
+        sites = [cand] + ([comp] if comp is not None else [])
+        nodes = np.concatenate([s.node for s in sites])
+        dest = _node_index(net, nodes, "sites")
+        full = net.shortest_costs(origins, dest)
+        return full[:, :len(cand)].copy(), (full[:, len(cand):].copy() if comp else None)
+    metric = distance
+    costs = point_costs(table.coords, cand.coords, metric)
+    comp_costs = point_costs(table.coords, comp.coords, metric) if comp is not None else None
+    return costs, comp_costs
+
+
+def _node_index(net: RoadNetwork, ids: np.ndarray, what: str) -> np.ndarray:
+    lookup = pd.Index(np.asarray(net.node_ids).astype(str))
+    pos = lookup.get_indexer(np.asarray(ids).astype(str))
+    if (pos < 0).any():
+        bad = np.asarray(ids)[pos < 0]
+        raise UnknownIdError(f"{what}: {len(bad)} id(s) do not appear in the edges table "
+                             f"(from_id/to_id): {preview(bad)}; every point and site must be a "
+                             "node of the road graph", column="edges", rows=list(bad))
+    return pos
+
+
+def _transform(costs: np.ndarray, comp: np.ndarray | None, p: dict):
+    kind = p["transform"]
+    kw: dict[str, float] = {}
+    if kind == "power":
+        kw["exponent"] = p["exponent"]
+    elif kind == "exponential":
+        kw["rate"] = p["rate"]
+    costs = transform_costs(costs, kind, **kw)
+    return costs, (transform_costs(comp, kind, **kw) if comp is not None else None)
+
+
+def _plane(coords: np.ndarray, table: SCUTable) -> np.ndarray:
+    if table.coordinate_kind != "lonlat":
+        return coords
+    lat0 = np.radians(table.coords[:, 1].mean())
+    lon, lat = np.radians(coords[:, 0]), np.radians(coords[:, 1])
+    return np.column_stack([lon * np.cos(lat0), lat]) * EARTH_RADIUS_KM
+
+
+def _pairs(value: Any, table: SCUTable, cand: Sites, name: str) -> np.ndarray | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, (list, tuple)) and len(v) == 2
+                                              for v in value):
+        raise InputError(f"{name} must be a JSON list of [facility_id, point_id] pairs; got "
+                         f"{value!r}", column=name)
+    if not value:
+        return None
+    fac = pd.Index(cand.ids.astype(str)).get_indexer([str(v[0]) for v in value])
+    pts = pd.Index(table.ids.astype(str)).get_indexer([str(v[1]) for v in value])
+    bad = [value[k] for k in np.flatnonzero((fac < 0) | (pts < 0))]
+    if bad:
+        raise UnknownIdError(f"{name}: {len(bad)} pair(s) name an unknown facility or point id: "
+                             f"{preview(bad)}", column=name, rows=bad)
+    return np.column_stack([pts, fac])
+
+
+# ---------------------------------------------------------------- results
+def _result(table: SCUTable, weights: np.ndarray, cand: Sites, comp: Sites | None,
+            s: LocationAllocator, p: dict, distance: str) -> ComponentResult:
+    a = s.assignment_
+    facility = np.full(table.n, None, dtype=object)
+    facility[a >= 0] = cand.ids[a[a >= 0]]
+    if comp is not None:
+        cap = a == -2
+        facility[cap] = comp.ids[s.competitor_[cap]]
+    status = np.where(a >= 0, "served", np.where(a == -2, "captured", "unassigned"))
+    cost = np.where(a == -1, np.nan, s.unit_cost_)
+    assignments = pd.DataFrame({
+        "id": table.ids, "facility": facility, "cost": np.round(cost, 9),
+        "weight": weights, "weighted_cost": np.round(cost * weights, 9),
+        "status": status, "reason": s.reason_,
+    })
+    is_open = np.zeros(len(cand), dtype=bool)
+    is_open[s.open_] = True
+    capacity = cand.extras.get("capacity")
+    cap_v = np.full(len(cand), np.nan if p["max_load"] is None else p["max_load"])
+    if capacity is not None:
+        cap_v = np.where(np.isnan(capacity), cap_v, capacity)
+    n_points = np.bincount(a[a >= 0], minlength=len(cand))
+    util = np.where(is_open & (cap_v > 0), s.loads_ / np.where(cap_v > 0, cap_v, 1), np.nan)
+    facilities = pd.DataFrame({
+        "id": cand.ids, "type": cand.kind, "open": is_open, "load": np.round(s.loads_, 9),
+        "capacity": cap_v, "utilisation": np.round(util, 6), "n_points": n_points,
+    })
+    if comp is not None:
+        captured = a == -2
+        c_load = np.bincount(s.competitor_[captured], weights=weights[captured],
+                             minlength=len(comp))
+        facilities = pd.concat([facilities, pd.DataFrame({
+            "id": comp.ids, "type": comp.kind, "open": True, "load": c_load,
+            "capacity": np.nan, "utilisation": np.nan,
+            "n_points": np.bincount(s.competitor_[captured], minlength=len(comp))})],
+            ignore_index=True)
+    total = float(weights.sum())
+    served_w = float(weights[a >= 0].sum())
+    reasons = pd.Series(s.reason_[a < 0]).value_counts().to_dict() if (a < 0).any() else {}
+    report: dict[str, Any] = {
+        "component": SPEC.name, "strategy": p["strategy"], "status": s.status_,
+        "objective": s.objective_, "objective_meaning": _meaning(p["strategy"]),
+        "lower_bound": s.lower_bound_, "gap": s.gap_,
+        "n_points": table.n, "n_candidates": int((cand.kind == "candidate").sum()),
+        "n_required": int((cand.kind == "required").sum()),
+        "n_open": len(s.open_), "open_facilities": [_scalar(v) for v in cand.ids[s.open_]],
+        "coverage_pct": 100.0 * served_w / total if total > 0 else 100.0,
+        "unassigned": {"count": int((a == -1).sum()), "weight": float(weights[a == -1].sum()),
+                       "reasons": reasons},
+        "captured": {"count": int((a == -2).sum()), "weight": float(weights[a == -2].sum())},
+        "distance": distance, "transform": p["transform"],
+        "seconds": s.seconds_, "solver": s.stats_,
+    }
+    if getattr(s, "violation_", 0.0) > 1e-9:
+        report["limit_violation"] = s.violation_
+    return ComponentResult({"assignments": assignments, "facilities": facilities}, report)
+
+
+def _meaning(strategy: str) -> str:
+    return {"min_total_cost": "total weighted cost (+ opening costs)",
+            "min_max_cost": "largest cost of a served point",
+            "max_coverage": "demand weight not covered (minimised)",
+            "min_facilities": "number of open facilities"}[strategy]
+
+
+def _scalar(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
+
+
+__all__ = ["REASONS", "location_allocation"]

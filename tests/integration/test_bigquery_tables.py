@@ -1,0 +1,272 @@
+"""Table-reference mode: the service reads and writes tables with google-cloud-bigquery.
+
+Three backends, the same checks:
+
+* ``fake``: an in-process stand-in for ``bigquery.Client`` (always runs) - checks the
+  stage-then-copy logic and that a failed write leaves previous outputs as they were;
+* ``emulator``: the real client over HTTP to bqemulator on 127.0.0.1 (runs when
+  TERRAPLAN_BQEMULATOR names its executable; it needs its own venv, see the report);
+* ``real``: a real project, when GOOGLE_APPLICATION_CREDENTIALS and
+  TERRAPLAN_BIGQUERY_PROJECT are set (skipped otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+import requests
+
+from components.balance import territory_balancing
+from tests.conftest import grid_edges, grid_scus
+from tests.integration.test_bigquery_common import bq_body, local_server
+from udfs.bigquery.handler import RemoteFunctionHandler, set_handler
+
+PARAMS = {"territories": 4, "metrics": ["load"], "seed": 0}
+CONTEXT = {"component": "territory_balancing", "mode": "tables"}
+
+
+# -- the in-process fake ------------------------------------------------------------------
+
+class FakeClient:
+    """Tables as lists of dicts; ``fail_on`` makes loads into a table id fail."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, list[dict]] = {}
+        self.fail_on: set[str] = set()
+
+    def list_rows(self, table):
+        if table not in self.tables:
+            from google.api_core.exceptions import NotFound
+            raise NotFound(f"Not found: Table {table}")
+        rows = self.tables[table]
+        names = list(rows[0]) if rows else []
+        return _Rows([SimpleNamespace(items=r.items) for r in rows], names)
+
+    def load_table_from_json(self, rows, table, job_config=None):
+        if any(table.endswith(f) or f in table for f in self.fail_on):
+            from google.api_core.exceptions import BadRequest
+            raise BadRequest(f"cannot load {table}")
+        self.tables[table] = [dict(r) for r in rows]
+        return SimpleNamespace(result=lambda: None)
+
+    def copy_table(self, source, target, job_config=None):
+        self.tables[target] = list(self.tables[source])
+        return SimpleNamespace(result=lambda: None)
+
+    def delete_table(self, table, not_found_ok=False):
+        self.tables.pop(table, None)
+
+
+class _Rows(list):
+    def __init__(self, items, names):
+        super().__init__(items)
+        self.schema = [SimpleNamespace(name=n) for n in names]
+
+
+def _call(url: str, request: dict, project: str) -> dict:
+    body = bq_body([[json.dumps(request)]], context=CONTEXT, project=project)
+    response = requests.post(url, data=body, timeout=120,
+                             headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    return json.loads(response.json()["replies"][0])
+
+
+def _request(ds: str, *, out_ds: str | None = None) -> dict:
+    out_ds = out_ds or ds
+    return {"inputs": {"scus": f"{ds}.scus", "edges": f"{ds}.edges"},
+            "outputs": {"assignments": f"{out_ds}.assignments",
+                        "territories": f"{out_ds}.territories"},
+            "params": PARAMS, "run_id": "run-1"}
+
+
+def _expected():
+    return territory_balancing(grid_scus(), edges=grid_edges(), **PARAMS)
+
+
+def _check_outputs(read, project: str, ds: str, run_id: str) -> None:
+    want = _expected()
+    for name in ("assignments", "territories"):
+        got = read(f"{project}.{ds}.{name}")
+        assert list(got.columns) == ["run_id", *want.tables[name].columns]
+        assert set(got["run_id"]) == {run_id}
+        key = "id" if name == "assignments" else "territory"
+        got = got.drop(columns="run_id").sort_values(key).reset_index(drop=True)
+        exp = want.tables[name].sort_values(key).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, exp, check_dtype=False)
+
+
+def test_fake_client_table_mode_and_atomic_failure():
+    client = FakeClient()
+    client.tables["test-project.ds.scus"] = json.loads(grid_scus().to_json(orient="records"))
+    client.tables["test-project.ds.edges"] = json.loads(grid_edges().to_json(orient="records"))
+    previous = set_handler(RemoteFunctionHandler(client_factory=lambda project: client))
+    try:
+        with local_server() as url:
+            doc = _call(url, _request("ds"), "test-project")
+            assert doc["outputs"]["assignments"] == {"table": "test-project.ds.assignments",
+                                                     "rows": 36}
+
+            def read(t):
+                return pd.DataFrame.from_records(client.tables[t])
+
+            _check_outputs(read, "test-project", "ds", "run-1")
+            assert not [t for t in client.tables if "_terraplan_stage_" in t]
+
+            before = {t: list(rows) for t, rows in client.tables.items()}
+            client.fail_on = {"_1"}  # the second output's staging load fails
+            doc = _call(url, {**_request("ds"), "run_id": "run-2"}, "test-project")
+            assert "cannot load" in doc["error"]
+            assert client.tables == before  # previous outputs untouched, no stage left
+            missing = _call(url, {**_request("ds"), "inputs": {"scus": "ds.nope"}},
+                            "test-project")
+            assert "Not found" in missing["error"] and "ds.nope" in missing["error"]
+    finally:
+        set_handler(previous)
+
+
+# -- bqemulator on 127.0.0.1 ------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    exe = os.environ.get("TERRAPLAN_BQEMULATOR")
+    if not exe or not Path(exe).is_file():
+        pytest.skip("bqemulator not configured: set TERRAPLAN_BQEMULATOR to its executable "
+                    "(installed in its own venv: its sqlglot pin clashes with terraplan's)")
+    port = _free_port()
+    env = dict(os.environ)
+    if os.environ.get("TERRAPLAN_BQEMULATOR_HOME"):  # where DuckDB finds the spatial ext.
+        env["HOME"] = os.environ["TERRAPLAN_BQEMULATOR_HOME"]
+    proc = subprocess.Popen([exe, "start", "--rest-host", "127.0.0.1", "--rest-port",
+                             str(port), "--grpc-host", "127.0.0.1", "--grpc-port", "0",
+                             "--project", "test-project", "--log-level", "error"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(f"{base}/bigquery/v2/projects/test-project/datasets", timeout=2)
+            break
+        except requests.ConnectionError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.skip(f"bqemulator did not start: {proc.stderr.read().decode()[-500:]}")
+            time.sleep(0.5)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture
+def emulator_client(emulator, monkeypatch):
+    import google.cloud.bigquery.client as bq_client_module
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    assert emulator.startswith("http://127.0.0.1:")
+    # bqemulator rejects the client's '*/*' multipart media type (real BigQuery takes it)
+    monkeypatch.setattr(bq_client_module, "_GENERIC_CONTENT_TYPE", "application/octet-stream")
+
+    def factory(project):
+        return bigquery.Client(project=project or "test-project",
+                               credentials=AnonymousCredentials(),
+                               client_options=ClientOptions(api_endpoint=emulator))
+    return factory
+
+
+def _load(client, table: str, df: pd.DataFrame) -> None:
+    from google.cloud import bigquery
+
+    from udfs.bigquery.tables import json_rows, table_schema
+
+    schema = table_schema(df)
+    config = bigquery.LoadJobConfig(
+        schema=[bigquery.SchemaField(f["name"], f["type"]) for f in schema],
+        write_disposition="WRITE_TRUNCATE")
+    client.load_table_from_json(json_rows(df, schema), table, job_config=config).result()
+
+
+def test_emulator_table_mode_over_http(emulator_client):
+    client = emulator_client("test-project")
+    ds = f"t_{uuid.uuid4().hex[:8]}"
+    client.create_dataset(ds)
+    _load(client, f"test-project.{ds}.scus", grid_scus())
+    _load(client, f"test-project.{ds}.edges", grid_edges())
+    previous = set_handler(RemoteFunctionHandler(client_factory=emulator_client))
+    try:
+        with local_server() as url:
+            doc = _call(url, _request(ds), "test-project")
+            assert doc["outputs"]["territories"]["rows"] == 4, doc
+
+            def read(t):
+                from udfs.bigquery.tables import BigQueryTables, parse_table_id
+                return BigQueryTables(client).read(parse_table_id(t, argument="t",
+                                                                  default_project=None))
+
+            _check_outputs(read, "test-project", ds, "run-1")
+            # a failing second write (its dataset does not exist) leaves run-1 in place
+            request = {**_request(ds), "run_id": "run-2"}
+            request["outputs"]["territories"] = "missing_dataset.territories"
+            doc = _call(url, request, "test-project")
+            assert "error" in doc
+            _check_outputs(read, "test-project", ds, "run-1")
+            names = [t.table_id for t in client.list_tables(ds)]
+            assert sorted(names) == ["assignments", "edges", "scus", "territories"]
+    finally:
+        set_handler(previous)
+
+
+def test_emulator_agrees_with_the_procedures_table_name_pattern(emulator_client):
+    """The RE2 pattern the procedure checks CALL arguments with, run by a SQL engine."""
+    from udfs.bigquery.ddl import TABLE_NAME_RE2, literal
+
+    client = emulator_client("test-project")
+    names = {"sales.scus": True, "my-project.sales.scus": True, "sales.Kunden Tabelle": True,
+             "x; DROP TABLE y --": False, "x`; DROP TABLE y; --": False, "d.t'--": False,
+             "a.b.c.d.e": False, "p.d.t\\": False}
+    for name, ok in names.items():
+        sql = f"SELECT REGEXP_CONTAINS({literal(name)}, r'{TABLE_NAME_RE2}') AS m"
+        (row,) = list(client.query(sql).result())
+        assert row["m"] is ok, name
+
+
+# -- a real project ---------------------------------------------------------------------------
+
+@pytest.mark.skipif(not (os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+                         and os.environ.get("TERRAPLAN_BIGQUERY_PROJECT")),
+                    reason="real BigQuery: set GOOGLE_APPLICATION_CREDENTIALS and "
+                           "TERRAPLAN_BIGQUERY_PROJECT to run")
+def test_real_project_table_mode():  # pragma: no cover - needs a Google Cloud project
+    from google.cloud import bigquery
+
+    project = os.environ["TERRAPLAN_BIGQUERY_PROJECT"]
+    client = bigquery.Client(project=project)
+    ds = f"terraplan_test_{uuid.uuid4().hex[:8]}"
+    client.create_dataset(ds)
+    try:
+        _load(client, f"{project}.{ds}.scus", grid_scus())
+        _load(client, f"{project}.{ds}.edges", grid_edges())
+        handler = RemoteFunctionHandler(client_factory=lambda p: client)
+        status, payload = handler.handle(bq_body([[json.dumps(_request(ds))]], context=CONTEXT,
+                                                 project=project))
+        assert status == 200
+        doc = json.loads(json.loads(payload)["replies"][0])
+        assert doc["outputs"]["assignments"]["rows"] == 36, doc
+    finally:
+        client.delete_dataset(ds, delete_contents=True, not_found_ok=True)
+

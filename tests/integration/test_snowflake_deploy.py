@@ -1,0 +1,284 @@
+"""``terraplan deploy snowflake``: the package, the DDL (golden files, parsed back by
+sqlglot) and the deploy steps, with a recording stand-in for the session (no connection).
+
+sqlglot parses CREATE SCHEMA/STAGE/PROCEDURE/FUNCTION (read="snowflake") into ``Create``
+nodes; it cannot parse ``PUT`` (a client command; it falls back to a ``Command``) nor a
+``CALL`` with an object constant argument (also a ``Command``).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from components import registry
+from components.errors import InputError
+from udfs.snowflake import ddl, deploy, partition
+from workflows.cli import main
+
+SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "snowflake"
+UPDATE = os.environ.get("TERRAPLAN_UPDATE_GOLDEN") == "1"
+TARGET = ddl.Target.parse("analytics", None, None)
+USER_CALL = """CALL TERRAPLAN.TERRITORY_BALANCING(
+  'GA_COUNTIES', NULL, 'GA_EDGES', 'GA_ASSIGNMENTS', 'GA_TERRITORIES',
+  {'territories': 10, 'metrics': ['POPULATION', 'ACCOUNTS'], 'id': 'SCU_ID'});
+"""
+
+
+def golden(name: str, text: str) -> None:
+    path = SNAPSHOTS / name
+    if UPDATE or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    assert text == path.read_text(), f"regenerate with TERRAPLAN_UPDATE_GOLDEN=1: {path}"
+
+
+def _properties(node: exp.Create) -> dict[str, str]:
+    out = {}
+    for p in node.args["properties"].expressions:
+        if isinstance(p, exp.HandlerProperty):
+            out["HANDLER"] = p.this.name
+        elif isinstance(p, exp.ExecuteAsProperty):
+            out["EXECUTE AS"] = p.this.name
+        elif isinstance(p, exp.LanguageProperty):
+            out["LANGUAGE"] = p.this.name
+        elif type(p) is exp.Property:
+            out[p.name.upper()] = p.args["value"].sql("snowflake")
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(registry.components()))
+def test_procedure_ddl_golden_and_parsed_back(name):
+    spec = registry.get(name).spec
+    text = ddl.procedure_ddl(spec, TARGET) + ";\n"
+    golden(f"procedure/{name}.sql", text)
+    node = sqlglot.parse_one(text, read="snowflake")
+    assert isinstance(node, exp.Create) and node.kind == "PROCEDURE"
+    assert [a.name for a in node.this.expressions] == [
+        *[t.name.upper() for t in spec.inputs], *[f"{t.name.upper()}_OUT" for t in spec.outputs],
+        "PARAMS"]
+    assert [a.args["kind"].sql("snowflake") for a in node.this.expressions][-1] == "VARIANT"
+    props = _properties(node)
+    assert props["HANDLER"] == f"udfs.snowflake.procedures.{name}"
+    assert props["EXECUTE AS"] == "CALLER" and props["LANGUAGE"] == "PYTHON"
+    assert props["PACKAGES"] == "(" + ", ".join(f"'{p}'" for p in ddl.PACKAGES) + ")"
+    assert "terraplan.zip" in props["IMPORTS"]
+    assert node.this.this.sql("snowflake") == f'"ANALYTICS"."TERRAPLAN"."{name.upper()}"'
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in registry.components().items()
+                                        if partition.eligible(c.spec)))
+def test_partition_function_ddl_golden_and_parsed_back(name):
+    spec = registry.get(name).spec
+    text = ddl.partition_ddl(spec, TARGET) + ";\n"
+    golden(f"partition/{name}.sql", text)
+    node = sqlglot.parse_one(text, read="snowflake")
+    assert isinstance(node, exp.Create) and node.kind == "FUNCTION"
+    assert [a.name for a in node.this.expressions] == [n for n, _ in partition.ARGUMENTS]
+    returns = node.find(exp.ReturnsProperty)
+    assert returns.args.get("is_table")
+    assert [c.name for c in returns.this.expressions] == [
+        n for n, _ in partition.output_columns(spec)]
+    assert _properties(node)["HANDLER"] == f"udfs.snowflake.partition.{name}"
+    # the handler named in the DDL exists and is a UDTF class
+    assert hasattr(getattr(partition, name), "end_partition")
+
+
+def test_setup_ddl_golden_and_parsed_back():
+    text = ";\n".join(ddl.setup_ddl(TARGET)) + ";\n"
+    golden("setup.sql", text)
+    kinds = [sqlglot.parse_one(s, read="snowflake").kind for s in ddl.setup_ddl(TARGET)]
+    assert kinds == ["SCHEMA", "STAGE"]
+
+
+def test_user_call_example_golden():
+    """The README's CALL: kept as text; sqlglot reads it only as an opaque Command."""
+    golden("call_territory_balancing.sql", USER_CALL)
+    assert isinstance(sqlglot.parse_one(USER_CALL, read="snowflake"), exp.Command)
+    arity = len(ddl.procedure_arguments(registry.get("territory_balancing").spec))
+    assert USER_CALL.count("'GA_") + USER_CALL.count("NULL") + 1 == arity
+
+
+def test_target_names_follow_snowflake_rules():
+    t = ddl.Target.parse('"My DB"', "plans", "x; DROP TABLE y --")
+    assert t.import_path == '@"My DB"."PLANS"."x; DROP TABLE y --"/terraplan.zip'
+    assert ddl.setup_ddl(t)[0] == 'CREATE SCHEMA IF NOT EXISTS "My DB"."PLANS"'
+    with pytest.raises(InputError, match="one name"):
+        ddl.Target.parse(None, "a.b", None)
+
+
+# -- the package ----------------------------------------------------------------------------
+
+def test_zip_holds_only_what_the_handlers_need_and_is_reproducible(tmp_path):
+    a, b = tmp_path / "a.zip", tmp_path / "b.zip"
+    names = deploy.build_zip(a)
+    deploy.build_zip(b)
+    assert a.read_bytes() == b.read_bytes()
+    tops = {n.split("/")[0] for n in names}
+    assert tops == {"components", "udfs"}
+    udfs = {n for n in names if n.startswith("udfs/")}
+    assert {"udfs/__init__.py", "udfs/base.py", "udfs/protocol.py",
+            "udfs/snowflake/procedures.py", "udfs/snowflake/partition.py"} <= udfs
+    assert not [n for n in udfs if not n.startswith("udfs/snowflake/")
+                and n not in deploy.UDFS_FILES]
+    assert "components/sql/scu/profile.sql" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def _third_party_imports(zip_path: Path) -> set[str]:
+    local = {"components", "udfs"}
+    stdlib = set(sys.stdlib_module_names)
+    found = set()
+    with zipfile.ZipFile(zip_path) as zf:
+        for name in zf.namelist():
+            if not name.endswith(".py"):
+                continue
+            tree = ast.parse(zf.read(name))
+            # imports inside functions are optional extras (shapely, h3), loaded on demand
+            lazy = {id(n) for f in ast.walk(tree)
+                    if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    for n in ast.walk(f)}
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    mods = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    mods = [node.module]
+                else:
+                    continue
+                if id(node) in lazy:
+                    continue
+                found.update(m.split(".")[0] for m in mods)
+    return found - local - stdlib - {"__future__"}
+
+
+def test_package_list_matches_the_zipped_imports(tmp_path):
+    path = tmp_path / "t.zip"
+    deploy.build_zip(path)
+    anaconda = {"snowflake": "snowflake-snowpark-python", "numpy": "numpy", "scipy": "scipy",
+                "pandas": "pandas", "sqlglot": "sqlglot"}
+    imported = _third_party_imports(path)
+    assert imported <= set(anaconda), f"imports without a package: {imported - set(anaconda)}"
+    assert {anaconda[m] for m in imported} == set(ddl.PACKAGES)
+
+
+FROM_THE_ZIP = textwrap.dedent("""
+    import json, sys
+    sys.path.insert(0, sys.argv[1])  # as Snowflake does with IMPORTS: the zip, no checkout
+    import udfs.snowflake.procedures as procedures
+    import udfs.snowflake.partition as partition
+    from snowflake.snowpark import Session
+    from snowflake.snowpark.types import StringType, VariantType
+    from udfs.snowflake.frames import to_snowpark
+    import numpy as np, pandas as pd
+
+    session = Session.builder.config("local_testing", True).create()
+    xs, ys = np.meshgrid(np.arange(6.0), np.arange(6.0))
+    grid = pd.DataFrame({"ID": [f"u{i}" for i in range(36)], "X": xs.ravel(), "Y": ys.ravel(),
+                         "LOAD": np.random.default_rng(0).uniform(4, 8, 36)})
+    to_snowpark(session, grid).write.save_as_table("GRID", mode="overwrite")
+    params = {"territories": 3, "metrics": ["load"], "max_iterations": 30}
+    before = set(sys.modules)
+    procedures.territory_balancing(session, "GRID", None, None, "A", "T", params)
+    added = sorted(m for m in set(sys.modules) - before
+                   if str(getattr(sys.modules[m], "__file__", "")).endswith((".so", ".pyd")))
+    session.sproc.register(procedures.territory_balancing, name="TB", return_type=VariantType(),
+                           input_types=[StringType()] * 5 + [VariantType()])
+    calls = [session.call("TB", "GRID", None, None, "A", "T", params) for _ in range(3)]
+    print(json.dumps({
+        "file": procedures.__file__, "handlers": sorted(procedures.HANDLERS),
+        "solvers": sorted(partition.SOLVERS), "added_extensions": added,
+        "statuses": [json.loads(c)["status"] if isinstance(c, str) else c["status"]
+                     for c in calls]}))
+""")
+
+
+def test_handlers_run_from_the_zip_alone_and_survive_repeated_calls(tmp_path):
+    """The zip on sys.path (no checkout), in a fresh process. Also the scipy-import trap:
+    local testing unloads modules first imported during a call, and a compiled (scipy)
+    module cannot be loaded twice in a process. So a handler call must import no compiled
+    module, and three CALLs of the registered procedure in a row must all succeed."""
+    path = tmp_path / ddl.ZIP_NAME
+    deploy.build_zip(path)
+    done = subprocess.run([sys.executable, "-c", FROM_THE_ZIP, str(path)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": ""})
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["file"].startswith(str(path))
+    assert out["handlers"] == sorted(registry.components())
+    assert "territory_balancing" in out["solvers"]
+    assert out["added_extensions"] == []
+    assert out["statuses"] == ["succeeded"] * 3
+
+
+# -- deploy steps ---------------------------------------------------------------------------
+
+class RecordingSession:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.file = self
+
+    def sql(self, statement: str):
+        self.calls.append(("sql", statement))
+        return self
+
+    def collect(self) -> list:
+        return []
+
+    def put(self, local: str, stage: str, auto_compress: bool, overwrite: bool) -> None:
+        assert zipfile.is_zipfile(local) and not auto_compress and overwrite
+        self.calls.append(("put", stage))
+
+
+def test_deploy_runs_setup_upload_then_ddl_in_order():
+    session, lines = RecordingSession(), []
+    plan = deploy.deploy(TARGET, session=session, echo=lines.append)
+    kinds = [k for k, _ in session.calls]
+    assert kinds == ["sql", "sql", "put"] + ["sql"] * len(plan.functions)
+    assert session.calls[2] == ("put", '@"ANALYTICS"."TERRAPLAN"."TERRAPLAN_STAGE"')
+    assert [s for k, s in session.calls if k == "sql"] == plan.setup + plan.functions
+    assert any("TERRITORY_BALANCING" in line for line in lines)
+
+
+def test_cli_dry_run_prints_sql_and_packages_and_connects_to_nothing(capsys, monkeypatch):
+    monkeypatch.setattr(deploy, "open_session", lambda *_: pytest.fail("dry run connected"))
+    monkeypatch.setenv("SNOWFLAKE_PASSWORD", "s3cret-never-printed")
+    assert main(["deploy", "snowflake", "--dry-run", "--database", "analytics",
+                 "--schema", "plans"]) == 0
+    out = capsys.readouterr().out
+    assert "Anaconda-channel packages: " + ", ".join(ddl.PACKAGES) in out
+    assert 'CREATE OR REPLACE PROCEDURE "ANALYTICS"."PLANS"."TERRITORY_BALANCING"(' in out
+    assert 'CREATE OR REPLACE FUNCTION "ANALYTICS"."PLANS"."TERRITORY_BALANCING_BY_PARTITION"' \
+        in out
+    assert "PUT 'file://terraplan.zip' '@\"ANALYTICS\".\"PLANS\".\"TERRAPLAN_STAGE\"'" in out
+    assert "s3cret" not in out
+    statements = [s for s in out.split(";\n") if s.strip().startswith("CREATE")]
+    assert all(isinstance(sqlglot.parse_one(s, read="snowflake"), exp.Create)
+               for s in statements)
+
+
+def test_cli_keeps_the_zip_when_asked(tmp_path, capsys):
+    target = tmp_path / "pkg.zip"
+    assert main(["deploy", "snowflake", "--dry-run", "--zip", str(target)]) == 0
+    assert zipfile.is_zipfile(target)
+    assert f"file://{target.as_posix()}" in capsys.readouterr().out
+
+
+def test_connection_options_come_from_the_users_settings():
+    assert deploy.connection_options("dev", {"SNOWFLAKE_ACCOUNT": "x"}) == {
+        "connection_name": "dev"}
+    env = {"SNOWFLAKE_ACCOUNT": "acme-xy123", "SNOWFLAKE_USER": "me",
+           "SNOWFLAKE_PASSWORD": "p", "SNOWFLAKE_WAREHOUSE": "wh", "UNRELATED": "1"}
+    assert deploy.connection_options(None, env) == {
+        "account": "acme-xy123", "user": "me", "password": "p", "warehouse": "wh"}
+    assert deploy.connection_options(None, {}) == {}  # Snowpark: connections.toml default

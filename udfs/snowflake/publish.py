@@ -1,0 +1,152 @@
+"""Writing a call's output tables, all computed before the first write.
+
+Two paths, with different guarantees:
+
+``write_local`` (Snowpark local testing, which runs no SQL)
+    Every output is first built as a complete Snowpark DataFrame; only then is each
+    saved with ``save_as_table(mode="overwrite")``. A failure while solving or
+    building leaves every previous output untouched. The saves themselves are
+    sequential, one atomic overwrite per table: there is no multi-table atomicity.
+
+``write_account`` (a real account)
+    Every output is first saved to a staging table in its target's schema. Then:
+
+    * every target exists with the staged columns (the usual re-run): one explicit
+      transaction ``BEGIN; DELETE FROM t; INSERT INTO t (...) SELECT ... FROM stage;
+      ... COMMIT``. Snowflake DML is transactional, so readers see all of the old
+      outputs or all of the new ones, and grants and history stay with the tables.
+    * otherwise (first run, or the columns changed): ``ALTER TABLE stage SWAP WITH
+      target`` for existing targets and ``ALTER TABLE stage RENAME TO target`` for
+      new ones. Each is atomic for its table, but Snowflake DDL commits on its own,
+      so a reader may briefly see a new and an old table together; if a later swap
+      fails the earlier ones are swapped (or renamed) back. SWAP also exchanges the
+      grants on the two tables: re-grant after a schema change.
+
+    Staging tables are dropped at the end, whatever happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from snowflake.snowpark import Session
+from snowflake.snowpark.exceptions import SnowparkSQLException
+from sqlglot import exp
+
+from udfs.snowflake.frames import to_snowpark
+from udfs.snowflake.names import sql, stage_for
+
+
+@dataclass
+class Output:
+    name: str          # the spec's output name
+    target: exp.Table  # where it goes
+    frame: pd.DataFrame  # warehouse column names, run id first
+
+
+def write_local(session: Session, outputs: Sequence[Output]) -> str:
+    frames = [to_snowpark(session, o.frame) for o in outputs]  # all built before any write
+    for out, frame in zip(outputs, frames, strict=True):
+        frame.write.save_as_table(sql(out.target), mode="overwrite")
+    return "dataframe_overwrite"
+
+
+# -- statements of the account path (also run on fakesnow in the tests) ---------------------
+
+def _columns(names: Sequence[str]) -> list[exp.Identifier]:
+    return [exp.to_identifier(n, quoted=True) for n in names]
+
+
+def transaction_statements(pairs: Sequence[tuple[exp.Table, exp.Table, Sequence[str]]]
+                           ) -> list[str]:
+    """Replace each target's rows by its stage's, all in one transaction."""
+    statements = ["BEGIN"]
+    for target, stage, columns in pairs:
+        statements.append(sql(exp.delete(target.copy())))
+        select = exp.select(*[exp.column(c) for c in _columns(columns)]).from_(stage.copy())
+        statements.append(sql(exp.insert(select, target.copy(), columns=_columns(columns))))
+    statements.append("COMMIT")
+    return statements
+
+
+def swap_sql(stage: exp.Table, target: exp.Table) -> str:
+    return sql(exp.Alter(this=stage.copy(), kind="TABLE",
+                         actions=[exp.SwapTable(this=target.copy())]))
+
+
+def rename_sql(table: exp.Table, new: exp.Table) -> str:
+    return sql(exp.Alter(this=table.copy(), kind="TABLE",
+                         actions=[exp.AlterRename(this=new.copy())]))
+
+
+def drop_sql(table: exp.Table) -> str:
+    return sql(exp.Drop(tables=[table.copy()], kind="TABLE", exists=True))
+
+
+# -- the account path -----------------------------------------------------------------------
+
+def _shape(session: Session, table: exp.Table) -> list[tuple[str, str]] | None:
+    """Column names and types of a table, or None when it does not exist."""
+    try:
+        fields = session.table(sql(table)).schema.fields
+    except SnowparkSQLException:
+        return None
+    return [(f.name, type(f.datatype).__name__) for f in fields]
+
+
+def write_account(session: Session, outputs: Sequence[Output], run_id: str) -> str:
+    def run(statement: str) -> None:
+        session.sql(statement).collect()
+
+    stages: list[exp.Table] = []
+    try:
+        for out in outputs:
+            stage = stage_for(out.target, run_id)
+            stages.append(stage)
+            to_snowpark(session, out.frame).write.save_as_table(sql(stage), mode="overwrite")
+        staged = [_shape(session, s) for s in stages]
+        current = [_shape(session, o.target) for o in outputs]
+        if all(c is not None and c == s for c, s in zip(current, staged, strict=True)):
+            _transaction(run, [(o.target, s, [n for n, _ in shape or ()])
+                               for o, s, shape in zip(outputs, stages, staged, strict=True)])
+            return "transaction"
+        _swap_all(run, outputs, stages, [c is not None for c in current])
+        return "swap"
+    finally:
+        for stage in stages:
+            try:
+                run(drop_sql(stage))
+            except SnowparkSQLException:
+                pass  # never hide the real outcome behind a cleanup failure
+
+
+def _transaction(run: Callable[[str], None],
+                 pairs: Sequence[tuple[exp.Table, exp.Table, Sequence[str]]]) -> None:
+    try:
+        for statement in transaction_statements(pairs):
+            run(statement)
+    except BaseException:
+        run("ROLLBACK")
+        raise
+
+
+def _swap_all(run: Callable[[str], None], outputs: Sequence[Output],
+              stages: Sequence[exp.Table], exists: Sequence[bool]) -> None:
+    undo: list[str] = []
+    try:
+        for out, stage, existed in zip(outputs, stages, exists, strict=True):
+            if existed:
+                run(swap_sql(stage, out.target))
+                undo.append(swap_sql(stage, out.target))
+            else:
+                run(rename_sql(stage, out.target))
+                undo.append(rename_sql(out.target, stage))
+    except BaseException:
+        for statement in reversed(undo):
+            try:
+                run(statement)
+            except SnowparkSQLException:
+                pass  # best effort; the original error is what the caller must see
+        raise
