@@ -42,6 +42,8 @@ class RunRecord:
     report: str
     error: str
     outputs: str
+    trigger: str = "manual"
+    fingerprint: str = ""
 
 
 class Warehouse(ABC):

@@ -36,7 +36,13 @@ RUN_LOG_COLUMNS = {
     "run_id": "VARCHAR", "workflow": "VARCHAR", "step": "VARCHAR", "component": "VARCHAR",
     "status": "VARCHAR", "started_at": "TIMESTAMP", "finished_at": "TIMESTAMP",
     "params": "VARCHAR", "report": "VARCHAR", "error": "VARCHAR", "outputs": "VARCHAR",
+    "trigger": "VARCHAR", "fingerprint": "VARCHAR",
 }
+
+
+def history_table(name: str) -> str:
+    """Where every published version of output table ``name`` is kept."""
+    return f"{name}__history"
 
 
 def _q(name: str) -> str:
@@ -54,6 +60,7 @@ class DuckDBWarehouse(Warehouse):
         if connection is None and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         self.con = connection or duckdb.connect(str(database))
+        self._staged: set[str] = set()
 
     def close(self) -> None:
         self.con.close()
@@ -64,8 +71,8 @@ class DuckDBWarehouse(Warehouse):
     def table_exists(self, name: str) -> bool:
         found = self.con.execute(
             "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = ?", [name]
-        ).fetchone()
-        return bool(found and found[0])
+        ).fetchall()
+        return bool(found and found[0][0])
 
     def read_table(self, name: str) -> pd.DataFrame:
         if not self.table_exists(name):
@@ -82,15 +89,29 @@ class DuckDBWarehouse(Warehouse):
         """Create or replace table ``name`` from a DataFrame (atomically)."""
         self.write_tables({name: df}, run_id=None)
 
-    def write_tables(self, tables: Mapping[str, pd.DataFrame], run_id: str | None) -> None:
+    def write_tables(self, tables: Mapping[str, pd.DataFrame], run_id: str | None,
+                     *, history: bool = False) -> None:
+        """Replace every table in one transaction; with ``history``, also append the new
+        rows to ``<table>__history`` (the versioned record every later diff and rollback
+        reads) in that same transaction."""
+        staged = self.stage_tables(tables, run_id)
+        try:
+            self.publish(staged, history=history)
+        finally:
+            self.drop_staged(staged)
+
+    def stage_tables(self, tables: Mapping[str, pd.DataFrame],
+                     run_id: str | None) -> dict[str, str]:
+        """Write each table under a staging name (stamped with ``run_id``); target -> stage."""
         staged: dict[str, str] = {}
         try:
-            for i, (target, df) in enumerate(tables.items()):
+            for target, df in tables.items():
                 out = df.copy()
                 if run_id is not None:
                     out.insert(0, RUN_ID_COLUMN, run_id)
-                stage = f"__terraplan_stage_{i}_{run_id or 'load'}"
-                view = f"__terraplan_df_{i}"
+                stage = f"__terraplan_stage_{len(self._staged)}_{run_id or 'load'}"
+                self._staged.add(stage)
+                view = f"__terraplan_df_{len(self._staged)}"
                 self.con.register(view, out)
                 try:
                     self.con.execute(f"CREATE OR REPLACE TABLE {_q(stage)} AS "
@@ -98,26 +119,49 @@ class DuckDBWarehouse(Warehouse):
                 finally:
                     self.con.unregister(view)
                 staged[target] = stage
-            self.con.execute("BEGIN TRANSACTION")
-            try:
-                for target, stage in staged.items():
-                    self.con.execute(f"DROP TABLE IF EXISTS {_q(target)}")
-                    new_name = exp.to_identifier(target, quoted=True).sql(dialect="duckdb")
-                    self.con.execute(f"ALTER TABLE {_q(stage)} RENAME TO {new_name}")
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
-        finally:
-            for stage in staged.values():
-                self.con.execute(f"DROP TABLE IF EXISTS {_q(stage)}")
+        except BaseException:
+            self.drop_staged(staged)
+            raise
+        return staged
+
+    def publish(self, staged: Mapping[str, str], *, history: bool = False) -> None:
+        """Swap every staged table into place in one transaction (all or nothing)."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for target, stage in staged.items():
+                if history:
+                    hist = _q(history_table(target))
+                    self.con.execute(f"CREATE TABLE IF NOT EXISTS {hist} AS "
+                                     f"SELECT * FROM {_q(stage)} LIMIT 0")
+                    self.con.execute(f"INSERT INTO {hist} BY NAME SELECT * FROM {_q(stage)}")
+                self.con.execute(f"DROP TABLE IF EXISTS {_q(target)}")
+                new_name = exp.to_identifier(target, quoted=True).sql(dialect="duckdb")
+                self.con.execute(f"ALTER TABLE {_q(stage)} RENAME TO {new_name}")
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def drop_staged(self, staged: Mapping[str, str]) -> None:
+        for stage in staged.values():
+            self.con.execute(f"DROP TABLE IF EXISTS {_q(stage)}")
 
     def record_run(self, record: RunRecord) -> None:
         columns = ", ".join(f"{c} {t}" for c, t in RUN_LOG_COLUMNS.items())
         self.con.execute(f"CREATE TABLE IF NOT EXISTS {_q(RUN_LOG_TABLE)} ({columns})")
+        for c, t in RUN_LOG_COLUMNS.items():  # logs written by older versions grow new columns
+            self.con.execute(f"ALTER TABLE {_q(RUN_LOG_TABLE)} ADD COLUMN IF NOT EXISTS "
+                             f"{exp.to_identifier(c, quoted=True).sql('duckdb')} {t}")
         values = [getattr(record, c) for c in RUN_LOG_COLUMNS]
         marks = ", ".join("?" for _ in values)
-        self.con.execute(f"INSERT INTO {_q(RUN_LOG_TABLE)} VALUES ({marks})", values)
+        names = ", ".join(exp.to_identifier(c, quoted=True).sql("duckdb") for c in RUN_LOG_COLUMNS)
+        self.con.execute(f"INSERT INTO {_q(RUN_LOG_TABLE)} ({names}) VALUES ({marks})", values)
+
+    def fingerprint(self, name: str) -> str:
+        """Order-independent content hash of a table: row count and sum of row hashes."""
+        n, h = self.con.execute(
+            f"SELECT COUNT(*), SUM(hash(t)) FROM {_q(name)} AS t").fetchall()[0]
+        return f"{n}:{h or 0}"
 
     def runs(self) -> pd.DataFrame:
         if not self.table_exists(RUN_LOG_TABLE):

@@ -17,6 +17,7 @@ import pkgutil
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from components.errors import InfeasibleError, InputError, TerraplanError
@@ -128,10 +129,87 @@ def _run_workflow(args: argparse.Namespace) -> int:
     from workflows.runner import run_workflow
 
     summary = run_workflow(args.workflow, database=args.database, out=args.out,
-                           echo=print)
+                           echo=print, fresh=args.fresh)
+    if summary.scenarios is not None:
+        print("scenarios:")
+        print(summary.scenarios.to_string(index=False))
     print(f"workflow '{summary.workflow}' finished: {len(summary.steps)} step(s), "
           f"run {summary.run_id}, {summary.seconds:.2f}s")
     return 0
+
+
+def _warehouse(args: argparse.Namespace):
+    from udfs.duckdb import DuckDBWarehouse
+
+    if not Path(args.database).is_file():
+        raise InputError(f"DuckDB file '{args.database}' not found; run a workflow first or "
+                         "pass --database", column="--database")
+    return DuckDBWarehouse(args.database)
+
+
+def _history(args: argparse.Namespace) -> int:
+    from workflows.history import list_runs
+
+    wh = _warehouse(args)
+    try:
+        runs = list_runs(wh, args.workflow)
+    finally:
+        wh.close()
+    if runs.empty:
+        print("no runs recorded")
+        return 0
+    with pd_options():
+        print(runs.tail(args.limit).to_string(index=False))
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from workflows.history import diff_runs
+
+    wh = _warehouse(args)
+    try:
+        diff = diff_runs(wh, args.run_a, args.run_b, args.output)
+    finally:
+        wh.close()
+    s = diff.summary
+    print(f"{s['table']}: {s['units']} units; moved {s.get('moved', 0)}, added "
+          f"{s.get('added', 0)}, removed {s.get('removed', 0)}")
+    for flow in s["flows"]:
+        print(f"  {flow['from']} -> {flow['to']}: {flow['units']} unit(s)")
+    if args.out:
+        diff.changes.to_csv(args.out, index=False)
+        print(f"wrote {len(diff.changes)} changed unit(s) to {args.out}")
+    elif not diff.changes.empty:
+        with pd_options():
+            print(diff.changes.head(args.limit).to_string(index=False))
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from workflows.history import rollback
+
+    wh = _warehouse(args)
+    try:
+        tables = rollback(wh, args.run)
+    finally:
+        wh.close()
+    print(f"restored {', '.join(tables)} to run {args.run}")
+    return 0
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from workflows.watch import watch
+
+    runs = watch(args.workflow, database=args.database, interval=args.interval,
+                 max_polls=args.max_polls, echo=print)
+    print(f"watch stopped after {len(runs)} run(s)")
+    return 0
+
+
+def pd_options():
+    import pandas as pd
+
+    return pd.option_context("display.width", 160, "display.max_columns", 20)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,9 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"terraplan {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for component in registry.components().values():
-        if component.spec.command:
-            add_component_command(sub, component.spec.command, component.spec)
+    first = ("balance", "locate", "costs", "adjacency")  # the main jobs first in --help
+    commands = sorted((c for c in registry.components().values() if c.spec.command),
+                      key=lambda c: (first.index(c.spec.command) if c.spec.command in first
+                                     else len(first), c.spec.command))
+    for component in commands:
+        add_component_command(sub, component.spec.command, component.spec)
     run = sub.add_parser("run", help="run a workflow YAML on DuckDB",
                          description="Run every step of a workflow on the embedded DuckDB "
                                      "warehouse; outputs are written atomically and every run "
@@ -158,7 +239,51 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="DIR",
                      help="folder for CSV exports, report.json and the map "
                           "(default: the workflow's 'exports.dir')")
+    run.add_argument("--fresh", action="store_true",
+                     help="ignore the workflow's rebalance block: a new alignment from scratch")
     run.set_defaults(handler=_run_workflow)
+
+    db_help = "DuckDB file holding the run log and history (default: out/terraplan.duckdb)"
+    hist = sub.add_parser("history", help="list recorded runs",
+                          description="Every step run recorded in terraplan_runs: run id, "
+                                      "trigger, status, objective, gap, moved units.")
+    hist.add_argument("--database", default="out/terraplan.duckdb", metavar="FILE", help=db_help)
+    hist.add_argument("--workflow", metavar="NAME", help="only this workflow's runs")
+    hist.add_argument("--limit", type=int, default=50, metavar="N", help="newest N rows")
+    hist.set_defaults(handler=_history)
+
+    diff = sub.add_parser("diff", help="what changed between two runs",
+                          description="Units whose territory (or facility) differs between "
+                                      "two runs, with the flows between territories.")
+    diff.add_argument("run_a", metavar="RUN_A")
+    diff.add_argument("run_b", metavar="RUN_B")
+    diff.add_argument("--output", default="assignments", metavar="NAME",
+                      help="which output to compare (default: assignments)")
+    diff.add_argument("--database", default="out/terraplan.duckdb", metavar="FILE", help=db_help)
+    diff.add_argument("--out", metavar="FILE", help="write every changed unit to a CSV file")
+    diff.add_argument("--limit", type=int, default=30, metavar="N", help="rows to print")
+    diff.set_defaults(handler=_diff)
+
+    back = sub.add_parser("rollback", help="make an earlier run's outputs current again",
+                          description="Copies the outputs of RUN back from their history "
+                                      "tables, atomically; recorded as a run itself.")
+    back.add_argument("run", metavar="RUN")
+    back.add_argument("--database", default="out/terraplan.duckdb", metavar="FILE", help=db_help)
+    back.set_defaults(handler=_rollback)
+
+    watch = sub.add_parser("watch", help="rerun a workflow when its source data changes",
+                           description="Polls the workflow's schedule.on_change sources (all "
+                                       "sources if none are named) and reruns it on a change; "
+                                       "with a rebalance block the rerun keeps disruption low.")
+    watch.add_argument("workflow", metavar="WORKFLOW")
+    watch.add_argument("--database", metavar="FILE", help="DuckDB file (default: the "
+                                                          "workflow's 'database')")
+    watch.add_argument("--interval", type=float, default=60.0, metavar="S",
+                       help="seconds between checks (default: 60)")
+    watch.add_argument("--max-polls", type=int, default=None, metavar="N",
+                       help="stop after N checks (default: run until interrupted)")
+    watch.set_defaults(handler=_watch)
+
     _add_adapter_commands(sub)
     return parser
 

@@ -42,13 +42,46 @@ SCHEMA: dict[str, Any] = {
         "name": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
         "database": {"type": "string"},
+        "warehouse": {"enum": ["duckdb", "snowflake", "bigquery"]},
         "sources": {
             "type": "object",
             "propertyNames": NAME,
             "additionalProperties": {
-                "type": "object", "additionalProperties": False, "required": ["path"],
-                "properties": {"path": {"type": "string"},
-                               "id_columns": {"type": "array", "items": {"type": "string"}}},
+                "type": "object", "additionalProperties": False,
+                "oneOf": [{"required": ["path"]}, {"required": ["table"]}],
+                "properties": {
+                    "path": {"type": "string", "description": "file loaded by the local runner"},
+                    "table": {"type": "string", "description": "existing warehouse table "
+                              "(db.schema.table / project.dataset.table / table)"},
+                    "id_columns": {"type": "array", "items": {"type": "string"}}},
+            },
+        },
+        "schedule": {
+            "type": "object", "additionalProperties": False,
+            "properties": {
+                "cron": {"type": "string", "description": "5-field cron, e.g. '0 6 * * 1'"},
+                "timezone": {"type": "string"},
+                "on_change": {"type": "array", "items": NAME, "minItems": 1,
+                              "description": "sources whose refresh triggers a run"},
+            },
+        },
+        "rebalance": {
+            "type": "object", "additionalProperties": False,
+            "properties": {
+                "step": NAME,
+                "alignment": NAME,
+                "disruption_weight": {"type": "number", "minimum": 0},
+                "max_moved": {"type": "number", "minimum": 0, "maximum": 1},
+            },
+            "description": "on a triggered run, feed the current alignment (table "
+                           "'alignment': id, territory) into 'step' to minimise disruption",
+        },
+        "scenarios": {
+            "type": "object", "additionalProperties": False, "required": ["step", "runs"],
+            "properties": {
+                "step": NAME,
+                "runs": {"type": "object", "minProperties": 1, "propertyNames": NAME,
+                         "additionalProperties": {"type": "object"}},
             },
         },
         "steps": {
@@ -101,9 +134,17 @@ class Workflow:
     database: str | None = None
     exports: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    warehouse: str = "duckdb"
+    schedule: dict[str, Any] = field(default_factory=dict)
+    rebalance: dict[str, Any] = field(default_factory=dict)
+    scenarios: dict[str, Any] = field(default_factory=dict)
 
     def source_path(self, name: str) -> Path:
         return (self.path.parent / self.sources[name]["path"]).resolve()
+
+    def source_table(self, name: str) -> str:
+        """The warehouse table a source names (its own name when it is a file)."""
+        return self.sources[name].get("table", name)
 
 
 def _line_of(node: yaml.Node | None, path: list[Any]) -> int | None:
@@ -150,7 +191,7 @@ def load_workflow(path: str | Path) -> Workflow:
 
     sources = data.get("sources") or {}
     for name, src in sources.items():
-        if not (path.parent / src["path"]).is_file():
+        if "path" in src and not (path.parent / src["path"]).is_file():
             raise _fail(path, _line_of(root, ["sources", name, "path"]),
                         f"source '{name}': file '{src['path']}' not found next to the workflow")
     available = set(sources)
@@ -197,6 +238,30 @@ def load_workflow(path: str | Path) -> Workflow:
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise _fail(path, None, f"step name '{dup}' is used twice")
+    for key, block in (("schedule", data.get("schedule") or {}),):
+        for src in block.get("on_change", []):
+            if src not in sources:
+                raise _fail(path, _line_of(root, [key, "on_change"]),
+                            f"schedule.on_change: '{src}' is not a source")
+    step_names = {s.name for s in steps}
+    for key in ("rebalance", "scenarios"):
+        block = data.get(key) or {}
+        if block.get("step") and block["step"] not in step_names:
+            raise _fail(path, _line_of(root, [key, "step"]),
+                        f"{key}.step: no step named '{block['step']}'")
+    scen = data.get("scenarios") or {}
+    if scen:
+        target = next(s for s in steps if s.name == scen["step"])
+        spec = registry.get(target.uses).spec
+        for run_name, overrides in scen["runs"].items():
+            try:
+                spec.validate_params({**target.params, **overrides})
+            except InputError as err:
+                raise _fail(path, _line_of(root, ["scenarios", "runs", run_name]),
+                            f"scenario '{run_name}': {err}") from None
     return Workflow(name=data["name"], path=path.resolve(), steps=steps, sources=sources,
                     database=data.get("database"), exports=data.get("exports") or {},
-                    description=data.get("description", ""))
+                    description=data.get("description", ""),
+                    warehouse=data.get("warehouse", "duckdb"),
+                    schedule=data.get("schedule") or {}, rebalance=data.get("rebalance") or {},
+                    scenarios=scen)

@@ -75,11 +75,109 @@ class LocalSearch:
     def run(self, labels: np.ndarray, deadline: float, max_rounds: int = 100_000) -> np.ndarray:
         state = Territories(self.graph, labels, self.cost.shape[0])
         sums = self.totals(state.labels)
-        for phase in ("balance", "cost"):
+        for _ in range(50):  # moves until stuck, then swaps unstick; repeat while it helps
             for _ in range(max_rounds):
-                if time.monotonic() > deadline or not self._round(state, sums, phase):
+                if time.monotonic() > deadline or not self._round(state, sums, "balance"):
                     break
+            if violation(sums, self.lo, self.hi).sum() <= EPS or time.monotonic() > deadline:
+                break
+            if not self._swap_round(state, sums):
+                break
+        for _ in range(max_rounds):
+            if time.monotonic() > deadline or not self._round(state, sums, "cost"):
+                break
         return state.labels
+
+    def _swap_round(self, state: Territories, sums: np.ndarray) -> bool:
+        """Exchange two boundary units between neighbouring territories when single moves
+        are stuck: u goes a -> b and v goes b -> a in one step, which adjusts the totals
+        by the difference of their sizes (fine steps a single move cannot take)."""
+        labels = state.labels
+        a_all, b_all = labels[self.src], labels[self.dst]
+        ok = (a_all != b_all) & ~self.fixed[self.src]
+        if self.forbid is not None:
+            ok &= ~self.forbid[b_all, self.src]
+        u, a, b = self.src[ok], a_all[ok], b_all[ok]
+        if len(u) == 0:
+            return False
+        key = np.unique(np.c_[a, b, u], axis=0)
+        a, b, u = key[:, 0], key[:, 1], key[:, 2]
+        viol = violation(sums, self.lo, self.hi)
+        order = np.argsort(-viol, kind="stable")
+        touched = np.zeros(len(sums), dtype=bool)
+        applied = 0
+        pair_of = {}
+        for i, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+            pair_of.setdefault((x, y), []).append(i)
+        for t in order.tolist():
+            if viol[t] <= EPS or touched[t]:
+                continue
+            best = None
+            for (x, y), idx in pair_of.items():
+                if t not in (x, y) or touched[x] or touched[y] or (y, x) not in pair_of:
+                    continue
+                us = u[idx]
+                vs = u[pair_of[(y, x)]]
+                wu, wv = self.load[us], self.load[vs]          # (p, k), (q, k)
+                delta = wu[:, None, :] - wv[None, :, :]        # what moves x -> y
+                sx, sy = sums[x] - delta, sums[y] + delta
+                dv = (violation(sx, self.lo[x], self.hi[x]) + violation(sy, self.lo[y], self.hi[y])
+                      - viol[x] - viol[y])
+                dq = (_deviation(sx, self.target[x]) + _deviation(sy, self.target[y])
+                      - _deviation(sums[x], self.target[x]) - _deviation(sums[y], self.target[y]))
+                score = np.where(dv < -EPS, dv, np.inf)
+                if not np.isfinite(score).any():
+                    continue
+                for flat in np.argsort(score, axis=None, kind="stable")[:8].tolist():
+                    p, q = divmod(flat, len(vs))
+                    if not np.isfinite(score[p, q]):
+                        break
+                    cand = (float(score[p, q]), float(dq[p, q]), int(us[p]), int(vs[q]), x, y)
+                    if best is not None and cand[:2] >= best[:2]:
+                        break
+                    if self._swappable(state, *cand[2:]):
+                        best = cand
+                        break
+            if best is not None:
+                _, _, uu, vv, x, y = best
+                state.move(uu, y)
+                state.move(vv, x)
+                sums[x] += self.load[vv] - self.load[uu]
+                sums[y] += self.load[uu] - self.load[vv]
+                touched[x] = touched[y] = True
+                applied += 1
+        self.moves += 2 * applied
+        return applied > 0
+
+    def kick(self, labels: np.ndarray, rng: np.random.Generator, n_moves: int) -> np.ndarray:
+        """Random boundary moves that keep every territory connected (a perturbation)."""
+        state = Territories(self.graph, labels, self.cost.shape[0])
+        a_all, b_all = labels[self.src], labels[self.dst]
+        ok = (a_all != b_all) & ~self.fixed[self.src]
+        if self.forbid is not None:
+            ok &= ~self.forbid[b_all, self.src]
+        idx = np.flatnonzero(ok)
+        rng.shuffle(idx)
+        done = 0
+        for e in idx.tolist():
+            if done >= n_moves:
+                break
+            u, v = int(self.src[e]), int(self.dst[e])
+            a, b = state.labels[u], state.labels[v]
+            if a != b and state.removable(u):
+                state.move(u, int(b))
+                done += 1
+        return state.labels
+
+    @staticmethod
+    def _swappable(state: Territories, u: int, v: int, x: int, y: int) -> bool:
+        """u leaves x for y and v leaves y for x; both territories must stay connected."""
+        nu, nv = state.neighbours(u), state.neighbours(v)
+        lab = state.labels
+        # each newcomer needs a neighbour in its new territory other than the leaver
+        if not ((lab[nv] == x) & (nv != u)).any() or not ((lab[nu] == y) & (nu != v)).any():
+            return False
+        return state.removable(u) and state.removable(v)
 
     def _candidates(self, labels: np.ndarray, sums: np.ndarray, phase: str):
         a_all, b_all = labels[self.src], labels[self.dst]

@@ -137,7 +137,7 @@ class TerritoryBalancer:
                  max_iter: int = 200, time_limit: float = 60.0, seed: int = 0,
                  center_iterations: int = 8, disruption_weight: float = 0.0,
                  max_moved: float | None = None, objective: str = "compactness",
-                 max_distance: float | None = None, starts: int = 1) -> None:
+                 max_distance: float | None = None, starts: int = 0) -> None:
         self.n_territories = n_territories
         self.tolerance = tolerance
         self.max_iter = max_iter
@@ -201,7 +201,8 @@ class TerritoryBalancer:
         self.iterations_ = 0
         self.center_moves_ = 0
         free = given < 0
-        starts = max(1, int(self.starts)) if free.any() else 1
+        starts = int(self.starts) or (5 if n <= 500 else 3 if n <= 2000 else 1)
+        starts = starts if free.any() else 1
         best: _Attempt | None = None
         for s in range(starts):
             if s and time.monotonic() > self._deadline:
@@ -220,13 +221,15 @@ class TerritoryBalancer:
                       s: int, starts: int) -> _Attempt:
         share_end = start + (self._deadline - start) * (s + 1) / starts
         rounds = self.center_iterations if free.any() else 1
+        seek_end = start + (share_end - start) * (0.3 if len(data["w"]) > 20000 else 0.6)
         result: dict = {}
         for r in range(rounds):
             # another center round only when time remains for it and the final solve
-            left = share_end - time.monotonic()
-            final = r == rounds - 1 or (r > 0 and left < 6 * getattr(self, "_round_seconds",
+            left = seek_end - time.monotonic()
+            final = r == rounds - 1 or (r > 0 and left < 2 * getattr(self, "_round_seconds",
                                                                      0.0))
-            budget = share_end if final else start + (share_end - start) * (r + 1) / (rounds + 1)
+            budget = share_end if final else min(
+                seek_end, start + (share_end - start) * (r + 1) / (rounds + 1))
             t0 = time.monotonic()
             result = self._solve_capped(data, ctr, budget, final)
             self._round_seconds = time.monotonic() - t0
@@ -242,8 +245,12 @@ class TerritoryBalancer:
 
     def _solve_capped(self, data: dict, ctr: np.ndarray, deadline: float, final: bool) -> dict:
         """Solve with the disruption weight; with ``max_moved``, search that weight."""
-        every = 5 if len(data["w"]) <= 5000 else 50
-        kwargs = dict(max_iter=self.max_iter if final else 40, primal_every=every if final else 0)
+        n = len(data["w"])
+        # big maps: no local search during the iterations, one polish from the best
+        # multipliers at the end (a relaxed answer near the dual optimum is nearly balanced)
+        every = 5 if n <= 5000 else (50 if n <= 20000 else 0)
+        kwargs = dict(max_iter=self.max_iter if final else 40,
+                      primal_every=every if final else 0, polish=final)
         result = self._solve_fixed(data, ctr, self.disruption_weight, deadline, **kwargs)
         cap = self.max_moved
         if cap is None or data["current"] is None or result["moved"] <= cap + 1e-12:
@@ -327,9 +334,12 @@ class TerritoryBalancer:
         return dist, base, cost, cost_f, forbid, fixed
 
     def _solve_fixed(self, data: dict, ctr: np.ndarray, disruption_weight: float,
-                     deadline: float, max_iter: int, primal_every: int = 5) -> dict:
-        """Subgradient search for one center set; ``primal_every=0`` skips local search
-        (the answer is then the repaired relaxed assignment, enough to move centers)."""
+                     deadline: float, max_iter: int, primal_every: int = 5,
+                     polish: bool = True) -> dict:
+        """Subgradient search for one center set. ``primal_every``: local search every so
+        many iterations (0: never during the loop); ``polish``: a last local search from
+        the best multipliers (off: the repaired relaxed assignment, enough to move
+        centers)."""
         graph, metrics, b = data["graph"], data["metrics"], data["bounds"]
         m, n = len(ctr), len(data["w"])
         dist, base, cost, cost_f, forbid, fixed = self._costs(data, ctr, disruption_weight)
@@ -383,9 +393,12 @@ class TerritoryBalancer:
         # loop ran none, and often the best one when it did)
         reduced = cost_f - best_lam @ load.T
         lab = np.argmin(reduced, axis=0)
-        if primal_every:
+        if polish:
+            # at least a repair and a first balance pass, even when time is up
             best = self._primal(graph, lab, ctr, reduced, search, cost, forbid, load, lo, hi,
                                 locked, deadline if best is not None else deadline + 1e9, best)
+            best = self._iterated_search(graph, best, ctr, search, cost, forbid, load, lo, hi,
+                                         deadline)
         else:
             best = (0.0, 0.0, repair(graph, lab, ctr, reduced, locked))
         labels = best[2]
@@ -404,10 +417,28 @@ class TerritoryBalancer:
                 "key": (n_forbidden, not contiguous, round(viol, 12),
                         float(base[labels, rows].sum()))}
 
+    def _iterated_search(self, graph, best, ctr, search: LocalSearch, cost, forbid, load, lo,
+                         hi, deadline):
+        """While the best answer misses a bound and time remains: kick it with random
+        contiguity-safe boundary moves, descend again, keep the better (iterated local
+        search). Seeded, so repeatable; bounded by the deadline and a kick budget."""
+        if best[0] <= 1e-9 or len(best[2]) > 20000:
+            return best
+        rng = np.random.default_rng(self.seed + 7919)
+        n = len(best[2])
+        for kick in range(200):
+            if best[0] <= 1e-9 or time.monotonic() > deadline:
+                break
+            size = max(2, int(n * (0.01 + 0.04 * (kick % 5) / 4)))
+            trial = search.kick(best[2], rng, size)
+            best = self._primal(graph, trial, ctr, None, search, cost, forbid, load, lo, hi,
+                                None, deadline, best)
+        return best
+
     @staticmethod
     def _primal(graph, lab, ctr, reduced, search: LocalSearch, cost, forbid, load, lo, hi,
                 locked, deadline, best):
-        labels = repair(graph, lab, ctr, reduced, locked)
+        labels = lab if reduced is None else repair(graph, lab, ctr, reduced, locked)
         labels = search.run(labels, deadline)
         s = np.zeros_like(lo)
         np.add.at(s, labels, load)

@@ -54,8 +54,9 @@ SPEC = ComponentSpec(
               "join territories of their own region", metavar="COL"),
         Param("max_moved", "float", "hard cap on the share of the first metric that may change "
               "territory (needs --current)", minimum=0.0, maximum=1.0, metavar="F"),
-        Param("starts", "int", "center sets to try when centers are sought (best kept)",
-              default=1, minimum=1, metavar="N"),
+        Param("starts", "int", "center sets to try when centers are sought, best kept (0: "
+              "automatic, 5 up to 500 units, 3 up to 2,000, else 1)", default=0, minimum=0,
+              metavar="N"),
         Param("disruption_weight", "float",
               "extra cost of moving a unit out of its current territory, in units of the mean "
               "weighted distance (0: report moves only)", default=0.0, minimum=0.0),

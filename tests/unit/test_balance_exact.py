@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 from components.balance import TerritoryBalancer
 from components.balance import exact as exact_mod
@@ -21,6 +21,7 @@ from components.balance.exact import (
     star_shaped,
 )
 from components.balance.solver import tolerance_bounds
+from tests.benchmarks import instances as instances_mod
 from tests.benchmarks.instances import make_instance
 
 
@@ -245,5 +246,13 @@ def test_bad_inputs_name_the_parameter():
         solve_exact(g, np.ones((4, 1)), [0, 3], (np.full((2, 1), 3.0), np.ones((2, 1))))
 
 
-def test_docstring_example():
+def test_docstring_examples():
     assert doctest.testmod(exact_mod).failed == 0
+    assert doctest.testmod(instances_mod).failed == 0
+
+
+def test_instances_are_seeded_and_connected():
+    a, b = make_instance("clustered", 300, seed=5), make_instance("clustered", 300, seed=5)
+    assert np.array_equal(a.coords, b.coords) and (a.graph != b.graph).nnz == 0
+    assert not np.array_equal(a.coords, make_instance("clustered", 300, seed=6).coords)
+    assert connected_components(a.graph)[0] == 1 and a.graph.data.min() > 0
