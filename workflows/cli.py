@@ -114,8 +114,12 @@ def summary_text(report: dict[str, Any]) -> str:
         lines.append("contiguous: " + ("yes" if report["contiguous"] else f"NO {bad}"))
     if report.get("lower_bound") is not None:
         gap = report.get("gap")
-        lines.append(f"objective: {report['objective']:,.1f}  lower bound: "
-                     f"{report['lower_bound']:,.1f}  gap: "
+        cost = report.get("cost")
+        with_moves = cost is not None and abs(cost - report["objective"]) > 1e-6 * max(
+            1.0, abs(cost))
+        lines.append(f"objective: {report['objective']:,.1f}"
+                     + (f"  cost incl. disruption: {cost:,.1f}" if with_moves else "")
+                     + f"  lower bound: {report['lower_bound']:,.1f}  gap: "
                      + (f"{100 * gap:.2f}%" if gap is not None else "n/a (not feasible)"))
     if "moved_units" in report:
         lines.append(f"moved units: {report['moved_units']}")
@@ -284,7 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="stop after N checks (default: run until interrupted)")
     watch.set_defaults(handler=_watch)
 
-    _add_adapter_commands(sub)
+    groups: dict[str, argparse._SubParsersAction] = {}
+    from workflows import schedule  # compile / schedule: workflows to warehouse SQL
+
+    schedule.register(sub, groups)
+    _add_adapter_commands(sub, groups)
     return parser
 
 
@@ -298,7 +306,8 @@ def command_group(sub: argparse._SubParsersAction, groups: dict[str, argparse._S
     return groups[name]
 
 
-def _add_adapter_commands(sub: argparse._SubParsersAction) -> None:
+def _add_adapter_commands(sub: argparse._SubParsersAction,
+                          groups: dict[str, argparse._SubParsersAction]) -> None:
     """Warehouse adapters add their own commands (deploy, serve...) from ``udfs/<name>/cli.py``.
 
     Each such module exposes ``register(subparsers)``; commands shared by several
@@ -306,7 +315,6 @@ def _add_adapter_commands(sub: argparse._SubParsersAction) -> None:
     """
     import udfs
 
-    groups: dict[str, argparse._SubParsersAction] = {}
     for info in sorted(pkgutil.iter_modules(udfs.__path__), key=lambda i: i.name):
         if info.ispkg and importlib.util.find_spec(f"udfs.{info.name}.cli") is not None:
             module = importlib.import_module(f"udfs.{info.name}.cli")

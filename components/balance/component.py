@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.sparse.csgraph import dijkstra as scipy_dijkstra
 from scipy.spatial import cKDTree
 
 from components import adjacency as adj_mod
@@ -73,11 +74,55 @@ def territory_balancing(scus: pd.DataFrame, *, centers: pd.DataFrame | None = No
                                disruption_weight=p["disruption_weight"],
                                max_moved=p["max_moved"], objective=p["objective"],
                                max_distance=p["max_distance"], starts=p["starts"])
+    exact = p["method"] == "exact"
+    if exact:
+        solver.time_limit = p["time_limit"] / 2  # the other half is HiGHS's
     solver.solve(graph.matrix, table.metrics, coords=_plane(table), weights=weights,
                  centers=terr["centers"], bounds=terr["bounds"], current=current_idx,
                  locked=locked, unit_region=unit_region, territory_region=territory_region)
-    return _result(table, solver, terr["names"], p, distance, graph_report,
+    exact_report = _exact(solver, graph.matrix, table, weights, current_idx, locked, p) \
+        if exact else None
+    result = _result(table, solver, terr["names"], p, distance, graph_report,
                    contiguous_flags(graph.matrix, solver.labels_, m), tolerance)
+    if exact_report is not None:
+        result.report["exact"] = exact_report
+    return result
+
+
+def _exact(solver: TerritoryBalancer, graph, table: SCUTable, weights, current_idx, locked,
+           p: dict) -> dict[str, Any]:
+    """Solve the MILP for the heuristic's centers; keep it when it is at least as good."""
+    from components.balance.exact import solve_exact
+
+    res = solve_exact(graph, table.metrics, solver.centers_, solver.bounds_,
+                      weights=weights, current=current_idx,
+                      disruption_weight=p["disruption_weight"], locked=locked,
+                      max_distance=p["max_distance"], time_limit=p["time_limit"] / 2)
+    report = {"status": res.status, "objective": res.distance_objective,
+              "bound": res.bound, "mip_gap": res.mip_gap, "seconds": res.seconds,
+              "variables": res.n_variables, "constraints": res.n_constraints,
+              "reason": res.reason, "used": False}
+    heuristic_ok = solver.status_ in ("optimal", "feasible")
+    if res.labels is None or (heuristic_ok and res.objective > solver.cost_objective_ + 1e-9):
+        return report
+    n = len(res.labels)
+    dist = scipy_dijkstra(graph, directed=False, indices=solver.centers_)
+    solver.labels_ = res.labels
+    solver.distances_ = dist[res.labels, np.arange(n)]
+    solver.objective_ = float(res.distance_objective)
+    solver.cost_objective_ = float(res.objective)
+    solver.bound_ = float(res.bound)
+    solver.gap_ = float(res.mip_gap)
+    solver.totals_ = np.zeros_like(solver.totals_)
+    np.add.at(solver.totals_, res.labels, table.metrics)
+    solver.contiguous_ = contiguous_flags(graph, res.labels, solver.n_territories)
+    solver.status_ = "optimal" if res.status == "optimal" else "feasible"
+    solver.stopped_by_ = "exact" if res.status == "optimal" else "exact_time_limit"
+    if solver.moved_share_ is not None and current_idx is not None:
+        a = table.metrics[:, 0]
+        solver.moved_share_ = float(a[res.labels != current_idx].sum() / max(a.sum(), 1e-300))
+    report["used"] = True
+    return report
 
 
 def _tolerances(table: SCUTable, p: dict) -> np.ndarray:
@@ -406,10 +451,14 @@ def _result(table: SCUTable, solver: TerritoryBalancer, names: np.ndarray, p: di
         "status": solver.status_,
         "stopped_by": solver.stopped_by_,
         "objective": solver.objective_,
+        "cost": solver.cost_objective_,
         "lower_bound": solver.bound_,
         "gap": solver.gap_,
-        "lower_bound_scope": ("final centers, contiguity relaxed" if p["disruption_weight"] == 0
-                              else "final centers incl. disruption cost, contiguity relaxed"),
+        "lower_bound_scope": (
+            "HiGHS MIP bound for the final centers (star-shaped contiguity)"
+            if solver.stopped_by_ in ("exact", "exact_time_limit") else
+            "Lagrangian bound for the final centers, contiguity relaxed"
+            + ("" if p["disruption_weight"] == 0 else ", incl. disruption cost")),
         "n_units": table.n,
         "n_territories": m,
         "distance": distance,

@@ -251,7 +251,8 @@ class LocalSearch:
             else:
                 if dv > eps or float(cost[b, u] - cost[a, u]) >= -scale:
                     continue
-            if not state.removable(u):
+            # earlier moves this round may have taken u's neighbours out of b
+            if not (labels[state.neighbours(u)] == b).any() or not state.removable(u):
                 continue
             state.move(u, b)
             for j in range(k):

@@ -186,6 +186,8 @@ class TerritoryBalancer:
                                  f"{self.objective!r}", column="objective")
         graph = sp.csr_matrix(graph)
         w = self._weights(metrics, weights)
+        self._w_user = (np.asarray(weights, float) if weights is not None
+                        else (metrics[:, 0] if metrics.shape[1] else np.ones(n)))
         bounds = bounds or tolerance_bounds(metrics, m, np.asarray(self.tolerance, float))
         self._check_bounds(metrics, bounds)
         given = np.full(m, -1) if centers is None else np.asarray(centers, dtype=np.int64)
@@ -201,7 +203,7 @@ class TerritoryBalancer:
         self.iterations_ = 0
         self.center_moves_ = 0
         free = given < 0
-        starts = int(self.starts) or (5 if n <= 500 else 3 if n <= 2000 else 1)
+        starts = int(self.starts) or (5 if n <= 300 else 3 if n <= 700 else 1)
         starts = starts if free.any() else 1
         best: _Attempt | None = None
         for s in range(starts):
@@ -460,9 +462,15 @@ class TerritoryBalancer:
         self.labels_ = labels
         self.centers_ = best.centers
         self.distances_ = res["dist"][labels, rows]
-        self.objective_ = float(res["base"][labels, rows].sum())
+        # reported with the user's weights exactly (the solver nudges zero weights up)
+        self.objective_ = float(((self._w_user if self.objective == "compactness" else 1.0)
+                                 * self.distances_).sum())
         self.cost_objective_ = float(res["cost"][labels, rows].sum())
-        self.bound_ = float(res["bound"])
+        # the bound holds for the nudged weights; the nudge adds at most this much
+        nudged = (data["w"] - self._w_user) if self.objective == "compactness" else 0.0
+        slack = float(np.sum(nudged * np.where(np.isfinite(res["dist"]), res["dist"], 0.0)
+                             .max(axis=0))) if np.any(nudged) else 0.0
+        self.bound_ = float(res["bound"]) - slack
         self.gap_ = (max(0.0, (self.cost_objective_ - self.bound_) / abs(self.cost_objective_))
                      if self.cost_objective_ > 0 else 0.0)
         self.totals_ = np.zeros((m, metrics.shape[1]))
@@ -495,11 +503,13 @@ class TerritoryBalancer:
     @staticmethod
     def _weights(metrics: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
         if weights is not None:
-            w = np.asarray(weights, dtype=float)
+            w = np.asarray(weights, dtype=float).copy()
         else:
             w = metrics[:, 0].copy() if metrics.shape[1] else np.ones(len(metrics))
         # units with no weight still count a little, so they join the nearest center
-        return w + max(w.mean(), 1e-12) * 1e-3
+        # (the reported bound is corrected for this nudge, see _finish)
+        w[w <= 0] = max(w.mean(), 1e-12) * 1e-3
+        return w
 
     @staticmethod
     def _check_bounds(metrics: np.ndarray, b: Bounds) -> None:

@@ -55,13 +55,17 @@ SPEC = ComponentSpec(
         Param("max_moved", "float", "hard cap on the share of the first metric that may change "
               "territory (needs --current)", minimum=0.0, maximum=1.0, metavar="F"),
         Param("starts", "int", "center sets to try when centers are sought, best kept (0: "
-              "automatic, 5 up to 500 units, 3 up to 2,000, else 1)", default=0, minimum=0,
+              "automatic: 5 up to 300 units, 3 up to 700, else 1)", default=0, minimum=0,
               metavar="N"),
         Param("disruption_weight", "float",
               "extra cost of moving a unit out of its current territory, in units of the mean "
               "weighted distance (0: report moves only)", default=0.0, minimum=0.0),
         Param("link_islands", "bool", "join disconnected parts of the adjacency graph to their "
               "nearest part with flagged artificial edges", default=True),
+        Param("method", "str", "heuristic (Lagrangian + local search, any size) or exact (then "
+              "a MILP solved by HiGHS for the heuristic's centers, within the time limit: for "
+              "small instances; reports the MIP gap)", default="heuristic",
+              choices=("heuristic", "exact")),
         Param("seed", "int", "random seed (results are deterministic for a seed)", default=0,
               minimum=0, metavar="N"),
         Param("time_limit", "float", "wall-clock limit in seconds", default=60.0, minimum=0.0,

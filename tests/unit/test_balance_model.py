@@ -183,4 +183,21 @@ def test_property_locked_bounds_contiguity(nx, ny, m, seed, n_locked, tol):
     assert (assign.set_index("id").loc[locked.index, "territory"] == locked).all()
     if res.report["status"] in ("feasible", "optimal"):
         assert res.report["balance"]["load"]["within_bounds"]
-        assert res.report["lower_bound"] <= res.report["objective"] + 1e-6
+        assert res.report["lower_bound"] <= res.report["cost"] + 1e-6
+
+
+def test_exact_method_proves_optimality_and_never_loses():
+    heur = balance(territories=4, tolerance=0.05, seed=2)
+    exact = balance(territories=4, tolerance=0.05, seed=2, method="exact")
+    assert exact.report["exact"]["status"] == "optimal"
+    assert exact.report["status"] == "optimal" and exact.report["gap"] <= 1e-6
+    assert exact.report["objective"] <= heur.report["objective"] + 1e-6
+    assert exact.report["contiguous"] and exact.report["balance"]["load"]["within_bounds"]
+    assert "HiGHS" in exact.report["lower_bound_scope"]
+
+
+def test_reported_objective_uses_the_users_weights():
+    df = grid_scus(8, 8)
+    res = balance(df, territories=3, tolerance=0.1)
+    a = res.tables["assignments"].merge(df[["id", "load"]], on="id")
+    assert res.report["objective"] == pytest.approx((a["load"] * a["distance"]).sum(), rel=1e-9)

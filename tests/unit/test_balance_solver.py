@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy.sparse.csgraph import dijkstra as scipy_dijkstra
 from scipy.spatial import Delaunay
 
 from components.balance import TerritoryBalancer, territory_balancing
@@ -131,3 +134,26 @@ def test_table_entry_point_on_grid():
     assert terr["contiguous"].all() and terr["n_units"].sum() == 36
     assert terr["load_ratio"].between(0.95 - 1e-9, 1.05 + 1e-9).all()
     assert res.report["adjacency"]["source"] == "edges"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_local_search_never_splits_a_territory(seed):
+    """Many moves per round: a move must still touch its new territory when applied."""
+    from components.balance.local_search import LocalSearch
+
+    g, a, _ = instance(3000, seed)
+    m = 30
+    rng = np.random.default_rng(seed)
+    centers = rng.choice(3000, m, replace=False)
+    dist = scipy_dijkstra(g, directed=False, indices=centers)
+    labels = repair(g, np.argmin(dist, axis=0), centers, dist)
+    assert contiguous_flags(g, labels, m).all()
+    load = a / (a.sum() / m)
+    lo, hi = np.full((m, 1), 0.99), np.full((m, 1), 1.01)
+    fixed = np.zeros(3000, dtype=bool)
+    fixed[centers] = True
+    search = LocalSearch(g, a[:, 0][None, :] * dist, load, lo, hi, np.ones((m, 1)), fixed)
+    out = search.run(labels, deadline=time.monotonic() + 30)
+    assert search.moves > 100
+    assert contiguous_flags(g, out, m).all()
+    assert (out[centers] == np.arange(m)).all()
