@@ -38,7 +38,8 @@ test: $(STAMP) $(BQEMU)/.installed
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python -m tests.benchmarks.run
+	$(BIN)/python -m pip install --quiet -e ".[dev,geo,bench]"
+	$(BIN)/python -m tests.benchmarks.run --json out/bench.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check components udfs workflows tests

@@ -24,6 +24,9 @@ from components.spec import ComponentSpec
 class Component:
     spec: ComponentSpec
     run: Callable[..., ComponentResult]
+    # SQL-native components also export to_sql(columns, source, params, dialect) -> str:
+    # a warehouse runs that where the data lives instead of pulling rows into Python
+    to_sql: Callable[..., str] | None = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -38,7 +41,7 @@ def components() -> dict[str, Component]:
         module = importlib.import_module(f"components.{info.name}")
         spec, run = getattr(module, "SPEC", None), getattr(module, "run", None)
         if isinstance(spec, ComponentSpec) and callable(run):
-            found[spec.name] = Component(spec, run)
+            found[spec.name] = Component(spec, run, getattr(module, "to_sql", None))
     return dict(sorted(found.items()))
 
 

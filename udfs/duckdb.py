@@ -124,6 +124,16 @@ class DuckDBWarehouse(Warehouse):
             raise
         return staged
 
+    def stage_query(self, target: str, sql: str, run_id: str) -> dict[str, str]:
+        """Stage the result of a query (run inside DuckDB), stamped with ``run_id``."""
+        stage = f"__terraplan_stage_{len(self._staged)}_{run_id}"
+        self._staged.add(stage)
+        body = sql.strip().rstrip(";")
+        self.con.execute(f"CREATE OR REPLACE TABLE {_q(stage)} AS SELECT ? AS "
+                         f"{exp.to_identifier(RUN_ID_COLUMN, quoted=True).sql('duckdb')}, q.* "
+                         f"FROM ({body}) AS q", [run_id])
+        return {target: stage}
+
     def publish(self, staged: Mapping[str, str], *, history: bool = False) -> None:
         """Swap every staged table into place in one transaction (all or nothing)."""
         self.con.execute("BEGIN TRANSACTION")

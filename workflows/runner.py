@@ -229,11 +229,16 @@ def _execute(wh: DuckDBWarehouse, wf: Workflow, step: Step, params: dict[str, An
                   component=step.uses, started_at=begun, params=json.dumps(jsonable(params)),
                   outputs=json.dumps(outputs), trigger=trigger)
     fingerprint = ""
+    component = registry.get(step.uses)
     try:
-        result, _, fingerprint = _run_step(wh, wf, step, params, rebalance, staged)
+        if component.to_sql is not None:
+            result = _run_sql_step(wh, wf, step, params, run_id, outputs, staged, component)
+        else:
+            result, _, fingerprint = _run_step(wh, wf, step, params, rebalance, staged)
         result.report["wall_seconds"] = time.monotonic() - t0
-        staged.update(wh.stage_tables({outputs[k]: df for k, df in result.tables.items()
-                                       if k in outputs}, run_id))
+        if result.tables:
+            staged.update(wh.stage_tables({outputs[k]: df for k, df in result.tables.items()
+                                           if k in outputs}, run_id))
     except Exception as err:
         detail = str(err) if isinstance(err, TerraplanError) else traceback.format_exc()
         wh.record_run(RunRecord(status="failed", finished_at=now(), report="{}", error=detail,
@@ -245,6 +250,29 @@ def _execute(wh: DuckDBWarehouse, wf: Workflow, step: Step, params: dict[str, An
                             report=json.dumps(jsonable(result.report)),
                             fingerprint=fingerprint, **record))
     return result
+
+
+def _run_sql_step(wh: DuckDBWarehouse, wf: Workflow, step: Step, params: dict[str, Any],
+                  run_id: str, outputs: dict[str, str], staged: dict[str, str],
+                  component) -> ComponentResult:
+    """A SQL-native step: render its template and run it inside DuckDB (no rows move);
+    the output is staged like any other and its rows stay in the warehouse."""
+    t0 = time.monotonic()
+    (input_name,) = step.inputs.values()
+    source = _input_table(wf, input_name, staged)
+    columns = list(wh.execute(f"SELECT * FROM {table(source).sql('duckdb')} LIMIT 0"))
+    sql = component.to_sql(columns, table(source), params, wh.dialect)
+    (output_key,) = [t.name for t in component.spec.outputs]
+    if output_key in outputs:
+        staged.update(wh.stage_query(outputs[output_key], sql, run_id))
+        rows = wh.con.execute(f"SELECT COUNT(*) FROM "
+                              f"{table(staged[outputs[output_key]]).sql('duckdb')}"
+                              ).fetchall()[0][0]
+    else:
+        rows = wh.con.execute(f"SELECT COUNT(*) FROM ({sql.strip().rstrip(';')})").fetchall()[0][0]
+    report = {"component": component.spec.name, "status": "ok", "engine": "sql",
+              "rows": int(rows), "seconds": time.monotonic() - t0}
+    return ComponentResult(tables={}, report=report)
 
 
 def _run_scenarios(wh: DuckDBWarehouse, wf: Workflow, run_id: str, trigger: str,
@@ -306,7 +334,10 @@ def _export(wh: DuckDBWarehouse, wf: Workflow, results: dict[str, ComponentResul
     tables: dict[str, pd.DataFrame] = {}
     for step in wf.steps:
         for key, target in step.outputs.items():
-            tables[target] = results[step.name].tables[key]
+            if key in results[step.name].tables:
+                tables[target] = results[step.name].tables[key]
+            else:  # computed in SQL: its rows only exist in the warehouse
+                tables[target] = wh.read_table(target).drop(columns=["run_id"])
     if summary.scenarios is not None:
         tables[f"{wf.name}_scenarios"] = summary.scenarios
     report = jsonable({"workflow": wf.name, "run_id": summary.run_id,

@@ -29,7 +29,7 @@ def test_wheel_contains_sql_and_finds_it_installed(tmp_path):
     assert inst.returncode == 0, inst.stderr
     probe = ("import components.sqlgen as s; print(s.sql_root()); "
              "print(s.render('scu/aggregate', 'snowflake', source=s.table('t'), "
-             "scu_id=s.ident('z'), x=s.ident('x'), y=s.ident('y'), metric=s.idents(['m'])))")
+             "scu_id=s.ident('z'), coord=s.idents(['x', 'y']), metric=s.idents(['m'])))")
     run = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, "
                           f"{str(site)!r}); {probe}"], capture_output=True, text=True,
                          cwd=tmp_path, timeout=120)

@@ -25,7 +25,7 @@ BINDINGS = {
         metric_neg=[Ident("population", alias="negative__population"),
                     Ident("accounts", alias="negative__accounts")]),
     "scu/aggregate": dict(source=table("analytics", "accounts"), scu_id=ident("zip"),
-                          x=ident("lon"), y=ident("lat"), metric=idents(["revenue", "visits"])),
+                          coord=idents(["lon", "lat"]), metric=idents(["revenue", "visits"])),
 }
 
 
@@ -60,7 +60,7 @@ def test_aggregate_runs_on_duckdb():
     con = duckdb.connect()
     _accounts(con)
     sql = render("scu/aggregate", "duckdb", source=table("accounts"), scu_id=ident("zip"),
-                 x=ident("lon"), y=ident("lat"), metric=idents(["revenue", "visits"]))
+                 coord=idents(["lon", "lat"]), metric=idents(["revenue", "visits"]))
     rows = con.execute(sql).fetchall()
     assert rows == [("30301", pytest.approx(-84.40), pytest.approx(33.76), 2, 150.0, 3),
                     ("31401", -81.10, 32.08, 1, 70.0, 3)]
@@ -84,7 +84,7 @@ def test_profile_runs_on_duckdb_and_counts_problems():
 def test_hostile_identifiers_stay_identifiers(dialect):
     evil = "x; DROP TABLE y --"
     sql = render("scu/aggregate", dialect, source=table(evil), scu_id=ident('a"b`c'),
-                 x=ident("lon"), y=ident("lat"), metric=idents(["m"]))
+                 coord=idents(["lon", "lat"]), metric=idents(["m"]))
     statements = sqlglot.parse(sql, read=dialect)
     assert len(statements) == 1  # still one SELECT: nothing was injected
     tables = [t.name for t in statements[0].find_all(sqlglot.exp.Table)]
@@ -97,7 +97,7 @@ def test_hostile_table_name_is_harmless_on_duckdb():
     evil = "x; DROP TABLE y --"
     con.execute(f'CREATE TABLE "{evil}" (zip VARCHAR, lon DOUBLE, lat DOUBLE, m DOUBLE)')
     con.execute(render("scu/aggregate", "duckdb", source=table(evil), scu_id=ident("zip"),
-                       x=ident("lon"), y=ident("lat"), metric=idents(["m"])))
+                       coord=idents(["lon", "lat"]), metric=idents(["m"])))
     assert con.execute("SELECT COUNT(*) FROM y").fetchone() == (0,)  # y survived
 
 
@@ -118,8 +118,8 @@ def test_unsupported_feature_raises_at_generation(tmp_path, monkeypatch):
 
 def test_missing_binding_and_bad_names():
     with pytest.raises(KeyError, match="needs bindings for: metric"):
-        render("scu/aggregate", "duckdb", source=table("t"), scu_id=ident("z"), x=ident("x"),
-               y=ident("y"))
+        render("scu/aggregate", "duckdb", source=table("t"), scu_id=ident("z"),
+               coord=idents(["x", "y"]))
     with pytest.raises(InputError):
         table("a", "b", "c", "d")
     with pytest.raises(InputError):
@@ -158,7 +158,7 @@ def test_templates_are_read_from_a_zip(tmp_path):
         for path in (ROOT / "sql").rglob("*.sql"):
             z.write(path, ("components/sql/" + path.relative_to(ROOT / "sql").as_posix()))
     probe = ("import components.sqlgen as s; print(s.render('scu/aggregate', 'duckdb', "
-             "source=s.table('t'), scu_id=s.ident('z'), x=s.ident('x'), y=s.ident('y'), "
+             "source=s.table('t'), scu_id=s.ident('z'), coord=s.idents(['x', 'y']), "
              "metric=s.idents(['m'])))")
     out = subprocess.run([sys.executable, "-I", "-c",
                           f"import sys; sys.path.insert(0, {str(archive)!r}); {probe}"],
