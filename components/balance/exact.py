@@ -64,10 +64,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds as VarBounds
-from scipy.optimize import LinearConstraint, linprog, milp
+from scipy.optimize import LinearConstraint, linprog
 from scipy.sparse.csgraph import dijkstra
 
 from components.errors import ParameterError, SolverError
+from components.highs import milp_walled
 
 STATUSES = ("optimal", "time_limit_feasible", "infeasible", "time_limit_no_solution")
 
@@ -357,12 +358,18 @@ def solve_exact(graph: sp.csr_matrix, metrics: np.ndarray, centers: Any, bounds:
         return ExactResult(None, float("nan"), float("inf"), float("nan"), "infeasible",
                            time.monotonic() - start, n_variables=nv, n_constraints=nr,
                            reason=reason)
-    left = max(float(time_limit) - (time.monotonic() - start), 0.01)
-    res = milp(model["c"], integrality=np.zeros(nv) if relax else np.ones(nv),
-               bounds=VarBounds(model["lb"], np.ones(nv)),
-               constraints=LinearConstraint(model["A"], model["row_lb"], model["row_ub"]),
-               options={"time_limit": left, "mip_rel_gap": mip_rel_gap, "presolve": True})
+    left = max(float(time_limit) - (time.monotonic() - start), 0.05)
+    res = milp_walled(model["c"], integrality=np.zeros(nv) if relax else np.ones(nv),
+                      bounds=VarBounds(model["lb"], np.ones(nv)),
+                      constraints=LinearConstraint(model["A"], model["row_lb"],
+                                                   model["row_ub"]),
+                      wall=left, options={"mip_rel_gap": mip_rel_gap, "presolve": True})
     seconds = time.monotonic() - start
+    if res is None:  # killed at the wall before HiGHS answered
+        return ExactResult(None, float("nan"), -float("inf"), float("nan"),
+                           "time_limit_no_solution", seconds, n_variables=nv,
+                           n_constraints=nr, reason="time limit reached before HiGHS found "
+                                                    "an assignment")
     info = {"highs_status": int(res.status), "message": str(res.message),
             "nodes": getattr(res, "mip_node_count", None)}
     if res.status == 2:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint
 
 STATUS = {0: "optimal", 1: "time_limit", 2: "infeasible", 3: "unbounded", 4: "error"}
 
@@ -84,13 +84,18 @@ def _solve(c, integrality, lb, ub, constraints, time_limit, gap, sites, ny, offs
            nnz) -> MilpResult:
     import time
 
+    from components.highs import milp_walled
+
     t0 = time.monotonic()
-    res = milp(c, integrality=integrality, bounds=Bounds(lb, ub), constraints=constraints,
-               options={"time_limit": max(float(time_limit), 0.01), "mip_rel_gap": gap,
-                        "disp": False, "presolve": True})
+    size = (len(c), sum(cn.A.shape[0] for cn in constraints), nnz)
+    res = milp_walled(c, integrality=integrality, bounds=Bounds(lb, ub),
+                      constraints=constraints, wall=max(float(time_limit), 0.05),
+                      options={"mip_rel_gap": gap, "disp": False, "presolve": True})
+    if res is None:  # the wall came first: no answer, the heuristic's stands
+        return MilpResult("time_limit", None, None, None, None, None,
+                          time.monotonic() - t0, size)
     status = STATUS.get(res.status, "error")
     seconds = time.monotonic() - t0
-    size = (len(c), sum(cn.A.shape[0] for cn in constraints), nnz)
     if res.x is None:
         bound = getattr(res, "mip_dual_bound", None)
         return MilpResult("infeasible" if status == "infeasible" else status, None,

@@ -154,6 +154,12 @@ class LocationAllocator:
                 self.min_load > self.max_load:
             raise ParameterError(f"min_load ({_fmt(self.min_load)}) is above max_load "
                                  f"({_fmt(self.max_load)})", column="min_load")
+        if self.strategy != "min_total_cost" and (
+                self.min_load is not None or self.max_load is not None
+                or self.closest_assignment):
+            raise ParameterError(
+                f"min_load, max_load and closest_assignment apply to strategy "
+                f"'min_total_cost' only; got strategy {self.strategy!r}", column="strategy")
         if not self.time_limit > 0:
             raise ParameterError(f"time_limit must be > 0 seconds; got {self.time_limit!r}",
                                  column="time_limit")

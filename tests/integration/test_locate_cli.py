@@ -66,6 +66,7 @@ def test_console_script_capacity_and_closest_assignment(files):
                            "--weight", "sales", "--x", "x", "--y", "y",
                            "--min-load", str(0.6 * total / 4), "--max-load", str(1.4 * total / 4),
                            "--closest-assignment", "--seed", "3", "--time-limit", "5",
+                           "--exact", "never",
                            "--out", str(out)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     a = pd.read_csv(out / "assignments.csv", dtype={"id": str, "facility": str})

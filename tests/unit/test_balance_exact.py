@@ -256,3 +256,24 @@ def test_instances_are_seeded_and_connected():
     assert np.array_equal(a.coords, b.coords) and (a.graph != b.graph).nnz == 0
     assert not np.array_equal(a.coords, make_instance("clustered", 300, seed=6).coords)
     assert connected_components(a.graph)[0] == 1 and a.graph.data.min() > 0
+
+
+def test_time_limit_is_a_wall_even_when_highs_overruns():
+    """A MILP HiGHS cannot finish: the child is killed at the wall, nothing hangs."""
+    import time
+
+    import scipy.sparse as sp
+    from scipy.optimize import LinearConstraint
+
+    from components.highs import milp_walled
+
+    rng = np.random.default_rng(0)
+    n = 400  # a random multi-dimensional knapsack, hard for branch and bound
+    a = sp.csr_matrix(rng.integers(1, 1000, (30, n)).astype(float))
+    t0 = time.monotonic()
+    res = milp_walled(-rng.integers(1, 1000, n).astype(float), integrality=np.ones(n),
+                      bounds=(0, 1), constraints=LinearConstraint(a, -np.inf, a.sum(1).A1 / 3),
+                      wall=1.0, options={"mip_rel_gap": 0.0, "presolve": False})
+    elapsed = time.monotonic() - t0
+    assert elapsed < 2.5
+    assert res is None or res.status in (0, 1)

@@ -300,3 +300,9 @@ def test_table_entry_point_network_and_transform():
     a = res.tables["assignments"].set_index("id")
     assert a.loc["n0", "facility"] == a.loc["n2", "facility"] != a.loc["n3", "facility"]
     assert a.loc["n0", "cost"] == 1.0  # (network cost 1) squared
+
+
+def test_load_limits_only_with_min_total_cost():
+    _, w, d = instance()
+    with pytest.raises(ParameterError, match="apply to strategy 'min_total_cost' only"):
+        LocationAllocator("min_max_cost", 3, max_load=100).solve(d, w)
