@@ -132,6 +132,17 @@ def summary_text(report: dict[str, Any]) -> str:
 def _run_workflow(args: argparse.Namespace) -> int:
     from workflows.runner import run_workflow
 
+    if args.warehouse != "duckdb":
+        from workflows.compile import Location
+        from workflows.remote import run_in_warehouse
+
+        loc = Location(database=args.sf_database, schema=args.sf_schema, project=args.project,
+                       dataset=args.dataset)
+        steps = run_in_warehouse(args.workflow, args.warehouse, location=loc,
+                                 connection=args.connection)
+        print(f"workflow finished in {args.warehouse}: {steps} step(s)")
+        return 0
+
     summary = run_workflow(args.workflow, database=args.database, out=args.out,
                            echo=print, fresh=args.fresh)
     if summary.scenarios is not None:
@@ -233,11 +244,23 @@ def build_parser() -> argparse.ArgumentParser:
                                      else len(first), c.spec.command))
     for component in commands:
         add_component_command(sub, component.spec.command, component.spec)
-    run = sub.add_parser("run", help="run a workflow YAML on DuckDB",
-                         description="Run every step of a workflow on the embedded DuckDB "
-                                     "warehouse; outputs are written atomically and every run "
-                                     "is recorded in the terraplan_runs table.")
+    run = sub.add_parser("run", help="run a workflow YAML (DuckDB by default)",
+                         description="Run every step of a workflow. On the embedded DuckDB "
+                                     "warehouse (default) outputs are published atomically and "
+                                     "every run is recorded in terraplan_runs; with --warehouse "
+                                     "snowflake|bigquery the workflow is compiled to calls of "
+                                     "the deployed procedures and run through your own "
+                                     "connection settings.")
     run.add_argument("workflow", metavar="WORKFLOW", help="workflow YAML file")
+    run.add_argument("--warehouse", choices=("duckdb", "snowflake", "bigquery"),
+                     default="duckdb", help="where to run (default: duckdb)")
+    run.add_argument("--connection", metavar="NAME",
+                     help="snowflake: connection name in connections.toml")
+    run.add_argument("--sf-database", metavar="DB", help="snowflake: database of the "
+                                                         "terraplan procedures")
+    run.add_argument("--sf-schema", metavar="S", help="snowflake: their schema (TERRAPLAN)")
+    run.add_argument("--project", metavar="P", help="bigquery: project of the procedures")
+    run.add_argument("--dataset", metavar="D", help="bigquery: their dataset (terraplan)")
     run.add_argument("--database", metavar="FILE",
                      help="DuckDB file (default: the workflow's 'database')")
     run.add_argument("--out", metavar="DIR",
