@@ -210,7 +210,7 @@ class TerritoryBalancer:
             if s and time.monotonic() > self._deadline:
                 break
             rng = np.random.default_rng(self.seed + s)
-            ctr = self._initial_centers(data, given, current, locked, m, rng)
+            ctr = self._initial_centers(data, given, current, locked, m, rng, spread=s > 0)
             attempt = self._seek_centers(data, ctr, free, start, s, starts)
             if best is None or attempt.key < best.key:
                 best = attempt
@@ -578,7 +578,8 @@ class TerritoryBalancer:
         return unit_r, terr_r
 
     def _initial_centers(self, data: dict, given: np.ndarray, current: np.ndarray | None,
-                         locked: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
+                         locked: np.ndarray, m: int, rng: np.random.Generator,
+                         spread: bool = False) -> np.ndarray:
         coords, w = data["coords"], data["w"]
         n = len(w)
         ctr = given.copy()
@@ -594,8 +595,11 @@ class TerritoryBalancer:
             members = members[allowed_of[i][members]] if len(members) else members
             members = np.array([j for j in members if j not in chosen], dtype=np.int64)
             if len(members):
-                c = np.average(coords[members], axis=0, weights=w[members])
-                j = int(members[np.argmin(((coords[members] - c) ** 2).sum(1))])
+                if spread:  # later starts: a random member (by weight), same territory
+                    j = int(rng.choice(members, p=w[members] / w[members].sum()))
+                else:
+                    c = np.average(coords[members], axis=0, weights=w[members])
+                    j = int(members[np.argmin(((coords[members] - c) ** 2).sum(1))])
                 ctr[i] = j
                 chosen.add(j)
         if not chosen and data["regions"] is None and not (locked >= 0).any():
