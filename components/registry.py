@@ -27,6 +27,7 @@ class Component:
     # SQL-native components also export to_sql(columns, source, params, dialect) -> str:
     # a warehouse runs that where the data lives instead of pulling rows into Python
     to_sql: Callable[..., str] | None = None
+    sql_report: Callable[..., dict] | None = None  # its report, from counts taken in SQL
 
 
 @functools.lru_cache(maxsize=1)
@@ -41,7 +42,8 @@ def components() -> dict[str, Component]:
         module = importlib.import_module(f"components.{info.name}")
         spec, run = getattr(module, "SPEC", None), getattr(module, "run", None)
         if isinstance(spec, ComponentSpec) and callable(run):
-            found[spec.name] = Component(spec, run, getattr(module, "to_sql", None))
+            found[spec.name] = Component(spec, run, getattr(module, "to_sql", None),
+                                         getattr(module, "sql_report", None))
     return dict(sorted(found.items()))
 
 

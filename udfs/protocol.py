@@ -73,5 +73,15 @@ def call_packed(component_name: str, tables: Sequence[Any], params: Any) -> str:
     try:
         result = run_packed(component_name, tables, params)
     except (TerraplanError, json.JSONDecodeError) as err:
-        return json.dumps({"error": str(err)})
+        return json.dumps(error_document(err))
     return json.dumps(result_document(result))
+
+
+def error_document(err: Exception) -> dict[str, str]:
+    """``{"error": text, "kind": "input"|"infeasible"|"failed"}``: the kind is what the CLI
+    tells apart by exit status (2, 3, 1)."""
+    from components.errors import InfeasibleError
+
+    kind = ("infeasible" if isinstance(err, InfeasibleError) else
+            "input" if isinstance(err, (InputError, json.JSONDecodeError)) else "failed")
+    return {"error": str(err), "kind": kind}

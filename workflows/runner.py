@@ -270,8 +270,12 @@ def _run_sql_step(wh: DuckDBWarehouse, wf: Workflow, step: Step, params: dict[st
                               ).fetchall()[0][0]
     else:
         rows = wh.con.execute(f"SELECT COUNT(*) FROM ({sql.strip().rstrip(';')})").fetchall()[0][0]
-    report = {"component": component.spec.name, "status": "ok", "engine": "sql",
-              "rows": int(rows), "seconds": time.monotonic() - t0}
+    report: dict[str, Any] = {"component": component.spec.name, "status": "ok"}
+    if component.sql_report is not None:
+        report = component.sql_report(columns, table(source), params,
+                                      lambda q: wh.con.execute(q).fetchall(), int(rows),
+                                      wh.dialect)
+    report.update(engine="sql", rows=int(rows), seconds=time.monotonic() - t0)
     return ComponentResult(tables={}, report=report)
 
 

@@ -165,9 +165,10 @@ def _line_of(node: yaml.Node | None, path: list[Any]) -> int | None:
     return line
 
 
-def _fail(path: Path, line: int | None, message: str) -> InputError:
+def _fail(path: Path, line: int | None, message: str,
+          kind: type[InputError] = InputError) -> InputError:
     where = f"{path}:{line}" if line else str(path)
-    return InputError(f"{where}: {message}", column=where)
+    return kind(f"{where}: {message}", column=where)
 
 
 def load_workflow(path: str | Path) -> Workflow:
@@ -217,16 +218,15 @@ def load_workflow(path: str | Path) -> Workflow:
                             f"step '{raw['name']}': input table '{table_name}' is neither a "
                             "source nor an output of an earlier step")
         params = raw.get("with") or {}
-        for err in jsonschema.Draft202012Validator(spec.json_schema()).iter_errors(params):
-            where = ["steps", i, "with", *err.absolute_path]
-            raise _fail(path, _line_of(root, where),
-                        f"step '{raw['name']}': {'/'.join(map(str, err.absolute_path)) or 'with'}"
-                        f": {err.message}")
-        try:
+        if not isinstance(params, dict):
+            raise _fail(path, _line_of(root, ["steps", i, "with"]),
+                        f"step '{raw['name']}': 'with' must be a mapping of parameters")
+        try:  # the component's own messages, the same as on every other path
             spec.validate_params(params)
         except InputError as err:
-            raise _fail(path, _line_of(root, ["steps", i, "with"]),
-                        f"step '{raw['name']}': {err}") from None
+            where = ["steps", i, "with"] + ([err.column] if err.column in params else [])
+            raise _fail(path, _line_of(root, where), f"step '{raw['name']}': {err}",
+                        type(err)) from None
         for key in raw["outputs"]:
             if key not in {t.name for t in spec.outputs}:
                 raise _fail(path, _line_of(root, ["steps", i, "outputs", key]),

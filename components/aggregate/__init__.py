@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlglot import exp
 
-from components.errors import MissingValueError, preview
+from components.errors import MissingColumnError
 from components.result import ComponentResult
 from components.scu import SCUColumns, validate_scus
 from components.spec import REQUIRED, ComponentSpec, Param, Table
@@ -43,9 +43,15 @@ SPEC = ComponentSpec(
 
 
 def _columns(points: pd.DataFrame, p: dict[str, Any]) -> SCUColumns:
+    """Resolved columns; every one must exist (the same message in pandas and SQL)."""
+    present = [str(c) for c in points.columns]
     cols = SCUColumns(id=p["scu_id"], x=p["x"], y=p["y"], lon=p["lon"], lat=p["lat"],
-                      metrics=tuple(p["metrics"]))
-    return cols.resolve([str(c) for c in points.columns])
+                      metrics=tuple(p["metrics"])).resolve(present)
+    for name in (cols.id, *cols.coordinate_columns, *cols.metrics):
+        if name not in present:
+            raise MissingColumnError(f"column '{name}' not found in the point table; columns "
+                                     f"present: {', '.join(present)}", column=name)
+    return cols
 
 
 def run(points: pd.DataFrame, **params: Any) -> ComponentResult:
@@ -66,11 +72,29 @@ def run(points: pd.DataFrame, **params: Any) -> ComponentResult:
     out["n_points"] = grouped.size().to_numpy()
     for m in cols.metrics:
         out[m] = grouped[m].sum().to_numpy()
-    report = {"component": SPEC.name, "status": "ok", "points": len(points),
-              "scus": len(out), "points_without_scu": dropped}
-    if dropped:
-        report["warnings"] = [f"{dropped} point(s) have no '{cols.id}' and were left out"]
-    return ComponentResult(tables={"scus": out}, report=report)
+    return ComponentResult(tables={"scus": out},
+                           report=make_report(len(points), len(out), dropped, cols.id))
+
+
+def make_report(points: int, scus: int, without_scu: int, key: str) -> dict[str, Any]:
+    """The report, the same whether pandas or the warehouse did the work."""
+    report: dict[str, Any] = {"component": SPEC.name, "status": "ok", "points": int(points),
+                              "scus": int(scus), "points_without_scu": int(without_scu)}
+    if without_scu:
+        report["warnings"] = [f"{without_scu} point(s) have no '{key}' and were left out"]
+    return report
+
+
+def sql_report(points_columns: list[str], source: exp.Table, params: dict[str, Any],
+               run: Any, scus: int, dialect: str = "duckdb") -> dict[str, Any]:
+    """Counts for :func:`make_report` computed where the data lives (``run(sql)`` -> rows)."""
+    p = SPEC.validate_params(params)
+    cols = _columns(pd.DataFrame(columns=points_columns), p)
+    key = exp.column(exp.to_identifier(cols.id, quoted=True))
+    query = exp.select(exp.func("COUNT", exp.Star()).as_("n"),
+                       exp.func("COUNT", key).as_("keyed")).from_(source)
+    n, keyed = run(query.sql(dialect=dialect))[0]
+    return make_report(n, scus, n - keyed, cols.id)
 
 
 def to_sql(points_columns: list[str], source: exp.Table, params: dict[str, Any],
@@ -80,11 +104,6 @@ def to_sql(points_columns: list[str], source: exp.Table, params: dict[str, Any],
 
     p = SPEC.validate_params(params)
     cols = _columns(pd.DataFrame(columns=points_columns), p)
-    missing = [c for c in (cols.id, *cols.coordinate_columns, *cols.metrics)
-               if c not in points_columns]
-    if missing:
-        raise MissingValueError(f"point table has no column(s) {preview(missing)}; columns "
-                                f"present: {', '.join(points_columns)}", column=missing[0])
     return render("scu/aggregate", dialect, source=source, scu_id=ident(cols.id),
                   coord=[Ident(c) for c in cols.coordinate_columns],
                   metric=[Ident(m) for m in cols.metrics])

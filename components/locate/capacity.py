@@ -177,6 +177,182 @@ def _shift(sub, dem, low, cap, load, assign, passes: int = 3) -> None:
             break
 
 
+def closest_swap_keys(prob: LoadProblem, open_idx: np.ndarray, fixed: np.ndarray,
+                      eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(violation, cost) after every swap ``slot s -> site f`` under closest assignment.
+
+    Both (p, m); ``inf`` where the swap is not allowed (fixed slot, site open or not
+    eligible). One pass per slot: with ``s`` closed every point falls back to its
+    nearest other open site (``dm``, ties by rank); it moves to ``f`` when ``f`` is
+    nearer, so the loads after the swap are the loads without ``s`` minus what each
+    site loses to ``f`` (one matrix product), and ``f`` gains exactly those points.
+    O(p^2 n m) in all, which for Kalcsics-sized instances is a few milliseconds.
+    """
+    n, m = prob.costs.shape
+    sites = np.asarray(open_idx, dtype=np.int64)
+    p = len(sites)
+    cm = np.where(prob.allowed, prob.costs, np.inf)
+    rank = prob.rank
+    dem = prob.demand
+    must = ~np.isfinite(prob.out_cost)
+    out = np.where(must, 0.0, prob.out_cost)
+    viol = np.full((p, m), np.inf)
+    cost = np.full((p, m), np.inf)
+    closed_ok = eligible.copy()
+    closed_ok[sites] = False
+    if not closed_ok.any():
+        return viol, cost
+    cols = np.flatnonzero(closed_ok)
+    cf = cm[:, cols]  # (n, c) candidate columns
+    opening = 0.0 if prob.opening is None else prob.opening
+    open_sum = float(np.sum(prob.opening[sites])) if prob.opening is not None else 0.0
+    lo, hi = prob.lower, prob.upper
+    for s in range(p):
+        if fixed[sites[s]]:
+            continue
+        rest = np.delete(sites, s)
+        if len(rest):
+            order = rest[np.argsort(rank[rest], kind="stable")]
+            sub = cm[:, order]
+            pick = np.argmin(sub, axis=1)
+            dm = sub[np.arange(n), pick]
+            am = np.where(np.isfinite(dm), order[pick], -1)
+        else:
+            dm, am = np.full(n, np.inf), -np.ones(n, dtype=np.int64)
+        ram = np.where(am >= 0, rank[np.maximum(am, 0)], np.iinfo(np.int64).max)
+        moved = (cf < dm[:, None]) | ((cf == dm[:, None]) & np.isfinite(dm)[:, None]
+                                      & (rank[cols][None, :] < ram[:, None]))
+        unit = np.where(moved, cf, dm[:, None])
+        served = np.isfinite(unit)
+        total = np.where(served, unit, out[:, None]).sum(axis=0)
+        lost = (~served & must[:, None]) * dem[:, None]
+        wm = moved * dem[:, None]
+        load_f = wm.sum(axis=0)
+        # loads of the remaining sites: without s, minus what moves to f
+        pos = -np.ones(m, dtype=np.int64)
+        pos[rest] = np.arange(len(rest))
+        base = np.zeros(len(rest))
+        has = am >= 0
+        np.add.at(base, pos[am[has]], dem[has])
+        onehot = np.zeros((len(rest), n))
+        onehot[pos[am[has]], np.flatnonzero(has)] = 1.0
+        loads = base[:, None] - onehot @ wm  # (p-1, c)
+        v = (np.maximum(loads - hi[rest][:, None], 0) + np.maximum(lo[rest][:, None] - loads, 0)
+             ).sum(axis=0)
+        v += np.maximum(load_f - hi[cols], 0) + np.maximum(lo[cols] - load_f, 0)
+        v += lost.sum(axis=0)
+        viol[s, cols] = v
+        extra = (opening[cols] - opening[sites[s]]) if prob.opening is not None else 0.0
+        cost[s, cols] = total + open_sum + extra
+    return viol, cost
+
+
+def closest_descent(prob: LoadProblem, sol: np.ndarray, alloc: Allocation, fixed: np.ndarray,
+                    eligible: np.ndarray, deadline: float, site_ok=None
+                    ) -> tuple[np.ndarray, Allocation, int]:
+    """Best-improvement swaps under closest assignment, by (violation, cost)."""
+    moves = 0
+    m = prob.costs.shape[1]
+    while time.monotonic() < deadline:
+        viol, cost = closest_swap_keys(prob, sol, fixed, eligible)
+        cur_v, cur_c = round(alloc.violation, 9), alloc.cost
+        v = np.round(viol, 9)
+        tol = 1e-10 * max(1.0, abs(cur_c))
+        better = (v < cur_v) | ((v == cur_v) & (cost < cur_c - tol))
+        if not better.any():
+            break
+        flat = np.flatnonzero(better.ravel())
+        order = flat[np.lexsort((cost.ravel()[flat], v.ravel()[flat]))]
+        done = False
+        for k in order[:64]:
+            s, f = divmod(int(k), m)
+            trial = sol.copy()
+            trial[s] = f
+            if site_ok is not None and not site_ok(trial):
+                continue
+            a = closest_allocation(prob, trial)
+            if a.key < alloc.key:
+                sol, alloc, done = trial, a, True
+                moves += 1
+                break
+        if not done:
+            break
+    return sol, alloc, moves
+
+
+def closest_tabu(prob: LoadProblem, start: np.ndarray, fixed: np.ndarray,
+                 eligible: np.ndarray, rng: np.random.Generator, deadline: float, *,
+                 patience: int, max_steps: int, site_ok=None) -> tuple[np.ndarray, Allocation,
+                                                                          dict]:
+    """Tabu search over open sets under closest assignment, with strategic oscillation.
+
+    Every step evaluates the whole swap neighbourhood at once (:func:`closest_swap_keys`)
+    and moves to the swap of least ``cost + lam * violation`` that is not tabu (a closed
+    site may not reopen for a few steps, unless that gives a new best), even uphill.
+    ``lam`` grows while the current set breaks the load limits and shrinks while it
+    keeps them, so the walk crosses the infeasible region instead of stalling at its
+    edge (tight 90-110 % limits leave few feasible sets). The best by (violation, cost)
+    over every set seen, neighbours included, is returned.
+    """
+    m = prob.costs.shape[1]
+    sol = np.asarray(start, dtype=np.int64).copy()
+    cur = closest_allocation(prob, sol)
+    best, best_alloc = sol.copy(), cur
+    scale = max(abs(cur.cost), 1e-9) / max(float(prob.demand.sum()), 1e-12)
+    lam = scale
+    tabu_until = np.zeros(m, dtype=np.int64)
+    tenure = int(min(max(3, len(sol) // 2 + 2), 12))
+    step, since, evals = 0, 0, 1
+    while step < max_steps and since < patience and time.monotonic() < deadline:
+        step += 1
+        viol, cost = closest_swap_keys(prob, sol, fixed, eligible)
+        evals += 1
+        finite = np.isfinite(viol)
+        if not finite.any():
+            break
+        v = np.where(finite, np.round(viol, 9), np.inf)
+        # the best neighbour by (violation, cost) may be a new best: check it exactly
+        flat = np.lexsort((cost.ravel(), v.ravel()))[:8]
+        improved = False
+        for k in flat:
+            s, f = divmod(int(k), m)
+            if not np.isfinite(v.flat[k]) or (v.flat[k], cost.flat[k]) >= best_alloc.key:
+                break
+            trial = sol.copy()
+            trial[s] = f
+            if site_ok is not None and not site_ok(trial):
+                continue
+            a = closest_allocation(prob, trial)
+            if a.key < best_alloc.key:
+                best, best_alloc, improved = trial, a, True
+                break
+        score = np.where(finite, cost + lam * viol, np.inf)
+        score[:, tabu_until > step] = np.inf  # tabu: recently closed sites stay closed
+        if improved:
+            s = int(np.flatnonzero(best != sol)[0]) if (best != sol).any() else 0
+            f = int(best[s])
+        else:
+            if not np.isfinite(score).any():
+                break
+            # random tie-break among near-equal scores keeps the walk from cycling
+            low = np.flatnonzero(score.ravel() <= score.min() + 1e-12 * abs(score.min()))
+            s, f = divmod(int(rng.choice(low)), m)
+        trial = sol.copy()
+        trial[s] = f
+        if site_ok is not None and not site_ok(trial):
+            score[s, f] = np.inf
+            tabu_until[f] = step + tenure
+            continue
+        tabu_until[sol[s]] = step + tenure + int(rng.integers(0, 3))
+        sol = trial
+        cur_v = viol[s, f]
+        lam = lam * 1.3 if cur_v > 1e-9 else max(lam / 1.3, 1e-3 * scale)
+        since = 0 if improved else since + 1
+    return np.sort(best), best_alloc, {"steps": step, "evaluations": evals,
+                                       "stopped_by": "no improvement" if since >= patience
+                                       else "steps" if step >= max_steps else "time_limit"}
+
+
 def load_search(prob: LoadProblem, start: np.ndarray, fixed: np.ndarray, eligible: np.ndarray,
                 rng: np.random.Generator, deadline: float, *, closest: bool, allow_out: bool,
                 max_iterations: int, patience: int, neighbours: int = 12,
@@ -194,6 +370,11 @@ def load_search(prob: LoadProblem, start: np.ndarray, fixed: np.ndarray, eligibl
 
     def local_search(sol: np.ndarray, alloc: Allocation) -> tuple[np.ndarray, Allocation]:
         nonlocal evals
+        if closest:  # the whole swap neighbourhood, evaluated at once
+            sol, alloc, moves = closest_descent(prob, sol, alloc, fixed, eligible, deadline,
+                                                site_ok)
+            evals += moves + 1
+            return sol, alloc
         improved = True
         while improved and time.monotonic() < deadline:
             improved = False
@@ -225,6 +406,9 @@ def load_search(prob: LoadProblem, start: np.ndarray, fixed: np.ndarray, eligibl
                     break
         return sol, alloc
 
+    if closest:
+        return closest_tabu(prob, cur, fixed, eligible, rng, deadline, site_ok=site_ok,
+                            patience=max(4 * patience, 60), max_steps=20 * max_iterations)
     cur, cur_alloc = local_search(cur, cur_alloc)
     best, best_alloc = cur.copy(), cur_alloc
     free = np.flatnonzero(~fixed[best])

@@ -102,7 +102,8 @@ def location_allocation(demand: pd.DataFrame, *, candidates: pd.DataFrame | None
         p["strategy"], p["facilities"], radius=p["radius"], min_load=p["min_load"],
         max_load=p["max_load"], closest_assignment=p["closest_assignment"],
         allow_unassigned=p["allow_unassigned"], unassigned_penalty=p["unassigned_penalty"],
-        budget=p["budget"], exact=p["exact"], time_limit=p["time_limit"], seed=p["seed"])
+        budget=p["budget"], exact=p["exact"], time_limit=p["time_limit"], seed=p["seed"],
+        facilities_mode=p["facilities_mode"])
     solver.solve(
         costs, weights, required=req_mask, opening_costs=cand.extras.get("opening_cost"),
         capacities=cand.extras.get("capacity"), min_loads=cand.extras.get("min_load"),

@@ -104,16 +104,32 @@ def _pad(open_idx: np.ndarray, p: int, fallback: np.ndarray, rules: SiteRules) -
     return np.asarray(out[:max(p, len(open_idx))], dtype=np.int64)
 
 
-def greedy_cover(cover: np.ndarray, weights: np.ndarray, rules: SiteRules) -> np.ndarray:
-    """Greedy set cover (largest uncovered demand first), then drop redundant sites."""
+def greedy_cover(cover: np.ndarray, weights: np.ndarray, rules: SiteRules,
+                 per_cost: bool = False) -> np.ndarray:
+    """Greedy set cover (largest uncovered demand first), then drop redundant sites.
+
+    Budget and group limits hold throughout (sites that would break them are skipped);
+    ``per_cost`` ranks sites by uncovered demand per unit of budget cost instead.
+    """
     n, _m = cover.shape
     chosen = list(np.flatnonzero(rules.fixed))
     covered = cover[:, chosen].any(axis=1) if chosen else np.zeros(n, dtype=bool)
     w = np.where(weights > 0, weights, 1e-9)
     allowed = rules.eligible & ~rules.fixed
+    budget = rules.budget if rules.budget_cost is not None else None
     while not covered.all():
         gain = (w * ~covered) @ cover
         gain[~allowed] = -1
+        if budget is not None:  # sites that no longer fit the budget
+            spent = float(rules.budget_cost[chosen].sum()) if chosen else 0.0
+            gain[spent + rules.budget_cost > budget * (1 + 1e-12)] = -1
+            if per_cost:  # a cheap site covering a little can beat a dear one
+                gain = np.where(gain > 0, gain / np.maximum(rules.budget_cost, 1e-12), gain)
+        counts = rules.count_groups(np.asarray(chosen, dtype=np.int64))
+        if counts is not None:
+            g = rules.group
+            full = (g >= 0) & (counts[np.maximum(g, 0)] >= rules.group_max[np.maximum(g, 0)])
+            gain[full] = -1
         j = int(np.argmax(gain))
         if gain[j] <= 0:
             break
@@ -136,6 +152,10 @@ def min_facilities(cover: np.ndarray, weights: np.ndarray, rules: SiteRules, rng
                    deadline: float, exact: bool) -> tuple[np.ndarray, float, dict]:
     """(open sites, lower bound on their number, stats); every coverable row covered."""
     best = greedy_cover(cover, weights, rules)
+    if rules.budget is not None and not cover[:, best].any(axis=1).all():
+        alt = greedy_cover(cover, weights, rules, per_cost=True)
+        if cover[:, alt].any(axis=1).all():
+            best = alt
     stats: dict = {"greedy": len(best)}
     zero_one = (~cover).astype(float)
     n_fixed = int(rules.fixed.sum())
@@ -152,7 +172,8 @@ def min_facilities(cover: np.ndarray, weights: np.ndarray, rules: SiteRules, rng
     res = set_cover(sp.csr_matrix(cover), _side(rules, None),
                     time_limit=max(deadline - time.monotonic(), 0.01), relax=not exact)
     bound = float(np.ceil(res.bound - 1e-6)) if res.bound is not None else float(n_fixed)
-    if exact and res.open is not None and len(res.open) < len(best):
+    complete = bool(cover[:, best].any(axis=1).all())
+    if exact and res.open is not None and (len(res.open) < len(best) or not complete):
         best = res.open
     stats["milp_status"] = res.status
     return np.sort(best), min(bound, len(best)), stats

@@ -167,31 +167,37 @@ class SwapEngine:
         if top == 0:
             return
         cost, mask = cost[:, :top], mask[:, :top]
-        cols = self.near_idx[rows, :top][mask]
+        cols = self.near_idx[rows, :top][mask].astype(np.int64)
         vals = cost[mask]
         counts = mask.sum(axis=1)
         rd1, rd2, slot = np.repeat(d1, counts), np.repeat(d2, counts), np.repeat(c1, counts)
         self.gain += sign * np.bincount(cols, weights=np.maximum(rd1 - vals, 0.0),
                                         minlength=self.m)
-        np.add.at(self.extra, (slot, cols), sign * (rd2 - np.maximum(vals, rd1)))
+        # one bincount over flat (slot, site) keys: far faster than np.add.at
+        flat = np.bincount(slot * self.m + cols, weights=rd2 - np.maximum(vals, rd1),
+                           minlength=self.p * self.m)
+        self.extra += sign * flat.reshape(self.p, self.m)
 
     def _count_dense(self, rows: np.ndarray, d1: np.ndarray, d2: np.ndarray, c1: np.ndarray,
                      sign: float) -> None:
+        # rows sorted by slot, so each slot's rows are one contiguous block of the gather
+        order = np.argsort(c1, kind="stable")
+        rows, d1, d2, c1 = rows[order], d1[order], d2[order], c1[order]
         step = max(1, _BLOCK_ELEMENTS // max(self.m, 1))
         for s in range(0, len(rows), step):
             sl = slice(s, s + step)
-            block = self.C[rows[sl]]
-            a1, a2, c = d1[sl, None], d2[sl, None], c1[sl]
-            saving = a1 - block
-            np.maximum(saving, 0.0, out=saving)
-            self.gain += sign * saving.sum(axis=0)
-            np.maximum(block, a1, out=block)
-            np.subtract(a2, block, out=block)
-            np.maximum(block, 0.0, out=block)
-            order = np.argsort(c, kind="stable")
-            keys = c[order]
+            # t = d2 - C:  extra term = clip(t, 0, d2 - d1),  gain term = max(t - (d2 - d1), 0)
+            t = self.C[rows[sl]]
+            np.subtract(d2[sl, None], t, out=t)
+            delta = (d2[sl] - d1[sl])[:, None]
+            g = t - delta
+            np.maximum(g, 0.0, out=g)
+            self.gain += sign * g.sum(axis=0)
+            np.minimum(t, delta, out=t)
+            np.maximum(t, 0.0, out=t)
+            keys = c1[sl]
             starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-            self.extra[keys[starts]] += sign * np.add.reduceat(block[order], starts, axis=0)
+            self.extra[keys[starts]] += sign * np.add.reduceat(t, starts, axis=0)
 
     # -- moves -------------------------------------------------------------------------
     def profits(self) -> np.ndarray:
@@ -254,27 +260,40 @@ class SwapEngine:
             moves += 1
         return moves
 
+    def snapshot(self) -> tuple:
+        """Copies of the state, so a rejected VNS move is undone in O(n + p m)."""
+        return (self.slots.copy(), self.is_open.copy(), self.c1.copy(), self.d1.copy(),
+                self.c2.copy(), self.d2.copy(), self.gain.copy(), self.loss.copy(),
+                self.extra.copy())
+
+    def restore(self, state: tuple) -> None:
+        (self.slots, self.is_open, self.c1, self.d1, self.c2, self.d2, self.gain, self.loss,
+         self.extra) = (a.copy() for a in state)
+
     def movable_slots(self) -> np.ndarray:
         return np.flatnonzero(~self.rules.fixed[self.slots])
 
 
 def vns(engine: SwapEngine, rng: np.random.Generator, deadline: float, *,
-        max_iterations: int, patience: int, k_max: int | None = None) -> dict:
+        max_iterations: int, patience: int, k_max: int | None = None,
+        local_shake: float = 1.0, local_width: int = 8) -> dict:
     """Variable neighbourhood search (Hansen & Mladenovic; Kalcsics et al. step 3).
 
-    Shake: ``k`` random interchanges of the best solution; descend with the fast
-    interchange; keep the result if better (then ``k = 1``), else undo it and try
-    ``k + 1``. Stops at ``max_iterations``, after ``patience`` iterations without
-    improvement, or at the deadline (a wall).
+    Shake: ``k`` random interchanges of the best solution (with probability
+    ``local_shake`` a site moves into its own territory: to one of the ``local_width``
+    nearest sites of a random point it serves); descend with the fast interchange; keep
+    the result if better (then ``k = 1``), else restore the saved state and try ``k + 1``.
+    Stops at ``max_iterations``, after ``patience`` iterations without improvement, or
+    at the deadline (a wall).
     """
     engine.local_search(deadline)
     best = engine.objective
     free = engine.movable_slots()
     closed_pool = np.flatnonzero(engine.rules.eligible)
     if len(free) == 0 or len(closed_pool) <= engine.p:
-        return {"iterations": 0, "improvements": 0, "stopped_by": "no moves"}
+        return {"iterations": 0, "improvements": 0, "last_improvement": 0, "stopped_by": "no moves"}
     k_max = k_max or int(max(2, min(len(free), np.ceil(engine.p / 3) + 1)))
-    k, it, since, improvements, stopped = 1, 0, 0, 0, "iterations"
+    k, it, since, improvements, stopped, last = 1, 0, 0, 0, "iterations", 0
     while True:
         if time.monotonic() >= deadline:
             stopped = "time_limit"
@@ -285,24 +304,32 @@ def vns(engine: SwapEngine, rng: np.random.Generator, deadline: float, *,
             stopped = "no improvement"
             break
         it += 1
-        log: list[tuple[int, int]] = []
+        saved = engine.snapshot()
         for _ in range(k):
             prof = engine.profits()
             slot = int(rng.choice(free))
             options = np.flatnonzero(np.isfinite(prof[slot]))
             if len(options) == 0:
                 continue
-            site = int(rng.choice(options))
-            log.append((slot, engine.swap(slot, site)))
-        engine.local_search(deadline, log)
+            members = np.flatnonzero(engine.c1 == slot)
+            if len(members) and rng.random() < local_shake:
+                # Kalcsics et al.: move the site into its own territory (a random point's
+                # nearest sites), which keeps the shake near good solutions
+                near = engine.near_idx[int(rng.choice(members)), :local_width]
+                near = near[np.isfinite(prof[slot, near])]
+                if len(near):
+                    options = near
+            engine.swap(slot, int(rng.choice(options)))
+        engine.local_search(deadline)
         value = engine.objective
         if value < best - 1e-10 * max(1.0, abs(best)):
             best, k, since = value, 1, 0
             improvements += 1
+            last = it
         else:
-            for slot, old in reversed(log):
-                engine.swap(slot, old)
+            engine.restore(saved)
             k = k + 1 if k < k_max else 1
             since += 1
     engine.rebuild()
-    return {"iterations": it, "improvements": improvements, "stopped_by": stopped}
+    return {"iterations": it, "improvements": improvements, "last_improvement": last,
+            "stopped_by": stopped}

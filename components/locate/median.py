@@ -74,7 +74,7 @@ def solve_median(costs: np.ndarray, p: int, rules: SiteRules, rng: np.random.Gen
                  deadline: float, coords: tuple[np.ndarray, np.ndarray] | None,
                  weights: np.ndarray, exact: str, max_iterations: int, patience: int,
                  target_gap: float, heuristic_share: float = 0.5,
-                 start: np.ndarray | None = None) -> MedianResult:
+                 start: np.ndarray | None = None, max_rounds: int = 3) -> MedianResult:
     n, m = costs.shape
     t0 = time.monotonic()
     stats: dict = {}
@@ -92,17 +92,46 @@ def solve_median(costs: np.ndarray, p: int, rules: SiteRules, rng: np.random.Gen
     width = None if m <= 1200 else int(min(m, max(64, 10 * m // max(p, 1) + 32)))
     engine = SwapEngine(costs, rules, start, width=width)
     stats["start_objective"] = engine.objective
-    budget = t0 + heuristic_share * max(deadline - t0, 0.0)
-    info = vns(engine, rng, min(deadline, budget), max_iterations=max_iterations,
-               patience=patience)
+    budget = min(deadline, t0 + heuristic_share * max(deadline - t0, 0.0))
+    info = vns(engine, rng, budget, max_iterations=max_iterations, patience=patience)
     stats.update(vns=info, swaps=engine.swaps, heuristic_seconds=time.monotonic() - t0)
-    best_open, upper = engine.slots.copy(), engine.objective
+    upper = engine.objective
     full_m = engine.near_cost.shape[1] == m
+    t_bound = time.monotonic()
     lb = lagrangian_bound(engine.near_idx, engine.near_cost, m, p, rules.fixed, rules.eligible,
                           upper, engine.d1.copy(), opening=rules.opening, deadline=deadline,
-                          target_gap=target_gap * 0.5)
+                          costs=costs, target_gap=target_gap * 0.5)
+    iterations, bound_seconds = lb.iterations, time.monotonic() - t_bound
+    # The bound steers the rest of the search: while it leaves a gap, try the relaxed
+    # solution as a new start (a Lagrangian heuristic, nearly free) and run one more VNS
+    # round from the best; stop when a round finds nothing (the gap is then most likely the
+    # bound's) and re-tighten the bound from its own multipliers after an improvement.
+    rounds = 0
+    while _gap(upper, lb.bound) > target_gap and rounds < max_rounds and \
+            time.monotonic() < budget:
+        rounds += 1
+        before = upper
+        _try_start(engine, lb.chosen, rules, budget)
+        more = vns(engine, rng, budget, max_iterations=max_iterations,
+                   patience=max(10, patience // 2))
+        info["iterations"] += more["iterations"]
+        if engine.objective >= before - 1e-10 * max(1.0, abs(before)):
+            break
+        upper = engine.objective
+        t_bound = time.monotonic()
+        lb2 = lagrangian_bound(engine.near_idx, engine.near_cost, m, p, rules.fixed,
+                               rules.eligible, upper, lb.u, opening=rules.opening,
+                               deadline=deadline, costs=costs, target_gap=target_gap * 0.5,
+                               max_iterations=200)
+        iterations += lb2.iterations
+        bound_seconds += time.monotonic() - t_bound
+        if lb2.bound > lb.bound:
+            lb = lb2
+    best_open = engine.slots.copy()
     bound = max(lb.bound, 0.0 if costs.min() >= 0 else -np.inf)
-    stats["lagrangian"] = {"bound": lb.bound, "iterations": lb.iterations,
+    stats.update(heuristic_seconds=time.monotonic() - t0 - bound_seconds,
+                 bound_seconds=bound_seconds, search_rounds=rounds + 1)
+    stats["lagrangian"] = {"bound": lb.bound, "iterations": iterations,
                            "stopped_by": lb.stopped_by,
                            "list_width": int(engine.near_cost.shape[1])}
     res = MedianResult(np.sort(best_open), upper, min(bound, upper), stats)
@@ -112,6 +141,22 @@ def solve_median(costs: np.ndarray, p: int, rules: SiteRules, rng: np.random.Gen
             and time.monotonic() < deadline:
         _exact(costs, p, rules, engine, lb, res, deadline, full_m, target_gap)
     return res
+
+
+def _gap(upper: float, bound: float) -> float:
+    return (upper - bound) / max(abs(upper), 1e-12)
+
+
+def _try_start(engine: SwapEngine, sites: np.ndarray, rules: SiteRules, deadline: float) -> None:
+    """Descend from ``sites``; keep the result only if it beats the engine's current best."""
+    if len(sites) != engine.p or not feasible_start(sites, rules):
+        return
+    saved, before = engine.snapshot(), engine.objective
+    engine.slots = np.asarray(sites, dtype=np.int64).copy()
+    engine.rebuild()
+    engine.local_search(deadline)
+    if engine.objective >= before - 1e-10 * max(1.0, abs(before)):
+        engine.restore(saved)
 
 
 def _exact(costs: np.ndarray, p: int, rules: SiteRules, engine: SwapEngine, lb, res: MedianResult,

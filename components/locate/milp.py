@@ -259,6 +259,20 @@ def assignment_model(costs: np.ndarray, allowed: np.ndarray, side: SiteSide, *,
         cons.append(LinearConstraint(a, 0.0, np.inf))
         nnz += a.nnz
     cons += _site_rows(side, m, ny, y0, nvar, sites)
+    if nv and upper is not None and side.p is not None:
+        # Capacities below total demand: the LP leaves out exactly the excess, fractionally,
+        # while whole points must go; with a large penalty that bin-packing gap is what
+        # HiGHS branched on for seconds even on 12 points. Any p open sites pack at most
+        # what the p largest capacities can hold (W*, a small packing model whose dual bound
+        # is valid), so at least total - W* must stay out: one valid row that closes it.
+        caps = np.sort(upper[sites][np.isfinite(upper[sites])])[::-1][:side.p]
+        total = float(demand.sum())
+        if len(caps) == side.p and caps.sum() < total:
+            packable = _packable(demand, caps, max(0.2 * time_limit, 0.05))
+            if packable < total - 1e-9:
+                row = sp.csr_matrix((demand[vi], (np.zeros(nv, int), v0 + np.arange(nv))),
+                                    shape=(1, nvar))
+                cons.append(LinearConstraint(row, total - packable - 1e-9 * total, np.inf))
     c = np.concatenate([costs[pi, pj], out_cost[vi] if nv else np.zeros(0),
                         side.opening[sites] if side.opening is not None else np.zeros(ny)])
     lb, ub = np.zeros(nvar), np.ones(nvar)
@@ -272,6 +286,39 @@ def assignment_model(costs: np.ndarray, allowed: np.ndarray, side: SiteSide, *,
         assign[pi[chosen]] = pj[chosen]
         res.x = assign
     return res
+
+
+def _packable(weights: np.ndarray, caps: np.ndarray, time_limit: float) -> float:
+    """Upper bound on the weight that bins ``caps`` can hold (items whole, one bin each).
+
+    A multiple-knapsack MILP; bins of equal capacity are interchangeable, so item ``i``
+    may only use the first ``i + 1`` bins of each run of equal capacities (symmetry
+    breaking). Its dual bound is returned, so a time-out still gives a valid bound.
+    """
+    from components.highs import milp_walled
+
+    n, b = len(weights), len(caps)
+    ii, bb = np.meshgrid(np.arange(n), np.arange(b), indexing="ij")
+    first = np.r_[0, np.flatnonzero(np.diff(caps) != 0) + 1]
+    run_start = first[np.searchsorted(first, np.arange(b), side="right") - 1]
+    keep = (bb - run_start[bb] <= ii) & (weights[ii] <= caps[bb] + 1e-12)
+    ii, bb = ii[keep], bb[keep]
+    k = len(ii)
+    if k == 0:
+        return 0.0
+    cols = np.arange(k)
+    a1 = sp.csr_matrix((np.ones(k), (ii, cols)), shape=(n, k))
+    a2 = sp.csr_matrix((weights[ii], (bb, cols)), shape=(b, k))
+    res = milp_walled(-weights[ii], integrality=np.ones(k), bounds=Bounds(0, 1),
+                      constraints=[LinearConstraint(a1, 0, 1), LinearConstraint(a2, 0, caps)],
+                      wall=time_limit, options={"mip_rel_gap": 1e-9, "disp": False})
+    total = float(min(weights.sum(), caps.sum()))
+    if res is None:
+        return total
+    bound = res.mip_dual_bound if res.mip_dual_bound is not None else res.fun
+    if bound is None or not np.isfinite(bound):
+        return total
+    return min(total, -float(bound) + 1e-9 * total)
 
 
 def set_cover(cover: sp.csr_matrix, side: SiteSide, *, time_limit: float, relax: bool = False,

@@ -53,6 +53,7 @@ from components.locate.milp import SiteSide, assignment_model
 
 STRATEGIES = ("min_total_cost", "min_max_cost", "max_coverage", "min_facilities")
 EXACT = ("auto", "always", "never")
+MODES = ("exactly", "at_most", "auto")
 REASONS = {"competitor": "captured by a competitor (closer than every open site)",
            "beyond": "no open site within max_cost, or every pair forbidden/unreachable",
            "radius": "no open site within the radius",
@@ -72,7 +73,19 @@ class LocationAllocator:
     strategy : one of STRATEGIES
     facilities : int or None
         p, the number of open sites of ours (required sites included). Not used by
-        ``min_facilities``.
+        ``min_facilities``; an optional cap with ``facilities_mode='auto'``.
+    facilities_mode : {'exactly', 'at_most', 'auto'}
+        ``min_total_cost`` only (the other strategies never gain from fewer sites, so
+        'at_most' is 'exactly' for them). 'at_most': open at most p, trading opening
+        costs and load limits against assignment cost (empty slots are dummy sites that
+        serve nobody, so the interchange, the bound and HiGHS need no other change).
+        'auto': the solver chooses p. With opening costs that is 'at_most' with p = the
+        number of candidates (or ``facilities`` when given: a cap that keeps large
+        candidate sets fast); without them more sites never cost more, so 'auto' picks
+        the smallest p for which every constraint holds (capacities, min loads, and every
+        point served within ``max_cost`` unless ``allow_unassigned``), by doubling and
+        bisection over p (exact when feasibility grows with p, as it does for
+        capacities and max_cost), and reports the gap for that p.
     radius : float or None
         Coverage cutoff for ``max_coverage`` / ``min_facilities``.
     min_load, max_load : float or None
@@ -111,9 +124,10 @@ class LocationAllocator:
                  allow_unassigned: bool = False, unassigned_penalty: float | None = None,
                  budget: float | None = None, exact: str = "auto", time_limit: float = 60.0,
                  seed: int = 0, max_iterations: int | None = None, patience: int | None = None,
-                 target_gap: float = 1e-6) -> None:
+                 target_gap: float = 1e-6, facilities_mode: str = "exactly") -> None:
         self.strategy = strategy
         self.facilities = facilities
+        self.facilities_mode = facilities_mode
         self.radius = radius
         self.min_load = min_load
         self.max_load = max_load
@@ -136,7 +150,16 @@ class LocationAllocator:
         if self.exact not in EXACT:
             raise ParameterError(f"exact must be one of {', '.join(EXACT)}; got {self.exact!r}",
                                  column="exact")
-        if self.strategy != "min_facilities":
+        if self.facilities_mode not in MODES:
+            raise ParameterError(f"facilities_mode must be one of {', '.join(MODES)}; got "
+                                 f"{self.facilities_mode!r}", column="facilities_mode")
+        if self.facilities_mode == "auto" and self.strategy != "min_total_cost":
+            raise ParameterError(
+                f"facilities_mode 'auto' applies to strategy 'min_total_cost' only (use "
+                f"'min_facilities' for the fewest sites covering a radius); got strategy "
+                f"{self.strategy!r}", column="facilities_mode")
+        auto = self.facilities_mode == "auto" and self.facilities is None
+        if self.strategy != "min_facilities" and not auto:
             if self.facilities is None or isinstance(self.facilities, bool) or \
                     int(self.facilities) != self.facilities or self.facilities < 1:
                 raise ParameterError(
@@ -184,6 +207,14 @@ class LocationAllocator:
         """
         t0 = time.monotonic()
         self._check_params()
+        if self.facilities_mode == "auto":
+            return self._solve_auto(t0, costs, weights, required=required, eligible=eligible,
+                                    opening_costs=opening_costs, budget_costs=budget_costs,
+                                    capacities=capacities, min_loads=min_loads, groups=groups,
+                                    group_max=group_max, competitor_costs=competitor_costs,
+                                    max_cost=max_cost, forbidden=forbidden,
+                                    required_pairs=required_pairs, site_rank=site_rank,
+                                    coords=coords, site_names=site_names)
         deadline = t0 + float(self.time_limit)
         rng = np.random.default_rng(self.seed)
         D = np.array(costs, dtype=np.float64, copy=True)
@@ -233,9 +264,17 @@ class LocationAllocator:
                 comp_idx = np.argmin(cc, axis=1)
                 comp_cost = cc[np.arange(n), comp_idx]
         p = None if self.strategy == "min_facilities" else int(self.facilities)
+        at_most = self.facilities_mode == "at_most" and self.strategy == "min_total_cost"
+        if at_most:
+            p = min(p, int(elig.sum()))
         cap_site, low_site = self._load_limits(capacities, min_loads, m)
         self._feasibility(p, req, elig, opening, bcost, groups, group_max, w, cap_site,
-                          low_site, names, D, comp_cost)
+                          low_site, names, D, comp_cost, at_most)
+        self._m_real = m
+        if at_most and p > int(req.sum()):
+            (D, req, elig, rank, opening, bcost, groups, cap_site, low_site,
+             coords) = _add_empty_slots(p - int(req.sum()), D, req, elig, rank, opening, bcost,
+                                        groups, cap_site, low_site, coords)
         rules = SiteRules(fixed=req, eligible=elig, opening=opening,
                           budget=self.budget if bcost is not None else None, budget_cost=bcost,
                           group=None if groups is None else np.asarray(groups, dtype=np.int64),
@@ -265,16 +304,29 @@ class LocationAllocator:
             self.stats_.update(res.stats)
             self._allocate_radius(self.radius)
         elif self.strategy == "min_facilities":
-            cover = allowed & (D <= self.radius)
-            fix_rules = rules
+            # a site covers a point it can win: within the radius and no farther than the
+            # point's nearest competitor (a strictly closer competitor captures it). Points
+            # no eligible site can cover (beyond the radius when unassigned points are
+            # allowed, or lost to competitors) are not asked for: they are reported.
+            cover = allowed & (D <= self.radius) & (D <= comp_cost[:, None])
+            need = cover[:, elig].any(axis=1)
             opened, bound, st = cover_mod.min_facilities(
-                cover, w, fix_rules, rng, deadline, self.exact != "never"
+                cover[need], w[need], rules, rng, deadline, self.exact != "never"
                 and (self.exact == "always" or n * m <= 4_000_000))
             self.open_ = opened
             self.objective_ = float(len(opened))
             self.bound_ = bound
-            self.stats_.update(st)
+            self.stats_.update(st, exempt_points=int((~need).sum()))
             self._allocate_radius(self.radius)
+            missed = need & ~(cover[:, opened].any(axis=1))
+            if missed.any():
+                if st.get("milp_status") == "infeasible":
+                    raise InfeasibleError(
+                        f"no set of sites within the budget/group limits covers every point "
+                        f"within radius {_fmt(self.radius)} ({int(missed.sum())} point(s) left "
+                        "out by the best set found); raise the budget or the radius, or use "
+                        "max_coverage")
+                self.violation_ = float(w[missed].sum())
         elif self.strategy == "min_max_cost":
             Dc = np.where(allowed, np.minimum(D, comp_cost[:, None]),
                           np.minimum(comp_cost, penalty)[:, None])
@@ -295,7 +347,91 @@ class LocationAllocator:
         else:
             self._min_total_cost(p, rules, rng, deadline, coords, w, iters, patience,
                                  cap_site, low_site)
+        self._drop_empty_slots()
         self._finish(t0)
+        return self
+
+    # ------------------------------------------------------------------ facilities modes
+    def _drop_empty_slots(self) -> None:
+        m = self._m_real
+        if self._D.shape[1] == m:
+            return
+        self.open_ = np.sort(self.open_[self.open_ < m])
+        self._D, self._allowed, self._rank = self._D[:, :m], self._allowed[:, :m], self._rank[:m]
+        self.stats_["facilities_mode"] = {"mode": "at_most", "p": int(self.facilities),
+                                          "opened": len(self.open_)}
+
+    def _solve_auto(self, t0: float, costs: Any, weights: Any, **kw: Any) -> LocationAllocator:
+        """facilities_mode='auto' (see the class doc)."""
+        D = np.asarray(costs, dtype=float)
+        m = D.shape[1]
+        req = _mask(kw["required"], m, "required")
+        elig = np.ones(m, dtype=bool) if kw["eligible"] is None else \
+            _mask(kw["eligible"], m, "eligible")
+        if kw["required_pairs"] is not None and len(kw["required_pairs"]):
+            req[np.asarray(kw["required_pairs"], dtype=np.int64).reshape(-1, 2)[:, 1]] = True
+        n_elig = int((elig | req).sum())
+        cap_p = n_elig if self.facilities is None else min(int(self.facilities), n_elig)
+        deadline = t0 + float(self.time_limit)
+        params = {k: getattr(self, k) for k in (
+            "strategy", "radius", "min_load", "max_load", "closest_assignment",
+            "allow_unassigned", "unassigned_penalty", "budget", "exact", "seed",
+            "max_iterations", "patience", "target_gap")}
+        opening = kw["opening_costs"]
+        if opening is not None and np.nanmax(np.asarray(opening, dtype=float), initial=0) > 0:
+            sub = LocationAllocator(facilities=cap_p, facilities_mode="at_most",
+                                    time_limit=self.time_limit, **params)
+            sub.solve(costs, weights, **kw)
+            self.__dict__.update({k: v for k, v in sub.__dict__.items() if k.endswith("_")
+                                  or k.startswith("_")})
+            self.stats_["facilities_mode"] = {"mode": "auto", "rule": "at most p, opening "
+                                              "costs traded against assignment", "cap": cap_p,
+                                              "opened": len(self.open_)}
+            self.seconds_ = time.monotonic() - t0
+            return self
+        tried: dict[int, LocationAllocator | None] = {}
+
+        def attempt(p: int) -> LocationAllocator | None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            sub = LocationAllocator(facilities=p, facilities_mode="exactly",
+                                    time_limit=max(0.3 * left, min(left, 0.05)), **params)
+            try:
+                sub.solve(costs, weights, **kw)
+            except InfeasibleError:
+                tried[p] = None
+                return None
+            ok = sub.status_ != "infeasible" and (
+                self.allow_unassigned or not (sub.assignment_ == -1).any())
+            tried[p] = sub if ok else None
+            return tried[p]
+
+        lo = max(int(req.sum()), 1)
+        best, bad, p = None, lo - 1, lo
+        while p <= cap_p and time.monotonic() < deadline:  # doubling
+            best = attempt(p)
+            if best is not None:
+                break
+            bad, p = p, min(cap_p, 2 * p) if p < cap_p else cap_p + 1
+        hi = p
+        while best is not None and hi - bad > 1 and time.monotonic() < deadline:  # bisection
+            mid = (bad + hi) // 2
+            got = attempt(mid)
+            if got is not None:
+                best, hi = got, mid
+            else:
+                bad = mid
+        if best is None:
+            raise InfeasibleError(
+                f"facilities_mode 'auto': no number of facilities up to {cap_p} satisfies "
+                f"every constraint (tried p = {sorted(tried)}) within the time limit; relax "
+                "the load limits or max_cost, allow unassigned points, or raise the time limit")
+        self.__dict__.update({k: v for k, v in best.__dict__.items() if k.endswith("_")
+                              or k.startswith("_")})
+        self.stats_["facilities_mode"] = {"mode": "auto", "rule": "smallest feasible p",
+                                          "p": int(hi), "tried": sorted(tried)}
+        self.seconds_ = time.monotonic() - t0
         return self
 
     # ------------------------------------------------------------------ parts
@@ -314,7 +450,7 @@ class LocationAllocator:
         return cap_site, low_site
 
     def _feasibility(self, p, req, elig, opening, bcost, groups, group_max, w, cap_site,
-                     low_site, names, D, comp_cost) -> None:
+                     low_site, names, D, comp_cost, at_most: bool = False) -> None:
         """Fail before solving, with the numbers."""
         n_req = int(req.sum())
         n_elig = int(elig.sum())
@@ -337,7 +473,7 @@ class LocationAllocator:
                     f"the {n_req} required sites cost {_fmt(need)} to open but the budget is "
                     f"{_fmt(self.budget)}; raise the budget to at least {_fmt(need)}")
             if p is not None:
-                free = np.sort(bcost[elig & ~req])[:max(p - n_req, 0)]
+                free = np.sort(bcost[elig & ~req])[:0 if at_most else max(p - n_req, 0)]
                 cheapest = need + float(free.sum())
                 if cheapest > self.budget * (1 + 1e-12):
                     raise InfeasibleError(
@@ -368,7 +504,7 @@ class LocationAllocator:
                     f"{_fmt(served_weight)}; raise max_load/capacities, open more facilities, "
                     "or allow unassigned points")
         if low_site is not None and p is not None:
-            lows = np.sort(low_site[elig & ~req])[:max(p - n_req, 0)]
+            lows = np.sort(low_site[elig & ~req])[:0 if at_most else max(p - n_req, 0)]
             need = float(low_site[req].sum() + lows.sum())
             if need > total * (1 + 1e-12):
                 raise InfeasibleError(
@@ -544,3 +680,23 @@ def _mask(value: Any, m: int, name: str) -> np.ndarray:
     out = np.zeros(m, dtype=bool)
     out[arr.astype(np.int64)] = True
     return out
+
+
+def _add_empty_slots(q: int, D, req, elig, rank, opening, bcost, groups, cap_site, low_site,
+                     coords):
+    """``q`` dummy sites that serve nobody: "exactly p" over them is "at most p" real."""
+    n = D.shape[0]
+    D = np.hstack([D, np.full((n, q), np.inf)])
+    req = np.concatenate([req, np.zeros(q, dtype=bool)])
+    elig = np.concatenate([elig, np.ones(q, dtype=bool)])
+    rank = np.concatenate([np.asarray(rank), np.asarray(rank).max() + 1 + np.arange(q)])
+    opening = None if opening is None else np.concatenate([opening, np.zeros(q)])
+    bcost = None if bcost is None else np.concatenate([bcost, np.zeros(q)])
+    groups = None if groups is None else np.concatenate([np.asarray(groups), -np.ones(q, int)])
+    cap_site = None if cap_site is None else np.concatenate([cap_site, np.full(q, np.inf)])
+    low_site = None if low_site is None else np.concatenate([low_site, np.zeros(q)])
+    if coords is not None:  # far away: the Weber start never snaps to a dummy
+        pts, sites = coords
+        far = np.abs(np.concatenate([pts, sites])).max() * 1e6 + 1e6
+        coords = (pts, np.vstack([sites, np.full((q, 2), far)]))
+    return D, req, elig, rank, opening, bcost, groups, cap_site, low_site, coords

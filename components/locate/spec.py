@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.locate.solver import EXACT, STRATEGIES
+from components.locate.solver import EXACT, MODES, STRATEGIES
 from components.spec import ComponentSpec, Param, Table
 
 SITE_COLUMNS = ("id", "<x/y or lon/lat> | demand id", "capacity", "min_load", "opening_cost",
@@ -32,7 +32,12 @@ SPEC = ComponentSpec(
     ),
     params=(
         Param("facilities", "int", "number of facilities to open, p (required sites included; "
-              "not used by min_facilities)", minimum=1, metavar="P"),
+              "not used by min_facilities; a cap with --facilities-mode auto)", minimum=1,
+              metavar="P"),
+        Param("facilities_mode", "str", "min_total_cost: open exactly P, at most P (opening "
+              "costs and load limits traded against assignment cost), or auto: the solver "
+              "chooses P (with opening costs: at most P or every candidate; without: the "
+              "smallest P meeting every constraint)", default="exactly", choices=MODES),
         Param("strategy", "str", "objective", default="min_total_cost", choices=STRATEGIES),
         Param("id", "str", "id column of every table", default="id", metavar="COL"),
         Param("x", "str", "planar x column", metavar="COL"),

@@ -99,6 +99,27 @@ def test_cli_coverage_strategies(files):
         assert report["strategy"] == strategy and report["status"] == "optimal"
 
 
+def test_cli_facilities_mode(files):
+    tmp, demand = files
+    sites = demand[["id"]].copy()
+    sites["opening_cost"] = 150.0
+    sites.to_csv(tmp / "costly.csv", index=False)
+    out = tmp / "auto"
+    code = main(["locate", str(tmp / "demand.csv"), "--weight", "sales", "--candidates",
+                 str(tmp / "costly.csv"), "--facilities-mode", "auto", "--out", str(out)])
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert 1 <= report["n_open"] < len(demand)
+    a = pd.read_csv(out / "assignments.csv", dtype={"id": str, "facility": str})
+    assert set(a["facility"]) == set(report["open_facilities"])
+    out = tmp / "at_most"
+    code = main(["locate", str(tmp / "demand.csv"), "--weight", "sales", "--candidates",
+                 str(tmp / "costly.csv"), "--facilities", "3", "--facilities-mode", "at_most",
+                 "--out", str(out)])
+    assert code == 0
+    assert json.loads((out / "report.json").read_text())["n_open"] <= 3
+
+
 def test_duckdb_sql_function_matches_python(files):
     _tmp, demand = files
     con = duckdb.connect()

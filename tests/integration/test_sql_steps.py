@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from components.aggregate import run as aggregate
-from components.errors import MissingValueError
+from components.errors import MissingColumnError
 from workflows.cli import main
 from workflows.runner import run_workflow
 
@@ -78,7 +78,7 @@ def test_aggregate_cli_and_bad_input(tmp_path, accounts, capsys):
     assert main(["aggregate", str(path), "--scu-id", "zip", "--metric", "profit",
                  "--out", str(out)]) == 2
     assert "column 'profit' not found" in capsys.readouterr().err
-    with pytest.raises(MissingValueError, match="point table has no column"):
+    with pytest.raises(MissingColumnError, match="column 'profit' not found in the point table"):
         from components.aggregate import to_sql
         from components.sqlgen import table
 
