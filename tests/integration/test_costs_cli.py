@@ -348,6 +348,6 @@ def test_both_components_run_in_a_workflow_on_duckdb(tmp_path):
     assert len(edges) > 231 and {"from_id", "to_id", "artificial"} <= set(edges.columns)
     assert sorted(runs) == [("adjacency", "succeeded"), ("cost_matrix", "succeeded")]
     (tmp_path / "bad.yaml").write_text(WORKFLOW.replace("{k: 1,", "{k: one,"))
-    with pytest.raises(InputError, match=r"bad.yaml:9: step 'unit_costs': k: 'one' is not "
-                                         r"of type 'integer'"):
+    with pytest.raises(InputError, match=r"bad.yaml:9: step 'unit_costs': parameter 'k' must "
+                                         r"be an int in \[1, inf\); got 'one'"):
         load_workflow(tmp_path / "bad.yaml")

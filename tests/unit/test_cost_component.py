@@ -426,7 +426,7 @@ def test_duckdb_sql_function_matches_the_component():
         SELECT terraplan_cost_matrix((SELECT to_json(list(p)) FROM pts AS p), NULL, NULL, NULL,
                                      '{"distance": "network"}')""").fetchone()[0])
     assert bad == {"error": "distance 'network' needs a road edges table (--edges FILE with "
-                            "from_id, to_id, cost)"}
+                            "from_id, to_id, cost)", "kind": "input"}
 
 
 def test_same_input_same_bytes():
