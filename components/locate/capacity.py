@@ -21,6 +21,7 @@ capacities plus below minimums (in demand units).
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -50,6 +51,11 @@ class LoadProblem:
     out_cost: np.ndarray  # (n,) cost of leaving a point out (inf: not allowed)
     opening: np.ndarray | None = None
 
+    @functools.cached_property
+    def masked(self) -> np.ndarray:
+        """Costs with ``inf`` where a pair is not allowed."""
+        return np.where(self.allowed, self.costs, np.inf)
+
     def violation(self, loads: np.ndarray, open_idx: np.ndarray) -> float:
         lo = self.lower[open_idx]
         hi = self.upper[open_idx]
@@ -66,16 +72,28 @@ class LoadProblem:
 
 
 def closest_allocation(prob: LoadProblem, open_idx: np.ndarray) -> Allocation:
-    """Nearest open site per point (ties: lower rank); left out when no open site allowed."""
+    """Nearest open site per point (ties: lower rank); left out when no open site allowed.
+
+    Called tens of thousands of times by the closest-assignment search, hence the
+    cached masked matrix and the sums taken straight from the picked costs.
+    """
     order = open_idx[np.argsort(prob.rank[open_idx], kind="stable")]
-    sub = np.where(prob.allowed[:, order], prob.costs[:, order], np.inf)
+    sub = prob.masked[:, order]
     pick = np.argmin(sub, axis=1)
     best = sub[np.arange(len(sub)), pick]
-    assign = np.where(np.isfinite(best), order[pick], -1)
-    loads = np.bincount(assign[assign >= 0], weights=prob.demand[assign >= 0],
-                        minlength=prob.costs.shape[1])
-    return Allocation(assign, loads, prob.total(assign, open_idx),
-                      prob.violation(loads, open_idx) + _lost(prob, assign))
+    ok = np.isfinite(best)
+    assign = np.where(ok, order[pick], -1)
+    m = prob.costs.shape[1]
+    if ok.all():
+        loads = np.bincount(assign, weights=prob.demand, minlength=m)
+        cost, lost = float(best.sum()), 0.0
+    else:
+        loads = np.bincount(assign[ok], weights=prob.demand[ok], minlength=m)
+        cost = float(best[ok].sum() + prob.out_cost[~ok].sum())
+        lost = _lost(prob, assign)
+    if prob.opening is not None:
+        cost += float(prob.opening[open_idx].sum())
+    return Allocation(assign, loads, cost, prob.violation(loads, open_idx) + lost)
 
 
 def _lost(prob: LoadProblem, assign: np.ndarray) -> float:
@@ -182,68 +200,66 @@ def closest_swap_keys(prob: LoadProblem, open_idx: np.ndarray, fixed: np.ndarray
     """(violation, cost) after every swap ``slot s -> site f`` under closest assignment.
 
     Both (p, m); ``inf`` where the swap is not allowed (fixed slot, site open or not
-    eligible). One pass per slot: with ``s`` closed every point falls back to its
-    nearest other open site (``dm``, ties by rank); it moves to ``f`` when ``f`` is
-    nearer, so the loads after the swap are the loads without ``s`` minus what each
-    site loses to ``f`` (one matrix product), and ``f`` gains exactly those points.
-    O(p^2 n m) in all, which for Kalcsics-sized instances is a few milliseconds.
+    eligible). With ``s`` closed every point falls back to its nearest other open site
+    (its first or second nearest, ties by rank); it moves to ``f`` when ``f`` is
+    nearer. So the loads after the swap are the loads without ``s`` minus what each
+    site loses to ``f``, and ``f`` gains exactly those points: tensors over (slots,
+    points, candidate sites), in chunks of slots to bound memory. O(p^2 n m) in all, a
+    millisecond or so on Kalcsics-sized instances.
     """
     n, m = prob.costs.shape
     sites = np.asarray(open_idx, dtype=np.int64)
     p = len(sites)
-    cm = np.where(prob.allowed, prob.costs, np.inf)
-    rank = prob.rank
-    dem = prob.demand
-    must = ~np.isfinite(prob.out_cost)
-    out = np.where(must, 0.0, prob.out_cost)
     viol = np.full((p, m), np.inf)
     cost = np.full((p, m), np.inf)
-    closed_ok = eligible.copy()
-    closed_ok[sites] = False
-    if not closed_ok.any():
+    cand = eligible.copy()
+    cand[sites] = False
+    movable = np.flatnonzero(~fixed[sites])
+    if not cand.any() or not len(movable):
         return viol, cost
-    cols = np.flatnonzero(closed_ok)
-    cf = cm[:, cols]  # (n, c) candidate columns
-    opening = 0.0 if prob.opening is None else prob.opening
-    open_sum = float(np.sum(prob.opening[sites])) if prob.opening is not None else 0.0
-    lo, hi = prob.lower, prob.upper
-    for s in range(p):
-        if fixed[sites[s]]:
-            continue
-        rest = np.delete(sites, s)
-        if len(rest):
-            order = rest[np.argsort(rank[rest], kind="stable")]
-            sub = cm[:, order]
-            pick = np.argmin(sub, axis=1)
-            dm = sub[np.arange(n), pick]
-            am = np.where(np.isfinite(dm), order[pick], -1)
-        else:
-            dm, am = np.full(n, np.inf), -np.ones(n, dtype=np.int64)
-        ram = np.where(am >= 0, rank[np.maximum(am, 0)], np.iinfo(np.int64).max)
-        moved = (cf < dm[:, None]) | ((cf == dm[:, None]) & np.isfinite(dm)[:, None]
-                                      & (rank[cols][None, :] < ram[:, None]))
-        unit = np.where(moved, cf, dm[:, None])
+    cm, rank, dem = prob.masked, prob.rank, prob.demand
+    must = ~np.isfinite(prob.out_cost)
+    out = np.where(must, 0.0, prob.out_cost)
+    cols = np.flatnonzero(cand)
+    cf = cm[:, cols]  # (n, c)
+    rc = rank[cols]
+    rows = np.arange(n)
+    sub = cm[:, sites]  # (n, p)
+    srt = np.lexsort((np.broadcast_to(rank[sites], sub.shape), sub), axis=-1)
+    i1 = srt[:, 0]
+    d1 = sub[rows, i1]
+    i2 = srt[:, 1] if p > 1 else np.zeros(n, dtype=np.int64)
+    d2 = sub[rows, i2] if p > 1 else np.full(n, np.inf)
+    big = np.iinfo(np.int64).max
+    opening = prob.opening
+    open_sum = 0.0 if opening is None else float(opening[sites].sum())
+    lo, hi = prob.lower[sites], prob.upper[sites]
+    chunk = max(1, 2_000_000 // max(n * len(cols), 1))
+    for c0 in range(0, len(movable), chunk):
+        ss = movable[c0:c0 + chunk]  # slots (positions) of this chunk
+        first = i1[None, :] == ss[:, None]  # (k, n): s was the point's nearest
+        dm = np.where(first, d2[None, :], d1[None, :])
+        am = np.where(first, i2[None, :], i1[None, :])
+        fin = np.isfinite(dm)
+        ram = np.where(fin, rank[sites][am], big)
+        moved = (cf[None] < dm[:, :, None]) | (
+            (cf[None] == dm[:, :, None]) & fin[:, :, None] & (rc[None, None, :] < ram[:, :, None]))
+        unit = np.where(moved, cf[None], dm[:, :, None])
         served = np.isfinite(unit)
-        total = np.where(served, unit, out[:, None]).sum(axis=0)
-        lost = (~served & must[:, None]) * dem[:, None]
-        wm = moved * dem[:, None]
-        load_f = wm.sum(axis=0)
-        # loads of the remaining sites: without s, minus what moves to f
-        pos = -np.ones(m, dtype=np.int64)
-        pos[rest] = np.arange(len(rest))
-        base = np.zeros(len(rest))
-        has = am >= 0
-        np.add.at(base, pos[am[has]], dem[has])
-        onehot = np.zeros((len(rest), n))
-        onehot[pos[am[has]], np.flatnonzero(has)] = 1.0
-        loads = base[:, None] - onehot @ wm  # (p-1, c)
-        v = (np.maximum(loads - hi[rest][:, None], 0) + np.maximum(lo[rest][:, None] - loads, 0)
-             ).sum(axis=0)
-        v += np.maximum(load_f - hi[cols], 0) + np.maximum(lo[cols] - load_f, 0)
-        v += lost.sum(axis=0)
-        viol[s, cols] = v
-        extra = (opening[cols] - opening[sites[s]]) if prob.opening is not None else 0.0
-        cost[s, cols] = total + open_sum + extra
+        total = np.where(served, unit, out[None, :, None]).sum(axis=1)  # (k, c)
+        lost = ((~served) & must[None, :, None]).astype(float).transpose(0, 2, 1) @ dem
+        wm = moved * dem[None, :, None]  # (k, n, c)
+        load_f = wm.sum(axis=1)
+        onehot = (am[:, :, None] == np.arange(p)[None, None, :]) & fin[:, :, None]  # (k, n, p)
+        base = np.einsum("kij,i->kj", onehot, dem)  # (k, p) loads without s
+        loads = base[:, :, None] - np.einsum("kij,kic->kjc", onehot.astype(float), wm)
+        over = np.maximum(loads - hi[None, :, None], 0) + np.maximum(lo[None, :, None] - loads, 0)
+        over[np.arange(len(ss)), ss, :] = 0.0  # the closed slot carries nothing
+        v = over.sum(axis=1) + np.maximum(load_f - prob.upper[cols], 0) \
+            + np.maximum(prob.lower[cols] - load_f, 0) + lost
+        viol[np.ix_(ss, cols)] = v
+        extra = 0.0 if opening is None else opening[cols][None, :] - opening[sites[ss]][:, None]
+        cost[np.ix_(ss, cols)] = total + open_sum + extra
     return viol, cost
 
 
@@ -280,79 +296,6 @@ def closest_descent(prob: LoadProblem, sol: np.ndarray, alloc: Allocation, fixed
     return sol, alloc, moves
 
 
-def closest_tabu(prob: LoadProblem, start: np.ndarray, fixed: np.ndarray,
-                 eligible: np.ndarray, rng: np.random.Generator, deadline: float, *,
-                 patience: int, max_steps: int, site_ok=None) -> tuple[np.ndarray, Allocation,
-                                                                          dict]:
-    """Tabu search over open sets under closest assignment, with strategic oscillation.
-
-    Every step evaluates the whole swap neighbourhood at once (:func:`closest_swap_keys`)
-    and moves to the swap of least ``cost + lam * violation`` that is not tabu (a closed
-    site may not reopen for a few steps, unless that gives a new best), even uphill.
-    ``lam`` grows while the current set breaks the load limits and shrinks while it
-    keeps them, so the walk crosses the infeasible region instead of stalling at its
-    edge (tight 90-110 % limits leave few feasible sets). The best by (violation, cost)
-    over every set seen, neighbours included, is returned.
-    """
-    m = prob.costs.shape[1]
-    sol = np.asarray(start, dtype=np.int64).copy()
-    cur = closest_allocation(prob, sol)
-    best, best_alloc = sol.copy(), cur
-    scale = max(abs(cur.cost), 1e-9) / max(float(prob.demand.sum()), 1e-12)
-    lam = scale
-    tabu_until = np.zeros(m, dtype=np.int64)
-    tenure = int(min(max(3, len(sol) // 2 + 2), 12))
-    step, since, evals = 0, 0, 1
-    while step < max_steps and since < patience and time.monotonic() < deadline:
-        step += 1
-        viol, cost = closest_swap_keys(prob, sol, fixed, eligible)
-        evals += 1
-        finite = np.isfinite(viol)
-        if not finite.any():
-            break
-        v = np.where(finite, np.round(viol, 9), np.inf)
-        # the best neighbour by (violation, cost) may be a new best: check it exactly
-        flat = np.lexsort((cost.ravel(), v.ravel()))[:8]
-        improved = False
-        for k in flat:
-            s, f = divmod(int(k), m)
-            if not np.isfinite(v.flat[k]) or (v.flat[k], cost.flat[k]) >= best_alloc.key:
-                break
-            trial = sol.copy()
-            trial[s] = f
-            if site_ok is not None and not site_ok(trial):
-                continue
-            a = closest_allocation(prob, trial)
-            if a.key < best_alloc.key:
-                best, best_alloc, improved = trial, a, True
-                break
-        score = np.where(finite, cost + lam * viol, np.inf)
-        score[:, tabu_until > step] = np.inf  # tabu: recently closed sites stay closed
-        if improved:
-            s = int(np.flatnonzero(best != sol)[0]) if (best != sol).any() else 0
-            f = int(best[s])
-        else:
-            if not np.isfinite(score).any():
-                break
-            # random tie-break among near-equal scores keeps the walk from cycling
-            low = np.flatnonzero(score.ravel() <= score.min() + 1e-12 * abs(score.min()))
-            s, f = divmod(int(rng.choice(low)), m)
-        trial = sol.copy()
-        trial[s] = f
-        if site_ok is not None and not site_ok(trial):
-            score[s, f] = np.inf
-            tabu_until[f] = step + tenure
-            continue
-        tabu_until[sol[s]] = step + tenure + int(rng.integers(0, 3))
-        sol = trial
-        cur_v = viol[s, f]
-        lam = lam * 1.3 if cur_v > 1e-9 else max(lam / 1.3, 1e-3 * scale)
-        since = 0 if improved else since + 1
-    return np.sort(best), best_alloc, {"steps": step, "evaluations": evals,
-                                       "stopped_by": "no improvement" if since >= patience
-                                       else "steps" if step >= max_steps else "time_limit"}
-
-
 def load_search(prob: LoadProblem, start: np.ndarray, fixed: np.ndarray, eligible: np.ndarray,
                 rng: np.random.Generator, deadline: float, *, closest: bool, allow_out: bool,
                 max_iterations: int, patience: int, neighbours: int = 12,
@@ -370,14 +313,16 @@ def load_search(prob: LoadProblem, start: np.ndarray, fixed: np.ndarray, eligibl
 
     def local_search(sol: np.ndarray, alloc: Allocation) -> tuple[np.ndarray, Allocation]:
         nonlocal evals
-        if closest:  # the whole swap neighbourhood, evaluated at once
-            sol, alloc, moves = closest_descent(prob, sol, alloc, fixed, eligible, deadline,
-                                                site_ok)
-            evals += moves + 1
-            return sol, alloc
         improved = True
         while improved and time.monotonic() < deadline:
             improved = False
+            if closest:
+                # the whole swap neighbourhood, evaluated at once (best improvement);
+                # the territory moves below (first improvement, random order) wander
+                # more: the two together find more of the rare feasible sets
+                sol, alloc, n_moves = closest_descent(prob, sol, alloc, fixed, eligible,
+                                                      deadline, site_ok)
+                evals += n_moves + 1
             for s in rng.permutation(len(sol)):
                 if fixed[sol[s]]:
                     continue
@@ -406,9 +351,6 @@ def load_search(prob: LoadProblem, start: np.ndarray, fixed: np.ndarray, eligibl
                     break
         return sol, alloc
 
-    if closest:
-        return closest_tabu(prob, cur, fixed, eligible, rng, deadline, site_ok=site_ok,
-                            patience=max(4 * patience, 60), max_steps=20 * max_iterations)
     cur, cur_alloc = local_search(cur, cur_alloc)
     best, best_alloc = cur.copy(), cur_alloc
     free = np.flatnonzero(~fixed[best])

@@ -74,7 +74,7 @@ def solve_median(costs: np.ndarray, p: int, rules: SiteRules, rng: np.random.Gen
                  deadline: float, coords: tuple[np.ndarray, np.ndarray] | None,
                  weights: np.ndarray, exact: str, max_iterations: int, patience: int,
                  target_gap: float, heuristic_share: float = 0.5,
-                 start: np.ndarray | None = None, max_rounds: int = 3) -> MedianResult:
+                 start: np.ndarray | None = None, max_rounds: int = 2) -> MedianResult:
     n, m = costs.shape
     t0 = time.monotonic()
     stats: dict = {}
@@ -100,12 +100,16 @@ def solve_median(costs: np.ndarray, p: int, rules: SiteRules, rng: np.random.Gen
     t_bound = time.monotonic()
     lb = lagrangian_bound(engine.near_idx, engine.near_cost, m, p, rules.fixed, rules.eligible,
                           upper, engine.d1.copy(), opening=rules.opening, deadline=deadline,
-                          costs=costs, target_gap=target_gap * 0.5)
+                          costs=costs, target_gap=target_gap * 0.5,
+                          # dense steps on small instances; sparse lists (large ones) are
+                          # cheap per step next to the search, so the bound gets more
+                          max_iterations=400 if full_m else 600)
     iterations, bound_seconds = lb.iterations, time.monotonic() - t_bound
     # The bound steers the rest of the search: while it leaves a gap, try the relaxed
     # solution as a new start (a Lagrangian heuristic, nearly free) and run one more VNS
     # round from the best; stop when a round finds nothing (the gap is then most likely the
-    # bound's) and re-tighten the bound from its own multipliers after an improvement.
+    # bound's). After an improvement the bound is re-tightened from its own multipliers,
+    # which also gives the next round a fresh relaxed solution to start from.
     rounds = 0
     while _gap(upper, lb.bound) > target_gap and rounds < max_rounds and \
             time.monotonic() < budget:
@@ -127,7 +131,7 @@ def solve_median(costs: np.ndarray, p: int, rules: SiteRules, rng: np.random.Gen
         bound_seconds += time.monotonic() - t_bound
         if lb2.bound > lb.bound:
             lb = lb2
-    best_open = engine.slots.copy()
+    best_open, upper = engine.slots.copy(), min(upper, engine.objective)
     bound = max(lb.bound, 0.0 if costs.min() >= 0 else -np.inf)
     stats.update(heuristic_seconds=time.monotonic() - t0 - bound_seconds,
                  bound_seconds=bound_seconds, search_rounds=rounds + 1)

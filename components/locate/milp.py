@@ -217,6 +217,9 @@ def assignment_model(costs: np.ndarray, allowed: np.ndarray, side: SiteSide, *,
         rows = np.concatenate([pos[pj], np.arange(ny)])
         lo_v = np.zeros(ny) if lower is None else lower[sites]
         hi_v = np.full(ny, np.inf) if upper is None else upper[sites]
+        # an unlimited site still holds at most the total demand: without this an
+        # infinite capacity became a zero y-coefficient, i.e. load <= 0 (infeasible)
+        hi_v = np.minimum(hi_v, float(demand.sum()))
         for bound, sign in ((hi_v, -1.0), (lo_v, -1.0)):
             finite = np.isfinite(bound)
             coef_y = np.where(finite, bound * sign, 0.0)
