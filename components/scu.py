@@ -24,7 +24,7 @@ boundary, and returns an :class:`SCUTable` of typed numpy arrays the solvers use
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -78,10 +78,10 @@ class SCUColumns:
         present = set(columns)
         for lon, lat in LONLAT_NAMES:
             if lon in present and lat in present:
-                return _replace(self, lon=lon, lat=lat)
+                return replace(self, lon=lon, lat=lat)
         for x, y in PLANAR_NAMES:
             if x in present and y in present:
-                return _replace(self, x=x, y=y)
+                return replace(self, x=x, y=y)
         raise MissingColumnError(
             "no coordinate columns: name them with --x COL --y COL (planar) or "
             f"--lon COL --lat COL (degrees); columns present: {', '.join(map(str, columns))}",
@@ -99,12 +99,6 @@ class SCUColumns:
         if self.x is not None and self.y is not None:
             return self.x, self.y
         raise InputError("coordinate columns are not resolved; call resolve() first")
-
-
-def _replace(cols: SCUColumns, **changes: object) -> SCUColumns:
-    values = {f: getattr(cols, f) for f in cols.__dataclass_fields__}
-    values.update(changes)
-    return SCUColumns(**values)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -37,17 +37,10 @@ def run_in_warehouse(path: str | Path, warehouse: str, *, location: Location | N
     statements = compile_statements(wf, warehouse, location or Location())
     if warehouse == "snowflake":
         if session is None:
-            from workflows.schedule import snowflake_credentials
+            from udfs.snowflake.deploy import session_from_settings
 
-            if not snowflake_credentials(connection):
-                raise InputError(
-                    "no Snowflake connection settings: set SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, "
-                    "... or add a connection to connections.toml (then --connection NAME); "
-                    "'terraplan compile WORKFLOW --warehouse snowflake' prints the script",
-                    column="--warehouse")
-            from udfs.snowflake.deploy import open_session
-
-            session = open_session(connection)
+            session = session_from_settings(
+                connection, "'terraplan compile WORKFLOW --warehouse snowflake' prints the script")
 
         def execute(sql: str) -> Any:
             return session.sql(sql).collect()

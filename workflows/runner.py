@@ -111,12 +111,9 @@ def _rebalance_inputs(wh: DuckDBWarehouse, wf: Workflow, step: Step, main: pd.Da
     lookup = dict(zip(current["id"].astype(str), current["territory"].astype(str), strict=True))
     main = main.copy()
     main[CURRENT_COLUMN] = [lookup.get(str(v), NEW_UNIT) for v in main[id_col]]
-    params = {**params, "current": CURRENT_COLUMN}
-    params.setdefault("disruption_weight", cfg.get("disruption_weight", REBALANCE_DISRUPTION))
-    if "disruption_weight" in cfg:
-        params["disruption_weight"] = cfg["disruption_weight"]
-    if "max_moved" in cfg:
-        params["max_moved"] = cfg["max_moved"]
+    # the rebalance block wins over the step, the step over the default weight
+    params = {"disruption_weight": REBALANCE_DISRUPTION, **params, "current": CURRENT_COLUMN,
+              **{k: cfg[k] for k in ("disruption_weight", "max_moved") if k in cfg}}
     info = {"alignment": alignment, "new_units": int((main[CURRENT_COLUMN] == NEW_UNIT).sum()),
             "disruption_weight": params["disruption_weight"]}
     return main, params, info

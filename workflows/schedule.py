@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import re
 import shlex
 import shutil
@@ -578,25 +577,19 @@ def schedule_objects(workflow: Workflow | str | Path, warehouse: str, *, dry_run
 
 def snowflake_credentials(connection: str | None = None,
                           environ: dict[str, str] | None = None) -> bool:
-    """Whether the user has any Snowflake connection settings (nothing is opened)."""
-    env = os.environ if environ is None else environ
-    if connection or env.get("SNOWFLAKE_ACCOUNT") or env.get("SNOWFLAKE_DEFAULT_CONNECTION_NAME"):
-        return True
-    home = Path(env.get("SNOWFLAKE_HOME") or Path.home() / ".snowflake")
-    return (home / "connections.toml").is_file() or (home / "config.toml").is_file()
+    """Whether the user has Snowflake connection settings (the adapter decides)."""
+    # imported here: the Snowflake adapter loads Snowpark, too slow for every CLI start
+    from udfs.snowflake.deploy import has_connection_settings
+
+    return has_connection_settings(connection, environ)
 
 
 def _run_snowflake(statements: Sequence[Statement], session: Any, connection: str | None,
                    echo: Callable[[str], None]) -> None:
     if session is None:
-        if not snowflake_credentials(connection):
-            raise InputError("no Snowflake connection settings: set SNOWFLAKE_ACCOUNT, "
-                             "SNOWFLAKE_USER, ... or add a connection to connections.toml "
-                             "(then --connection NAME); --dry-run prints the statements instead",
-                             column="connection")
-        from udfs.snowflake.deploy import open_session
+        from udfs.snowflake.deploy import session_from_settings
 
-        session = open_session(connection)
+        session = session_from_settings(connection, "--dry-run prints the statements instead")
     for statement in statements:
         session.sql(statement.sql).collect()
         echo(statement.sql.splitlines()[0])

@@ -15,7 +15,7 @@ from components.costs._checks import (
     check_metric,
     check_positive,
 )
-from components.costs.metrics import EARTH_RADIUS_KM, pair_distances
+from components.costs.metrics import local_plane, pair_distances
 from components.errors import ParameterError
 
 
@@ -80,13 +80,7 @@ def from_points(ids: Any, coords: Any, *, metric: str = "euclidean",
 
 def _plane(locations: np.ndarray, metric: str) -> np.ndarray:
     """Planar coordinates for triangulation (local equirectangular for lon/lat)."""
-    if metric != "haversine":
-        return locations
-    lon, lat = np.radians(locations[:, 0]), np.radians(locations[:, 1])
-    lon0 = np.arctan2(np.sin(lon).mean(), np.cos(lon).mean())
-    dlon = (lon - lon0 + np.pi) % (2 * np.pi) - np.pi  # wrap across the antimeridian
-    return np.column_stack((EARTH_RADIUS_KM * dlon * np.cos(lat.mean()),
-                            EARTH_RADIUS_KM * lat))
+    return local_plane(locations) if metric == "haversine" else locations
 
 
 def _location_edges(plane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ from components import adjacency as adj_mod
 from components.balance.contiguity import contiguous_flags
 from components.balance.solver import TerritoryBalancer, tolerance_bounds
 from components.balance.spec import SPEC
+from components.costs.metrics import local_plane, search_space
 from components.errors import (
     InfeasibleError,
     InputError,
@@ -28,8 +29,6 @@ from components.errors import (
 )
 from components.result import ComponentResult
 from components.scu import SCUColumns, SCUTable, validate_scus
-
-EARTH_RADIUS_KM = 6371.0088
 
 
 def territory_balancing(scus: pd.DataFrame, *, centers: pd.DataFrame | None = None,
@@ -276,10 +275,7 @@ def _territory_regions(table: SCUTable, terr: dict, unit_region, current_idx, m:
 
 def _plane(table: SCUTable) -> np.ndarray:
     """Coordinates in a local plane (km for lon/lat) for centroids and seeding."""
-    if table.coordinate_kind != "lonlat":
-        return table.coords
-    lon, lat = np.radians(table.coords[:, 0]), np.radians(table.coords[:, 1])
-    return np.column_stack([lon * np.cos(lat.mean()), lat]) * EARTH_RADIUS_KM
+    return local_plane(table.coords) if table.coordinate_kind == "lonlat" else table.coords
 
 
 def _graph(table: SCUTable, edges: pd.DataFrame | None, distance: str, link: bool,
@@ -394,8 +390,8 @@ def _centers(table: SCUTable, centers: pd.DataFrame, m: int):
                              "or neither to let the solver place the center", column=c1)
         if fixed.any():
             sub, q = table.coords, pts[fixed]
-            if table.coordinate_kind == "lonlat":
-                q, sub = _unit_sphere(q), _unit_sphere(sub)
+            metric = "haversine" if table.coordinate_kind == "lonlat" else "euclidean"
+            q, sub = search_space(q, metric), search_space(sub, metric)
             idx[fixed] = cKDTree(sub).query(q)[1]
     placed = idx[idx >= 0]
     if len(np.unique(placed)) < len(placed):
@@ -405,11 +401,6 @@ def _centers(table: SCUTable, centers: pd.DataFrame, m: int):
             f"centers {preview(centers['id'].iloc[clash])} sit in the same SCU as another "
             "center; give each territory its own SCU", column="centers")
     return idx, centers["id"].astype(str).to_numpy(dtype=object)
-
-
-def _unit_sphere(lonlat: np.ndarray) -> np.ndarray:
-    lon, lat = np.radians(lonlat[:, 0]), np.radians(lonlat[:, 1])
-    return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
 
 
 def _result(table: SCUTable, solver: TerritoryBalancer, names: np.ndarray, p: dict,

@@ -18,8 +18,10 @@ from components.costs.metrics import (
     KM_PER_MILE,
     earth_radius,
     knn_costs,
+    local_plane,
     pair_distances,
     point_costs,
+    search_space,
 )
 from components.costs.network import RoadNetwork
 from components.costs.routing import NetworkCosts, network_costs
@@ -37,10 +39,12 @@ __all__ = [
     "RoadNetwork",
     "earth_radius",
     "knn_costs",
+    "local_plane",
     "network_costs",
     "pair_distances",
     "point_costs",
     "run",
+    "search_space",
     "to_long_table",
     "transform_costs",
 ]

@@ -75,6 +75,20 @@ def pair_distances(a: np.ndarray, b: np.ndarray, metric: str = "euclidean", *,
     return np.hypot(a[:, 0] - b[:, 0], a[:, 1] - b[:, 1])
 
 
+def local_plane(lonlat: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """Lon/lat degrees to a local equirectangular plane in km, centred on ``reference``
+    (default: the points themselves); safe across the antimeridian. Good for seeding,
+    triangulating and centroids within a region, not for distances across continents."""
+    ref = np.asarray(lonlat if reference is None else reference, dtype=float)
+    pts = np.asarray(lonlat, dtype=float)
+    rlon, rlat = np.radians(ref[:, 0]), np.radians(ref[:, 1])
+    lon0 = np.arctan2(np.sin(rlon).mean(), np.cos(rlon).mean())
+    lon, lat = np.radians(pts[:, 0]), np.radians(pts[:, 1])
+    dlon = (lon - lon0 + np.pi) % (2 * np.pi) - np.pi
+    return np.column_stack((EARTH_RADIUS_KM * dlon * np.cos(rlat.mean()),
+                            EARTH_RADIUS_KM * lat))
+
+
 def search_space(points: np.ndarray, metric: str) -> np.ndarray:
     """Coordinates in which Euclidean nearest neighbours are nearest for ``metric``."""
     return lonlat_to_unit_vectors(points) if metric == "haversine" else points

@@ -22,14 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components.costs import RoadNetwork, point_costs, transform_costs
+from components.costs import RoadNetwork, local_plane, point_costs, transform_costs
 from components.errors import InputError, MissingColumnError, UnknownIdError, preview
 from components.locate.solver import REASONS, LocationAllocator
 from components.locate.spec import SPEC
 from components.result import ComponentResult
 from components.scu import SCUColumns, SCUTable, validate_scus
 
-EARTH_RADIUS_KM = 6371.0088
 SITE_EXTRAS = ("capacity", "min_load", "opening_cost", "group")
 
 
@@ -240,11 +239,10 @@ def _transform(costs: np.ndarray, comp: np.ndarray | None, p: dict):
 
 
 def _plane(coords: np.ndarray, table: SCUTable) -> np.ndarray:
+    """Sites and demand in one local plane (km), centred on the demand."""
     if table.coordinate_kind != "lonlat":
         return coords
-    lat0 = np.radians(table.coords[:, 1].mean())
-    lon, lat = np.radians(coords[:, 0]), np.radians(coords[:, 1])
-    return np.column_stack([lon * np.cos(lat0), lat]) * EARTH_RADIUS_KM
+    return local_plane(coords, reference=table.coords)
 
 
 def _pairs(value: Any, table: SCUTable, cand: Sites, name: str) -> np.ndarray | None:

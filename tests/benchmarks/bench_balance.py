@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from components.balance import TerritoryBalancer, territory_balancing
+from tests.benchmarks.instances import delaunay_graph
 from tests.conftest import DATA
-from tests.unit.test_balance_solver import delaunay_graph
 
 
 def _uniform(n: int, m: int, tol: float, seed: int = 0) -> dict:

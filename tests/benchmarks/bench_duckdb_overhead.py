@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from components.balance import territory_balancing
-from tests.unit.test_balance_solver import delaunay_graph
+from tests.benchmarks.instances import delaunay_graph
 from udfs.duckdb import register_functions
 
 

@@ -69,6 +69,16 @@ def delaunay_pairs(pts: np.ndarray) -> np.ndarray:
     return np.unique(np.sort(a, axis=1), axis=0)
 
 
+def delaunay_graph(pts: np.ndarray) -> sp.csr_matrix:
+    """Symmetric csr adjacency of the Delaunay triangulation, edge length = distance."""
+    a = delaunay_pairs(pts)
+    length = np.hypot(*(pts[a[:, 0]] - pts[a[:, 1]]).T)
+    n = len(pts)
+    return sp.coo_matrix((np.r_[length, length], (np.r_[a[:, 0], a[:, 1]],
+                                                  np.r_[a[:, 1], a[:, 0]])),
+                         shape=(n, n)).tocsr()
+
+
 def road_graph(pts: np.ndarray, rng: np.random.Generator,
                detour: tuple[float, float] = (1.0, 1.4)) -> sp.csr_matrix:
     """Delaunay adjacency with edge length = straight line x U(detour)."""

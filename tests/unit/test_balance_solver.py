@@ -10,24 +10,12 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra as scipy_dijkstra
-from scipy.spatial import Delaunay
 
 from components.balance import TerritoryBalancer, territory_balancing
 from components.balance.contiguity import contiguous_flags, repair
 from components.errors import InfeasibleError, ParameterError
+from tests.benchmarks.instances import delaunay_graph
 from tests.conftest import grid_edges, grid_scus
-
-
-def delaunay_graph(pts: np.ndarray) -> sp.csr_matrix:
-    tri = Delaunay(pts)
-    a = np.concatenate([tri.simplices[:, [0, 1]], tri.simplices[:, [1, 2]],
-                        tri.simplices[:, [0, 2]]])
-    a = np.unique(np.sort(a, axis=1), axis=0)
-    length = np.hypot(*(pts[a[:, 0]] - pts[a[:, 1]]).T)
-    n = len(pts)
-    g = sp.coo_matrix((np.r_[length, length], (np.r_[a[:, 0], a[:, 1]], np.r_[a[:, 1], a[:, 0]])),
-                      shape=(n, n))
-    return g.tocsr()
 
 
 def instance(n=300, seed=0):

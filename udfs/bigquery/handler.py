@@ -67,7 +67,7 @@ from udfs.bigquery.tables import (
     parse_table_id,
     table_schema,
 )
-from udfs.protocol import parse_params, result_document, run_packed
+from udfs.protocol import error_document, parse_params, result_document, run_packed
 
 log = logging.getLogger("terraplan.bigquery")
 
@@ -192,10 +192,11 @@ class RemoteFunctionHandler:
             else:
                 document = self._tables(component, args[0], request.caller_project)
         except TerraplanError as err:
-            document = {"error": str(err)}
+            document = error_document(err)
         except json.JSONDecodeError as err:
             document = {"error": f"an argument is not valid JSON ({err.msg} at position "
-                                 f"{err.pos}); pass TO_JSON_STRING(...) of the table rows"}
+                                 f"{err.pos}); pass TO_JSON_STRING(...) of the table rows",
+                        "kind": "input"}
         except transient as err:
             raise TransientError(type(err).__name__) from err
         except user_errors as err:

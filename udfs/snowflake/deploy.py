@@ -105,6 +105,28 @@ def connection_options(connection: str | None = None,
     return {}  # Snowpark then reads the default connection of connections.toml
 
 
+def has_connection_settings(connection: str | None = None,
+                            environ: dict[str, str] | None = None) -> bool:
+    """Whether the user has any Snowflake connection settings (nothing is opened)."""
+    env = os.environ if environ is None else environ
+    if connection or env.get("SNOWFLAKE_ACCOUNT") or env.get("SNOWFLAKE_DEFAULT_CONNECTION_NAME"):
+        return True
+    home = Path(env.get("SNOWFLAKE_HOME") or Path.home() / ".snowflake")
+    return (home / "connections.toml").is_file() or (home / "config.toml").is_file()
+
+
+def session_from_settings(connection: str | None, instead: str):
+    """A Snowpark session from the user's settings, or an InputError saying what to set
+    (``instead`` names the command that prints the SQL without connecting)."""
+    if not has_connection_settings(connection):
+        from components.errors import InputError
+
+        raise InputError("no Snowflake connection settings: set SNOWFLAKE_ACCOUNT, "
+                         "SNOWFLAKE_USER, ... or add a connection to connections.toml (then "
+                         f"--connection NAME); {instead}", column="connection")
+    return open_session(connection)
+
+
 def open_session(connection: str | None = None):  # -> snowflake.snowpark.Session
     from snowflake.snowpark import Session
 
