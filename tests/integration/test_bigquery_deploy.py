@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
@@ -18,6 +17,7 @@ from sqlglot import exp
 from components import registry
 from components.errors import InputError
 from tests.conftest import ROOT, grid_scus
+from tests.golden import assert_golden
 from tests.integration.test_bigquery_common import bq_body, rows_json
 from udfs.bigquery import ddl
 from udfs.bigquery.tables import parse_table_id
@@ -26,16 +26,10 @@ from workflows.cli import main
 SNAPSHOTS = ROOT / "tests" / "snapshots" / "bigquery"
 TARGET = ddl.Target("my-project", "terraplan", "us.terraplan",
                     "https://terraplan-bigquery-abc123-uc.a.run.app")
-UPDATE = os.environ.get("TERRAPLAN_UPDATE_GOLDEN") == "1"
 
 
 def _golden(name: str, text: str) -> None:
-    path = SNAPSHOTS / name
-    if UPDATE or not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), \
-        f"{path} differs; regenerate with TERRAPLAN_UPDATE_GOLDEN=1 if intended"
+    assert_golden(SNAPSHOTS / name, text)
 
 
 @pytest.mark.parametrize("component", sorted(registry.components()))

@@ -23,11 +23,11 @@ from sqlglot import exp
 
 from components import registry
 from components.errors import InputError
+from tests.golden import assert_golden
 from udfs.snowflake import ddl, deploy, partition
 from workflows.cli import main
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "snowflake"
-UPDATE = os.environ.get("TERRAPLAN_UPDATE_GOLDEN") == "1"
 TARGET = ddl.Target.parse("analytics", None, None)
 USER_CALL = """CALL TERRAPLAN.TERRITORY_BALANCING(
   'GA_COUNTIES', NULL, 'GA_EDGES', 'GA_ASSIGNMENTS', 'GA_TERRITORIES',
@@ -36,11 +36,7 @@ USER_CALL = """CALL TERRAPLAN.TERRITORY_BALANCING(
 
 
 def golden(name: str, text: str) -> None:
-    path = SNAPSHOTS / name
-    if UPDATE or not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    assert text == path.read_text(), f"regenerate with TERRAPLAN_UPDATE_GOLDEN=1: {path}"
+    assert_golden(SNAPSHOTS / name, text)
 
 
 def _properties(node: exp.Create) -> dict[str, str]:

@@ -6,7 +6,6 @@ of :func:`components.costs.point_costs` within 1e-9 relative.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
@@ -20,9 +19,9 @@ from components.costs import knn_costs, point_costs
 from components.costs.component import cost_sql
 from components.errors import InputError, ParameterError
 from components.sqlgen import DIALECTS
+from tests.golden import assert_golden
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "sql"
-UPDATE = os.environ.get("TERRAPLAN_UPDATE_GOLDEN") == "1"
 RTOL = 1e-9
 
 GOLDEN = {
@@ -39,10 +38,7 @@ GOLDEN = {
 def test_golden(name, dialect):
     sql = cost_sql(dialect=dialect, **GOLDEN[name])
     golden = SNAPSHOTS / name / f"{dialect}.sql"
-    if UPDATE or not golden.exists():
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(sql)
-    assert sql == golden.read_text(), f"regenerate with TERRAPLAN_UPDATE_GOLDEN=1: {golden}"
+    assert_golden(golden, sql)
     statements = sqlglot.parse(sql, read=dialect)
     assert len(statements) == 1 and isinstance(statements[0], exp.Select)
     assert [c.alias_or_name for c in statements[0].expressions] == ["origin_id",

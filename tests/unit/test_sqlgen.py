@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
@@ -12,9 +11,9 @@ from sqlglot.errors import UnsupportedError
 
 from components.errors import InputError
 from components.sqlgen import DIALECTS, Ident, ident, idents, render, table, template_names
+from tests.golden import assert_golden
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "sql"
-UPDATE = os.environ.get("TERRAPLAN_UPDATE_GOLDEN") == "1"
 
 BINDINGS = {
     "scu/profile": dict(
@@ -34,10 +33,7 @@ BINDINGS = {
 def test_golden(name, dialect):
     sql = render(name, dialect, **BINDINGS[name])
     golden = SNAPSHOTS / name / f"{dialect}.sql"
-    if UPDATE or not golden.exists():
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(sql)
-    assert sql == golden.read_text(), f"regenerate with TERRAPLAN_UPDATE_GOLDEN=1: {golden}"
+    assert_golden(golden, sql)
     # the rendering parses back in its own dialect
     assert sqlglot.parse(sql, read=dialect)
 

@@ -8,7 +8,6 @@ Regenerate the golden files with TERRAPLAN_UPDATE_GOLDEN=1.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from sqlglot import exp
 
 from components.errors import InputError
 from tests.conftest import ROOT
+from tests.golden import assert_golden
 from udfs.duckdb import DuckDBWarehouse, register_functions
 from workflows.compile import (
     Location,
@@ -31,7 +31,6 @@ from workflows.compile import (
 from workflows.io import read_input
 from workflows.spec import load_workflow
 
-UPDATE = os.environ.get("TERRAPLAN_UPDATE_GOLDEN") == "1"
 EXAMPLES = ROOT / "workflows" / "examples"
 SNAPSHOTS = ROOT / "tests" / "snapshots" / "workflows"
 WORKFLOWS = ("demo", "weekly_rebalance", "hub_location")
@@ -46,10 +45,7 @@ EVIL = "x; DROP TABLE y --"
 
 
 def golden(path: Path, text: str) -> None:
-    if UPDATE or not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    assert text == path.read_text(), f"regenerate with TERRAPLAN_UPDATE_GOLDEN=1: {path}"
+    assert_golden(path, text)
 
 
 @pytest.mark.parametrize("warehouse", WAREHOUSES)
