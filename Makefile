@@ -39,7 +39,7 @@ test: $(STAMP) $(BQEMU)/.installed
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,geo,bench]"
-	$(BIN)/python -m tests.benchmarks.run --json out/bench.json
+	$(BIN)/python -m tests.benchmarks.run --json out/bench.json --readme README.md
 
 lint: $(STAMP)
 	$(BIN)/ruff check components udfs workflows tests
