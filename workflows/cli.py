@@ -70,7 +70,19 @@ def add_component_command(sub: argparse._SubParsersAction, command: str,
                             help="output folder: " + ", ".join(f"{t.name}.csv"
                                                               for t in spec.outputs)
                             + ", report.json")
+    if _takes_progress(spec.name):
+        parser.add_argument("--quiet", action="store_true",
+                            help="no progress lines on stderr")
     parser.set_defaults(handler=_run_component, component=spec.name)
+
+
+def _takes_progress(name: str) -> bool:
+    """Does the component's entry point take a ``progress`` callback (a line per phase)?"""
+    import inspect
+
+    from components import registry
+
+    return "progress" in inspect.signature(registry.get(name).run).parameters
 
 
 def _run_component(args: argparse.Namespace) -> int:
@@ -85,6 +97,8 @@ def _run_component(args: argparse.Namespace) -> int:
     main = read_input(args.input, id_columns=id_cols)
     extra_inputs = {t.name: read_input(getattr(args, t.name)) for t in spec.inputs[1:]
                     if getattr(args, t.name)}
+    if _takes_progress(args.component) and not args.quiet:
+        extra_inputs["progress"] = lambda line: print(line, file=sys.stderr, flush=True)
     started = time.monotonic()
     result = component.run(main, **extra_inputs, **params)
     report = jsonable({**result.report, "wall_seconds": time.monotonic() - started})

@@ -69,7 +69,7 @@ def link_islands(adj: Adjacency, coords: Any, metric: str = "euclidean") -> Adja
     check_length(points, adj.n_units, "coords", "adjacency ids")
     if adj.n_components() <= 1:
         return adj
-    space = search_space(points, metric)
+    space = _unit_box(search_space(points, metric))
     labels = adj.component_labels()
     new_a, new_b = [], []
     while labels.max() > 0:
@@ -93,6 +93,16 @@ def link_islands(adj: Adjacency, coords: Any, metric: str = "euclidean") -> Adja
         np.concatenate([adj.edges["artificial"].to_numpy(dtype=bool),
                         np.ones(a.size, dtype=bool)]),
     )
+
+
+def _unit_box(space: np.ndarray) -> np.ndarray:
+    """Translate and scale into [-1, 1]: nearest neighbours do not change, and KD-tree
+    distances of coordinates near 1e300 no longer overflow to inf (which made the
+    query answer "no neighbour" and the link an out-of-range index)."""
+    lo, hi = space.min(axis=0), space.max(axis=0)
+    mid = lo / 2 + hi / 2
+    span = float(np.max(hi / 2 - lo / 2))
+    return (space - mid) / span if span > 0 and np.isfinite(span) else space - mid
 
 
 def _nearest_links(space: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

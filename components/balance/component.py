@@ -14,6 +14,8 @@ from scipy.sparse.csgraph import dijkstra as scipy_dijkstra
 from scipy.spatial import cKDTree
 
 from components import adjacency as adj_mod
+from components.balance.checks import Names
+from components.balance.clock import Progress
 from components.balance.contiguity import contiguous_flags
 from components.balance.solver import TerritoryBalancer, tolerance_bounds
 from components.balance.spec import SPEC
@@ -32,8 +34,13 @@ from components.scu import SCUColumns, SCUTable, validate_scus
 
 
 def territory_balancing(scus: pd.DataFrame, *, centers: pd.DataFrame | None = None,
-                        edges: pd.DataFrame | None = None, **params: Any) -> ComponentResult:
+                        edges: pd.DataFrame | None = None, progress: Progress | None = None,
+                        **params: Any) -> ComponentResult:
     """Balanced, contiguous territories from an SCU table.
+
+    ``progress``, when given, receives one line of text per solver phase (elapsed
+    seconds, best balance range, gap); the CLI prints them on stderr, SQL functions
+    pass nothing.
 
     >>> import pandas as pd
     >>> grid = pd.DataFrame({"id": range(16), "x": [i % 4 for i in range(16)],
@@ -72,13 +79,15 @@ def territory_balancing(scus: pd.DataFrame, *, centers: pd.DataFrame | None = No
                                time_limit=p["time_limit"], seed=p["seed"],
                                disruption_weight=p["disruption_weight"],
                                max_moved=p["max_moved"], objective=p["objective"],
-                               max_distance=p["max_distance"], starts=p["starts"])
+                               max_distance=p["max_distance"], starts=p["starts"],
+                               progress=progress)
     exact = p["method"] == "exact"
     if exact:
         solver.time_limit = p["time_limit"] / 2  # the other half is HiGHS's
     solver.solve(graph.matrix, table.metrics, coords=_plane(table), weights=weights,
                  centers=terr["centers"], bounds=terr["bounds"], current=current_idx,
-                 locked=locked, unit_region=unit_region, territory_region=territory_region)
+                 locked=locked, unit_region=unit_region, territory_region=territory_region,
+                 names=Names(list(table.metric_names), table.ids, terr["names"]))
     exact_report = _exact(solver, graph.matrix, table, weights, current_idx, locked, p) \
         if exact else None
     result = _result(table, solver, terr["names"], p, distance, graph_report,

@@ -19,12 +19,15 @@ weigh alike.
 
 from __future__ import annotations
 
-import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
 from components.balance.contiguity import Territories
+
+if TYPE_CHECKING:
+    from components.balance.clock import Clock
 
 EPS = 1e-12
 
@@ -65,6 +68,8 @@ class LocalSearch:
         self.src = np.concatenate([coo.row, coo.col]).astype(np.int64)
         self.dst = np.concatenate([coo.col, coo.row]).astype(np.int64)
         self.moves = 0
+        # loop invariant, hoisted: the cost scale that makes "improves" relative
+        self.cost_scale = max(float(np.abs(cost).max()), 1.0)
 
     def totals(self, labels: np.ndarray) -> np.ndarray:
         m = self.cost.shape[0]
@@ -72,19 +77,21 @@ class LocalSearch:
         np.add.at(out, labels, self.load)
         return out
 
-    def run(self, labels: np.ndarray, deadline: float, max_rounds: int = 100_000) -> np.ndarray:
+    def run(self, labels: np.ndarray, clock: Clock, max_rounds: int = 100_000) -> np.ndarray:
+        """Descend from ``labels``. Every round strictly improves, so the loops end on
+        their own; the round budgets and the clock (a cap) only cut them short."""
         state = Territories(self.graph, labels, self.cost.shape[0])
         sums = self.totals(state.labels)
         for _ in range(50):  # moves until stuck, then swaps unstick; repeat while it helps
             for _ in range(max_rounds):
-                if time.monotonic() > deadline or not self._round(state, sums, "balance"):
+                if clock.expired() or not self._round(state, sums, "balance"):
                     break
-            if violation(sums, self.lo, self.hi).sum() <= EPS or time.monotonic() > deadline:
+            if violation(sums, self.lo, self.hi).sum() <= EPS or clock.expired():
                 break
             if not self._swap_round(state, sums):
                 break
         for _ in range(max_rounds):
-            if time.monotonic() > deadline or not self._round(state, sums, "cost"):
+            if clock.expired() or not self._round(state, sums, "cost"):
                 break
         return state.labels
 
@@ -199,7 +206,7 @@ class LocalSearch:
         dq = (_deviation(sa2, self.target[a]) + _deviation(sb2, self.target[b])
               - _deviation(sa, self.target[a]) - _deviation(sb, self.target[b]))
         dc = self.cost[b, u] - self.cost[a, u]
-        scale = max(float(np.abs(self.cost).max()), 1.0)
+        scale = self.cost_scale
         if phase == "balance":
             good = (dv < -EPS) | ((np.abs(dv) <= EPS) & (dq < -EPS))
             order_keys = (dc / scale, dq, dv)
@@ -229,7 +236,7 @@ class LocalSearch:
         labels = state.labels
         k = load.shape[1]
         eps = EPS
-        scale = EPS * max(float(np.abs(cost).max()), 1.0)
+        scale = EPS * self.cost_scale
         applied = 0
         for u, a, b in zip(us, as_, bs, strict=True):
             if labels[u] != a:

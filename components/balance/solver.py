@@ -34,13 +34,16 @@ Method:
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from components.balance import checks
+from components.balance.centers import initial_centers, move_centers
+from components.balance.clock import Clock, Progress
 from components.balance.contiguity import contiguous_flags, repair
 from components.balance.local_search import LocalSearch, violation
 from components.errors import InfeasibleError, ParameterError, preview
@@ -64,6 +67,38 @@ def tolerance_bounds(metrics: np.ndarray, m: int, tolerance: np.ndarray | float,
     target = share[:, None] * metrics.sum(axis=0)[None, :]
     tol = np.broadcast_to(np.asarray(tolerance, dtype=float), (metrics.shape[1],))
     return Bounds(target * (1 - tol), target * (1 + tol), target)
+
+
+def s_best(labels: np.ndarray, load: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Territory totals (m, k) of ``labels``."""
+    out = np.zeros_like(like)
+    np.add.at(out, labels, load)
+    return out
+
+
+def _range(sums: np.ndarray, target: np.ndarray) -> float:
+    """The widest balance range over metrics: max - min of total / target."""
+    ratio = np.divide(sums, target, out=np.ones_like(sums), where=target > 0)
+    return float((ratio.max(axis=0) - ratio.min(axis=0)).max()) if ratio.size else 0.0
+
+
+def _gap(best: tuple | None, bound: float) -> float | None:
+    """Relative gap of a primal ``(violation, cost, labels)`` that meets every bound."""
+    if best is None or best[0] > 1e-9 or best[1] <= 0:
+        return None
+    return max(0.0, (best[1] - bound) / abs(best[1]))
+
+
+def _unit_scale(coords: np.ndarray) -> np.ndarray:
+    """Coordinates moved and scaled into [-1, 1]: centers only compare positions, and
+    squared distances of raw coordinates near 1e300 would overflow."""
+    xy = np.asarray(coords, dtype=float)
+    finite = np.isfinite(xy).all(axis=1)
+    if not finite.any():
+        return np.zeros_like(xy)
+    mid = (xy[finite].max(axis=0) + xy[finite].min(axis=0)) / 2
+    span = float(np.max(np.abs(xy[finite] / 2 - mid / 2))) * 2  # halves: no overflow
+    return (xy - mid) / span if span > 0 else xy - mid
 
 
 class _CandidateRelaxation:
@@ -137,7 +172,9 @@ class TerritoryBalancer:
                  max_iter: int = 200, time_limit: float = 60.0, seed: int = 0,
                  center_iterations: int = 8, disruption_weight: float = 0.0,
                  max_moved: float | None = None, objective: str = "compactness",
-                 max_distance: float | None = None, starts: int = 0) -> None:
+                 max_distance: float | None = None, starts: int = 0,
+                 kicks: int = 200, progress: Progress | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
         self.n_territories = n_territories
         self.tolerance = tolerance
         self.max_iter = max_iter
@@ -149,13 +186,17 @@ class TerritoryBalancer:
         self.objective = objective
         self.max_distance = max_distance
         self.starts = starts
+        self.kicks = kicks
+        self.progress = progress
+        self.clock = clock
 
     # -- public -------------------------------------------------------------------------
     def solve(self, graph: sp.csr_matrix, metrics: np.ndarray, *, coords: np.ndarray,
               weights: np.ndarray | None = None, centers: np.ndarray | None = None,
               bounds: Bounds | None = None, current: np.ndarray | None = None,
               locked: np.ndarray | None = None, unit_region: np.ndarray | None = None,
-              territory_region: np.ndarray | None = None) -> TerritoryBalancer:
+              territory_region: np.ndarray | None = None,
+              names: checks.Names | None = None) -> TerritoryBalancer:
         """Solve.
 
         graph : (n, n) symmetric csr matrix, data = edge length (> 0), connected within
@@ -172,9 +213,9 @@ class TerritoryBalancer:
         unit_region, territory_region : (n,) and (m,) region codes; a unit may only
             join a territory of its region. Territories of free centers get theirs
             from ``territory_region``.
+        names : what messages call metrics, units and territories (default: positions).
         """
-        start = time.monotonic()
-        self._deadline = start + float(self.time_limit)
+        self._clock = Clock(self.time_limit, now=self.clock, progress=self.progress)
         m = int(self.n_territories)
         metrics = np.asarray(metrics, dtype=float)
         n = metrics.shape[0]
@@ -184,21 +225,23 @@ class TerritoryBalancer:
         if self.objective not in OBJECTIVES:
             raise ParameterError(f"objective must be one of {', '.join(OBJECTIVES)}; got "
                                  f"{self.objective!r}", column="objective")
+        self._names = names or checks.Names.default(n, metrics.shape[1], m)
+        checks.check_values(metrics, self._names)
         graph = sp.csr_matrix(graph)
-        w = self._weights(metrics, weights)
+        w = checks.weights(metrics, weights)
         self._w_user = (np.asarray(weights, float) if weights is not None
                         else (metrics[:, 0] if metrics.shape[1] else np.ones(n)))
         bounds = bounds or tolerance_bounds(metrics, m, np.asarray(self.tolerance, float))
-        self._check_bounds(metrics, bounds)
+        checks.check_bounds(metrics, bounds, self._names)
         given = np.full(m, -1) if centers is None else np.asarray(centers, dtype=np.int64)
         locked = np.full(n, -1) if locked is None else np.asarray(locked, dtype=np.int64)
         current = None if current is None else np.asarray(current, dtype=np.int64)
-        self._check_locked(locked, given, m)
-        regions = self._regions(unit_region, territory_region, given, n, m)
+        checks.check_locked(locked, given, m, self._names)
+        regions = checks.regions(unit_region, territory_region, given, n, m)
         data = dict(graph=graph, metrics=metrics, w=w, bounds=bounds, current=current,
-                    locked=locked, regions=regions, coords=np.asarray(coords, float),
+                    locked=locked, regions=regions, coords=_unit_scale(coords),
                     all_fixed=bool((given >= 0).all()), max_distance=self.max_distance)
-        self._check_locked_reachable(graph, locked, given)
+        checks.check_locked_reachable(graph, locked, given, self._names)
 
         self.iterations_ = 0
         self.center_moves_ = 0
@@ -207,45 +250,40 @@ class TerritoryBalancer:
         starts = starts if free.any() else 1
         best: _Attempt | None = None
         for s in range(starts):
-            if s and time.monotonic() > self._deadline:
+            if s and self._clock.expired():
                 break
             rng = np.random.default_rng(self.seed + s)
-            ctr = self._initial_centers(data, given, current, locked, m, rng, spread=s > 0)
-            attempt = self._seek_centers(data, ctr, free, start, s, starts)
+            ctr = initial_centers(data, given, current, locked, m, rng, spread=s > 0)
+            attempt = self._seek_centers(data, ctr, free, s)
             if best is None or attempt.key < best.key:
                 best = attempt
         assert best is not None
-        self._finish(data, best, start)
+        self._finish(data, best)
         return self
 
     # -- the outer loops ----------------------------------------------------------------
-    def _seek_centers(self, data: dict, ctr: np.ndarray, free: np.ndarray, start: float,
-                      s: int, starts: int) -> _Attempt:
-        share_end = start + (self._deadline - start) * (s + 1) / starts
-        rounds = self.center_iterations if free.any() else 1
-        seek_end = start + (share_end - start) * (0.3 if len(data["w"]) > 20000 else 0.6)
-        result: dict = {}
-        for r in range(rounds):
-            # another center round only when time remains for it and the final solve
-            left = seek_end - time.monotonic()
-            final = r == rounds - 1 or (r > 0 and left < 2 * getattr(self, "_round_seconds",
-                                                                     0.0))
-            budget = share_end if final else min(
-                seek_end, start + (share_end - start) * (r + 1) / (rounds + 1))
-            t0 = time.monotonic()
-            result = self._solve_capped(data, ctr, budget, final)
-            self._round_seconds = time.monotonic() - t0
-            if final or time.monotonic() > share_end:
-                break
-            moved = self._move_centers(data, result["labels"], ctr, free)
-            if np.array_equal(moved, ctr):
-                result = self._solve_capped(data, ctr, share_end, True)
-                break
-            self.center_moves_ += int((moved != ctr).sum())
-            ctr = moved
+    def _seek_centers(self, data: dict, ctr: np.ndarray, free: np.ndarray, s: int) -> _Attempt:
+        """Center rounds (relaxation and repair only), then one full solve for the last
+        centers. The number of rounds is fixed (``center_iterations``); the clock can only
+        cut it short."""
+        if free.any():
+            for r in range(self.center_iterations - 1):
+                if self._clock.expired():
+                    break
+                result = self._solve_capped(data, ctr, final=False)
+                moved = move_centers(data, result["labels"], ctr, free)
+                changed = int((moved != ctr).sum())
+                self._clock.phase(f"centers {s + 1}.{r + 1}",
+                                  balance_range=result["range"],
+                                  detail=f"{changed} center(s) moved")
+                if not changed:
+                    break
+                self.center_moves_ += changed
+                ctr = moved
+        result = self._solve_capped(data, ctr, final=True)
         return _Attempt(result["labels"], ctr, result, result["key"])
 
-    def _solve_capped(self, data: dict, ctr: np.ndarray, deadline: float, final: bool) -> dict:
+    def _solve_capped(self, data: dict, ctr: np.ndarray, final: bool) -> dict:
         """Solve with the disruption weight; with ``max_moved``, search that weight."""
         n = len(data["w"])
         # big maps: no local search during the iterations, one polish from the best
@@ -253,7 +291,7 @@ class TerritoryBalancer:
         every = 5 if n <= 5000 else (50 if n <= 20000 else 0)
         kwargs = dict(max_iter=self.max_iter if final else 40,
                       primal_every=every if final else 0, polish=final)
-        result = self._solve_fixed(data, ctr, self.disruption_weight, deadline, **kwargs)
+        result = self._solve_fixed(data, ctr, self.disruption_weight, **kwargs)
         cap = self.max_moved
         if cap is None or data["current"] is None or result["moved"] <= cap + 1e-12:
             return result
@@ -261,9 +299,9 @@ class TerritoryBalancer:
         lo_w, hi_w = self.disruption_weight, max(self.disruption_weight, 0.05)
         best_ok = None
         for _ in range(12):
-            if time.monotonic() > deadline:
+            if self._clock.expired():
                 break
-            trial = self._solve_fixed(data, ctr, hi_w, deadline, **kwargs)
+            trial = self._solve_fixed(data, ctr, hi_w, **kwargs)
             if trial["moved"] <= cap + 1e-12:
                 best_ok = trial
                 break
@@ -272,10 +310,10 @@ class TerritoryBalancer:
             result["cap_met"] = False
             return result
         for _ in range(4):
-            if time.monotonic() > deadline:
+            if self._clock.expired():
                 break
             mid = (lo_w + hi_w) / 2
-            trial = self._solve_fixed(data, ctr, mid, deadline, **kwargs)
+            trial = self._solve_fixed(data, ctr, mid, **kwargs)
             if trial["moved"] <= cap + 1e-12:
                 best_ok, hi_w = trial, mid
             else:
@@ -286,7 +324,6 @@ class TerritoryBalancer:
     def _costs(self, data: dict, ctr: np.ndarray, disruption_weight: float):
         graph, w = data["graph"], data["w"]
         m = len(ctr)
-        t0 = time.monotonic()
         # distances only as far as a unit could sensibly go: a few times the typical
         # distance to the nearest center (saves most of the work on big maps); units
         # farther out still get the exact distance to their nearest center
@@ -302,7 +339,6 @@ class TerritoryBalancer:
         if len(stray):
             where = np.searchsorted(np.sort(ctr), source[stray])
             dist[np.argsort(ctr)[where], stray] = nearest[stray]
-        self._cost_seconds = time.monotonic() - t0
         base = (w[None, :] if self.objective == "compactness" else 1.0) * dist
         forbid = ~np.isfinite(dist)
         if data["regions"] is not None:
@@ -336,7 +372,7 @@ class TerritoryBalancer:
         return dist, base, cost, cost_f, forbid, fixed
 
     def _solve_fixed(self, data: dict, ctr: np.ndarray, disruption_weight: float,
-                     deadline: float, max_iter: int, primal_every: int = 5,
+                     max_iter: int, primal_every: int = 5,
                      polish: bool = True) -> dict:
         """Subgradient search for one center set. ``primal_every``: local search every so
         many iterations (0: never during the loop); ``polish``: a last local search from
@@ -375,7 +411,7 @@ class TerritoryBalancer:
             if primal_every and key not in tried and (it <= 3 or it % primal_every == 0):
                 tried.add(key)
                 best = self._primal(graph, lab, ctr, cost_f - lam @ load.T, search, cost,
-                                    forbid, load, lo, hi, locked, deadline, best)
+                                    forbid, load, lo, hi, locked, best)
             g = np.where(lam > 0, lo - s, np.where(lam < 0, hi - s, 0.0))
             g = np.where(lam == 0, np.where(s < lo, lo - s, np.where(s > hi, hi - s, 0.0)), g)
             gnorm = float((g ** 2).sum())
@@ -384,7 +420,7 @@ class TerritoryBalancer:
                     ub is not None and ub - best_bound <= 1e-6 * max(1.0, abs(ub))):
                 stopped_by = "converged"
                 break
-            if time.monotonic() > deadline:
+            if self._clock.expired():
                 stopped_by = "time_limit"
                 break
             target_value = ub if ub is not None else best_bound + 0.05 * abs(best_bound) + 1e-9
@@ -396,11 +432,15 @@ class TerritoryBalancer:
         reduced = cost_f - best_lam @ load.T
         lab = np.argmin(reduced, axis=0)
         if polish:
-            # at least a repair and a first balance pass, even when time is up
+            self._clock.phase("relaxation", balance_range=_range(s_best(lab, load, lo), tgt),
+                              gap=None, detail=f"{it} iterations, bound {best_bound:,.6g}")
+            # the repair always runs (contiguity); the local search stops at the time limit
             best = self._primal(graph, lab, ctr, reduced, search, cost, forbid, load, lo, hi,
-                                locked, deadline if best is not None else deadline + 1e9, best)
-            best = self._iterated_search(graph, best, ctr, search, cost, forbid, load, lo, hi,
-                                         deadline)
+                                locked, best)
+            self._clock.phase("local search", balance_range=_range(s_best(best[2], load, lo),
+                                                                   tgt),
+                              gap=_gap(best, best_bound))
+            best = self._iterated_search(graph, best, ctr, search, cost, forbid, load, lo, hi)
         else:
             best = (0.0, 0.0, repair(graph, lab, ctr, reduced, locked))
         labels = best[2]
@@ -410,38 +450,42 @@ class TerritoryBalancer:
             moved = float(a[labels != data["current"]].sum() / max(a.sum(), 1e-300))
         n_forbidden = int(forbid[labels, rows].sum())
         contiguous = bool(contiguous_flags(graph, labels, m).all())
-        s_final = np.zeros_like(lo)
-        np.add.at(s_final, labels, load)
+        s_final = s_best(labels, load, lo)
         viol = float(violation(s_final, lo, hi).sum())
-        return {"labels": labels, "bound": best_bound, "dist": dist, "base": base, "cost": cost,
+        return {"labels": labels, "bound": best_bound, "range": _range(s_final, tgt),
+                "dist": dist, "base": base, "cost": cost,
                 "stopped_by": stopped_by, "violation": viol, "moved": moved,
                 "forbidden": n_forbidden, "cap_met": True,
                 "key": (n_forbidden, not contiguous, round(viol, 12),
                         float(base[labels, rows].sum()))}
 
     def _iterated_search(self, graph, best, ctr, search: LocalSearch, cost, forbid, load, lo,
-                         hi, deadline):
+                         hi):
         """While the best answer misses a bound and time remains: kick it with random
         contiguity-safe boundary moves, descend again, keep the better (iterated local
-        search). Seeded, so repeatable; bounded by the deadline and a kick budget."""
+        search). Seeded, so repeatable; a fixed budget of kicks, capped by the clock."""
         if best[0] <= 1e-9 or len(best[2]) > 20000:
             return best
         rng = np.random.default_rng(self.seed + 7919)
         n = len(best[2])
-        for kick in range(200):
-            if best[0] <= 1e-9 or time.monotonic() > deadline:
+        before = best[0]
+        kick = 0
+        for kick in range(int(self.kicks)):
+            if best[0] <= 1e-9 or self._clock.expired():
                 break
             size = max(2, int(n * (0.01 + 0.04 * (kick % 5) / 4)))
             trial = search.kick(best[2], rng, size)
             best = self._primal(graph, trial, ctr, None, search, cost, forbid, load, lo, hi,
-                                None, deadline, best)
+                                None, best)
+        if kick:
+            self._clock.phase("kicks", balance_range=None, gap=None,
+                              detail=f"{kick} kicks, violation {before:.4g} -> {best[0]:.4g}")
         return best
 
-    @staticmethod
-    def _primal(graph, lab, ctr, reduced, search: LocalSearch, cost, forbid, load, lo, hi,
-                locked, deadline, best):
+    def _primal(self, graph, lab, ctr, reduced, search: LocalSearch, cost, forbid, load, lo,
+                hi, locked, best):
         labels = lab if reduced is None else repair(graph, lab, ctr, reduced, locked)
-        labels = search.run(labels, deadline)
+        labels = search.run(labels, self._clock)
         s = np.zeros_like(lo)
         np.add.at(s, labels, load)
         rows = np.arange(len(labels))
@@ -454,7 +498,7 @@ class TerritoryBalancer:
         return best
 
     # -- results ------------------------------------------------------------------------
-    def _finish(self, data: dict, best: _Attempt, start: float) -> None:
+    def _finish(self, data: dict, best: _Attempt) -> None:
         res, labels = best.result, best.labels
         metrics, bounds, graph = data["metrics"], data["bounds"], data["graph"]
         m, n = self.n_territories, len(labels)
@@ -496,213 +540,8 @@ class TerritoryBalancer:
         if self.status_ in ("constraint_violated", "tolerance_not_met"):
             # the bound holds for feasible answers only; an infeasible one may be cheaper
             self.gap_ = None
-        self.stopped_by_ = res["stopped_by"]
-        self.seconds_ = time.monotonic() - start
+        # the clock cut some phase short: say so, whatever the last loop reported
+        self.stopped_by_ = "time_limit" if self._clock.hit else res["stopped_by"]
+        self.seconds_ = self._clock.elapsed()
 
     # -- pieces -------------------------------------------------------------------------
-    @staticmethod
-    def _weights(metrics: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
-        if weights is not None:
-            w = np.asarray(weights, dtype=float).copy()
-        else:
-            w = metrics[:, 0].copy() if metrics.shape[1] else np.ones(len(metrics))
-        # units with no weight still count a little, so they join the nearest center
-        # (the reported bound is corrected for this nudge, see _finish)
-        w[w <= 0] = max(w.mean(), 1e-12) * 1e-3
-        return w
-
-    @staticmethod
-    def _check_bounds(metrics: np.ndarray, b: Bounds) -> None:
-        totals = metrics.sum(axis=0)
-        for k in range(metrics.shape[1]):
-            lo, hi = b.lower[:, k].sum(), b.upper[:, k].sum()
-            if lo > totals[k] * (1 + 1e-9) or hi < totals[k] * (1 - 1e-9):
-                raise InfeasibleError(
-                    f"metric {k}: territory bounds sum to [{lo:,.6g}, {hi:,.6g}] but the total "
-                    f"is {totals[k]:,.6g}; widen the bounds so the total fits")
-            biggest = metrics[:, k].max()
-            if biggest > b.upper[:, k].max() * (1 + 1e-9):
-                raise InfeasibleError(
-                    f"metric {k}: one unit alone has {biggest:,.6g}, above every territory's "
-                    f"upper bound (max {b.upper[:, k].max():,.6g}); raise the tolerance or "
-                    "split that unit")
-
-    @staticmethod
-    def _check_locked(locked: np.ndarray, given: np.ndarray, m: int) -> None:
-        bad = np.flatnonzero((locked >= m) | (locked < -1))
-        if len(bad):
-            raise ParameterError(f"locked territory index out of range at unit rows "
-                                 f"{preview(bad)}", column="locked")
-        for i in np.flatnonzero(given >= 0):
-            if locked[given[i]] >= 0 and locked[given[i]] != i:
-                raise InfeasibleError(
-                    f"the center of territory {i} (unit row {given[i]}) is locked to territory "
-                    f"{locked[given[i]]}; a center must stay in its own territory")
-
-    @staticmethod
-    def _check_locked_reachable(graph: sp.csr_matrix, locked: np.ndarray,
-                                given: np.ndarray) -> None:
-        """A locked unit must be joinable to its fixed center without crossing units fixed
-        to other territories; otherwise no contiguous answer exists."""
-        fixed = locked.copy()
-        fixed[given[given >= 0]] = np.flatnonzero(given >= 0)
-        for t in np.unique(locked[locked >= 0]):
-            if given[t] < 0:
-                continue
-            usable = (fixed < 0) | (fixed == t)
-            keep = usable[graph.indices] & np.repeat(usable, np.diff(graph.indptr))
-            sub = sp.csr_matrix((keep.astype(float), graph.indices.copy(), graph.indptr.copy()),
-                                shape=graph.shape)
-            sub.eliminate_zeros()
-            reach = np.isfinite(dijkstra(sub, directed=False, indices=int(given[t]),
-                                         unweighted=True))
-            stuck = np.flatnonzero((locked == t) & ~reach)
-            if len(stuck):
-                raise InfeasibleError(
-                    f"unit row(s) {preview(stuck)} are locked to territory {t} but every path "
-                    "from its center crosses units fixed to other territories; no contiguous "
-                    "answer exists: unlock them or move the center")
-
-    @staticmethod
-    def _regions(unit_region, territory_region, given, n, m):
-        if unit_region is None:
-            return None
-        unit_r = np.asarray(unit_region)
-        terr_r = np.asarray(territory_region) if territory_region is not None else \
-            np.full(m, -1)
-        terr_r = terr_r.copy()
-        terr_r[given >= 0] = unit_r[given[given >= 0]]
-        if (terr_r < 0).any():
-            raise ParameterError("every territory needs a region: give centers or "
-                                 "territory regions", column="region")
-        return unit_r, terr_r
-
-    def _initial_centers(self, data: dict, given: np.ndarray, current: np.ndarray | None,
-                         locked: np.ndarray, m: int, rng: np.random.Generator,
-                         spread: bool = False) -> np.ndarray:
-        coords, w = data["coords"], data["w"]
-        n = len(w)
-        ctr = given.copy()
-        if (ctr >= 0).all():
-            return ctr
-        allowed_of = self._center_pool(data, m)
-        chosen = set(ctr[ctr >= 0].tolist())
-        for i in np.flatnonzero(ctr < 0):
-            # seed at the weighted centroid of what the territory holds today, or its locks
-            members = np.flatnonzero(locked == i)
-            if not len(members) and current is not None:
-                members = np.flatnonzero(current == i)
-            members = members[allowed_of[i][members]] if len(members) else members
-            members = np.array([j for j in members if j not in chosen], dtype=np.int64)
-            if len(members):
-                if spread:  # later starts: a random member (by weight), same territory
-                    j = int(rng.choice(members, p=w[members] / w[members].sum()))
-                else:
-                    c = np.average(coords[members], axis=0, weights=w[members])
-                    j = int(members[np.argmin(((coords[members] - c) ** 2).sum(1))])
-                ctr[i] = j
-                chosen.add(j)
-        if not chosen and data["regions"] is None and not (locked >= 0).any():
-            return self._kmeans_centers(coords, w, m, rng)
-        d2 = np.full(n, np.inf)
-        for j in chosen:
-            d2 = np.minimum(d2, ((coords - coords[j]) ** 2).sum(1))
-        for i in np.flatnonzero(ctr < 0):  # weighted k-means++ for the rest
-            p = w * (d2 if np.isfinite(d2).any() else np.ones_like(w))
-            p = np.where(allowed_of[i] & (locked < 0), p, 0.0)
-            p[list(chosen)] = 0.0
-            if p.sum() <= 0:
-                p = np.where(allowed_of[i], 1.0, 0.0)
-                p[list(chosen)] = 0.0
-            j = int(rng.choice(n, p=p / p.sum()))
-            ctr[i] = j
-            chosen.add(j)
-            d2 = np.minimum(d2, ((coords - coords[j]) ** 2).sum(1))
-        return ctr
-
-    @staticmethod
-    def _kmeans_centers(coords: np.ndarray, w: np.ndarray, m: int,
-                        rng: np.random.Generator, rounds: int = 12) -> np.ndarray:
-        """Weighted k-means (k-means++ seeding, Lloyd steps), snapped to distinct units."""
-        from scipy.spatial import cKDTree
-
-        n = len(w)
-        first = int(rng.choice(n, p=w / w.sum()))
-        seeds = [first]
-        d2 = ((coords - coords[first]) ** 2).sum(1)
-        for _ in range(m - 1):
-            p = w * d2
-            j = int(rng.choice(n, p=p / p.sum())) if p.sum() > 0 else int(rng.integers(n))
-            seeds.append(j)
-            d2 = np.minimum(d2, ((coords - coords[j]) ** 2).sum(1))
-        mu = coords[seeds].astype(float)
-        for _ in range(rounds):
-            lab = cKDTree(mu).query(coords)[1]
-            mass = np.bincount(lab, weights=w, minlength=m)
-            sx = np.bincount(lab, weights=w * coords[:, 0], minlength=m)
-            sy = np.bincount(lab, weights=w * coords[:, 1], minlength=m)
-            keep = mass > 0
-            mu[keep] = np.c_[sx[keep] / mass[keep], sy[keep] / mass[keep]]
-        # snap each mean to its nearest unit, distinct units in order of weight
-        tree = cKDTree(coords)
-        out = np.full(m, -1)
-        taken: set[int] = set()
-        for i in np.argsort(-np.bincount(cKDTree(mu).query(coords)[1], weights=w, minlength=m),
-                            kind="stable"):
-            for j in tree.query(mu[i], k=min(n, 32))[1]:
-                if int(j) not in taken:
-                    out[i] = int(j)
-                    taken.add(int(j))
-                    break
-        return out
-
-    @staticmethod
-    def _center_pool(data: dict, m: int) -> list[np.ndarray]:
-        n = len(data["w"])
-        if data["regions"] is None:
-            return [np.ones(n, dtype=bool)] * m
-        unit_r, terr_r = data["regions"]
-        return [unit_r == terr_r[i] for i in range(m)]
-
-    @staticmethod
-    def _move_centers(data: dict, labels: np.ndarray, ctr: np.ndarray,
-                      free: np.ndarray) -> np.ndarray:
-        """Each free center moves to the best of a few units near its weighted centroid."""
-        graph, coords, w, locked = data["graph"], data["coords"], data["w"], data["locked"]
-        out = ctr.copy()
-        cand_of: dict[int, np.ndarray] = {}
-        for i in np.flatnonzero(free):
-            members = np.flatnonzero((labels == i) & ((locked < 0) | (locked == i)))
-            if not len(members):
-                continue
-            c = np.average(coords[members], axis=0, weights=w[members])
-            near = members[np.argsort(((coords[members] - c) ** 2).sum(1), kind="stable")[:4]]
-            if data.get("max_distance") is not None:
-                # also the middle of the territory's extent, which shortens the longest trip
-                mid = (coords[members].min(axis=0) + coords[members].max(axis=0)) / 2
-                near = np.r_[near, members[np.argmin(((coords[members] - mid) ** 2).sum(1))]]
-            cand_of[i] = np.unique(np.r_[near, ctr[i]])
-        if not cand_of:
-            return out
-        limit = data.get("max_distance")
-        for i, cands in cand_of.items():
-            # distances inside the territory: small graphs, and the paths a rep would use
-            rows = np.flatnonzero(labels == i)
-            sub = graph[rows][:, rows]
-            local = np.searchsorted(rows, cands)
-            dist = dijkstra(sub, directed=False, indices=local)
-            scores = []
-            for r, c in enumerate(cands):
-                d = dist[r]
-                if not np.isfinite(d).all():  # territory split (should not happen): skip
-                    scores.append((len(d), np.inf) if c != ctr[i] else (len(d) - 1, np.inf))
-                    continue
-                too_far = int((d > limit).sum()) if limit is not None else 0
-                scores.append((too_far, float((w[rows] * d).sum())))
-            best = min(range(len(cands)), key=scores.__getitem__)
-            # keep the old center on ties, so the loop settles
-            old = scores[list(cands).index(ctr[i])]
-            if scores[best][0] < old[0] or (scores[best][0] == old[0]
-                                            and scores[best][1] < old[1] - 1e-12):
-                out[i] = cands[best]
-        return out

@@ -210,7 +210,7 @@ def test_infeasible_request_exits_3(tmp_path, capsys):
     rc = main(["balance", str(path), "--metric", "load", "--territories", "3", "--out",
                str(tmp_path / "o")])
     assert rc == 3
-    assert "one unit alone has 1,000" in capsys.readouterr().err
+    assert "metric 'load': unit 'u000' alone has 1,000" in capsys.readouterr().err
 
 
 def test_console_script_installed():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -12,6 +10,7 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra as scipy_dijkstra
 
 from components.balance import TerritoryBalancer, territory_balancing
+from components.balance.clock import Clock
 from components.balance.contiguity import contiguous_flags, repair
 from components.errors import InfeasibleError, ParameterError
 from tests.benchmarks.instances import delaunay_graph
@@ -56,11 +55,40 @@ def test_fixed_centers_are_kept():
     assert (b.labels_[centers] == np.arange(4)).all()
 
 
+class SteppingClock:
+    """Time that passes by a fixed step per reading, whatever the machine's speed."""
+
+    def __init__(self, step: float) -> None:
+        self.t, self.step, self.reads = 0.0, step, 0
+
+    def __call__(self) -> float:
+        self.t += self.step
+        self.reads += 1
+        return self.t
+
+
 def test_time_limit_is_a_wall():
     g, a, pts = instance(2000, seed=4)
-    b = TerritoryBalancer(25, seed=0, time_limit=0.5, tolerance=0.01).solve(g, a, coords=pts)
-    assert b.seconds_ < 3.0  # one last repair may finish after the limit
-    assert b.contiguous_.all()
+    clock = SteppingClock(0.01)  # the limit passes after 50 readings
+    b = TerritoryBalancer(25, seed=0, time_limit=0.5, tolerance=0.01, clock=clock).solve(
+        g, a, coords=pts)
+    assert b.stopped_by_ == "time_limit"
+    assert b.contiguous_.all()  # the repair still ran: the answer is whole
+    assert clock.reads < 120  # every phase checked the clock and stopped soon after
+    assert (b.labels_[b.centers_] == np.arange(25)).all()
+
+
+def test_untimed_run_says_why_it_stopped():
+    g, a, pts = instance(300, seed=4)
+    clock = SteppingClock(1e-9)
+    b = TerritoryBalancer(6, seed=0, time_limit=60, max_iter=30, clock=clock).solve(
+        g, a, coords=pts)
+    assert b.stopped_by_ in ("iteration_limit", "converged")
+    slow = TerritoryBalancer(6, seed=0, time_limit=60, max_iter=30,
+                             clock=SteppingClock(1e-3)).solve(g, a, coords=pts)
+    # a slower clock that never reaches the limit changes nothing
+    assert slow.stopped_by_ == b.stopped_by_
+    assert np.array_equal(slow.labels_, b.labels_)
 
 
 def test_exact_balance_on_a_path():
@@ -74,8 +102,9 @@ def test_exact_balance_on_a_path():
 def test_infeasible_unit_too_big_says_numbers():
     g = sp.diags([1.0, 1.0], [-1, 1], shape=(4, 4), format="csr")
     a = np.array([[10.0], [1.0], [1.0], [1.0]])
-    with pytest.raises(InfeasibleError, match=r"one unit alone has 10, above every territory's "
-                                              r"upper bound \(max 6.825\)"):
+    with pytest.raises(InfeasibleError, match=r"metric 0: unit 0 alone has 10, above every "
+                                              r"territory's upper bound \(max 6.825\); a "
+                                              r"tolerance of at least 0.5385 is needed"):
         TerritoryBalancer(2, tolerance=0.05).solve(g, a, coords=np.c_[np.arange(4.0),
                                                                      np.zeros(4)])
 
@@ -141,7 +170,7 @@ def test_local_search_never_splits_a_territory(seed):
     fixed = np.zeros(3000, dtype=bool)
     fixed[centers] = True
     search = LocalSearch(g, a[:, 0][None, :] * dist, load, lo, hi, np.ones((m, 1)), fixed)
-    out = search.run(labels, deadline=time.monotonic() + 30)
+    out = search.run(labels, Clock(30))
     assert search.moves > 100
     assert contiguous_flags(g, out, m).all()
     assert (out[centers] == np.arange(m)).all()
