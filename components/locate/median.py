@@ -192,12 +192,14 @@ def _exact(costs: np.ndarray, p: int, rules: SiteRules, engine: SwapEngine, lb, 
         if r.status != "optimal":
             status = r.status
             break
+        # finished: the truncated model's proven bound is a bound for the real costs (never
+        # its incumbent, which only equals the bound within HiGHS's gap tolerance)
         if r.objective >= upper - 1e-9 * max(1.0, abs(upper)):
-            best_bound, status = upper, "optimal"
+            status = "optimal"
             break
         over = real > thresholds + 1e-12 * np.abs(thresholds)
         if not over.any():
-            best_bound, status = upper, "optimal"
+            status = "optimal"
             break
         thresholds[over] = real[over]
     res.bound = min(best_bound, res.objective)

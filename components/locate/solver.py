@@ -616,11 +616,9 @@ class LocationAllocator:
                 cand.violation = prob.violation(cand.loads, r.open) + cap_mod._lost(prob, r.x)
                 if cand.key < alloc.key:
                     sol, alloc = np.sort(r.open), cand
-            if r.status == "optimal" and r.objective is not None:
-                bound = max(bound, r.objective if r.bound is None else r.bound)
-            elif r.status == "infeasible":
+            if r.status == "infeasible":
                 self.stats_["exact_infeasible"] = True
-            elif r.bound is not None:
+            elif r.bound is not None:  # the bound HiGHS proved, finished or not
                 bound = max(bound, r.bound)
         self.open_ = sol
         self.objective_ = alloc.cost
