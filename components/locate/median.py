@@ -132,7 +132,10 @@ def solve_median(costs: np.ndarray, p: int, rules: SiteRules, rng: np.random.Gen
         if lb2.bound > lb.bound:
             lb = lb2
     best_open, upper = engine.slots.copy(), min(upper, engine.objective)
-    bound = max(lb.bound, 0.0 if costs.min() >= 0 else -np.inf)
+    # every point pays at least its cheapest site: valid even when the time limit left the
+    # Lagrangian no step (a bound of 0 would say nothing)
+    trivial = float(engine.near_cost[:, 0].sum())
+    bound = max(lb.bound, trivial)
     stats.update(heuristic_seconds=time.monotonic() - t0 - bound_seconds,
                  bound_seconds=bound_seconds, search_rounds=rounds + 1)
     stats["lagrangian"] = {"bound": lb.bound, "iterations": iterations,

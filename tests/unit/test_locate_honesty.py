@@ -141,3 +141,49 @@ def test_min_facilities_unfinished_highs_claims_only_the_lp_bound(stand_in):
     assert 1 <= la.lower_bound_ <= min(best, np.ceil(lp - 1e-6))  # never 0: one site needed
     assert la.objective_ >= best and cover[:, la.open_].any(axis=1).all()
     assert la.status_ != "optimal" or la.objective_ == best
+
+
+# ------------------------------------------------------------------ statuses (#13)
+PACKING = dict(costs=np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), weights=[5.0, 5.0, 5.0],
+               capacities=[7.5, 7.5])  # 15 capacity for 15 demand, but no site holds two
+
+
+def test_proven_infeasible_raises_with_the_numbers_and_unproven_is_no_feasible_found():
+    from components.errors import InfeasibleError
+
+    with pytest.raises(InfeasibleError, match=r"proved .* violates them by 2.5"):
+        LocationAllocator("min_total_cost", 2, exact="always").solve(
+            PACKING["costs"], PACKING["weights"], capacities=PACKING["capacities"])
+    la = LocationAllocator("min_total_cost", 2, exact="never").solve(
+        PACKING["costs"], PACKING["weights"], capacities=PACKING["capacities"])
+    assert la.status_ == "no_feasible_found" and la.violation_ == pytest.approx(2.5)
+    loads = np.bincount(la.assignment_[la.assignment_ >= 0], weights=np.full(3, 5.0)[
+        la.assignment_ >= 0], minlength=2)
+    assert (loads > 7.5).any() or (la.assignment_ < 0).any()  # the oracle agrees
+
+
+def test_a_reused_solver_reports_what_a_fresh_one_does():
+    pts, w, d = instance(30, 2)
+    reused = LocationAllocator("min_total_cost", 2, exact="never", seed=1)
+    reused.solve(PACKING["costs"], PACKING["weights"], capacities=PACKING["capacities"])
+    assert reused.status_ == "no_feasible_found"
+    reused.solve(d, w, coords=(pts, pts))
+    fresh = LocationAllocator("min_total_cost", 2, exact="never", seed=1).solve(
+        d, w, coords=(pts, pts))
+    for name in ("status_", "objective_", "lower_bound_", "gap_", "violation_"):
+        assert getattr(reused, name) == getattr(fresh, name), name
+    assert np.array_equal(reused.open_, fresh.open_)
+    assert np.array_equal(reused.assignment_, fresh.assignment_)
+
+
+def test_time_limited_answer_keeps_a_real_bound_and_says_why_it_stopped():
+    pts, w, _ = instance(600, 9)
+    sites = np.random.default_rng(1).uniform(0, 100, (300, 2))
+    d = cdist(pts, sites)
+    c = d * w[:, None]
+    la = LocationAllocator("min_total_cost", 40, exact="never", time_limit=0.05).solve(
+        d, w, coords=(pts, sites))
+    assert la.stopped_by_ == "time_limit"
+    trivial = c.min(axis=1).sum()  # each point at its cheapest site: the oracle's floor
+    assert la.lower_bound_ >= trivial * (1 - 1e-12) > 0
+    assert la.lower_bound_ <= la.objective_
