@@ -187,3 +187,13 @@ def test_time_limited_answer_keeps_a_real_bound_and_says_why_it_stopped():
     trivial = c.min(axis=1).sum()  # each point at its cheapest site: the oracle's floor
     assert la.lower_bound_ >= trivial * (1 - 1e-12) > 0
     assert la.lower_bound_ <= la.objective_
+
+
+def test_time_limited_bound_is_not_zero_when_every_point_is_a_candidate():
+    # the cheapest-site bound is 0 here (each point is a site): the Lagrangian's first
+    # steps still give a real (valid by construction) bound, not 0
+    pts, w, d = instance(600, 9)
+    la = LocationAllocator("min_total_cost", 40, exact="never", time_limit=0.05).solve(
+        d, w, coords=(pts, pts))
+    assert la.stopped_by_ == "time_limit"
+    assert 0 < la.lower_bound_ <= la.objective_
