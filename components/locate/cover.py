@@ -82,7 +82,8 @@ def p_center(costs: np.ndarray, p: int, rules: SiteRules, rng, deadline: float,
         cover = sp.csr_matrix(costs <= values[mid])
         left = deadline - time.monotonic()
         stats["milp_tests"] += 1
-        verdict = _cover_test(cover, rules, p, left, exact)
+        # one hard threshold may not eat all the time: the tests above it still lower ub
+        verdict = _cover_test(cover, rules, p, left if hi - lo <= 1 else 0.5 * left, exact)
         if isinstance(verdict, str) and verdict == "too_small":
             stats["proofs"] += 1
             lo = proven = mid + 1
@@ -93,9 +94,9 @@ def p_center(costs: np.ndarray, p: int, rules: SiteRules, rng, deadline: float,
             best_open = _pad(verdict, p, best_open, rules)
             ub = float(costs[:, best_open].min(axis=1).max())
             hi = min(hi, int(np.searchsorted(values, ub)))
-        else:  # unsettled (time limit, or an LP that cannot tell): try no larger proofs
+        else:  # unsettled (time limit): nothing proven here; look above it for covers
             stats["unsettled"] += 1
-            break
+            lo = mid + 1
     bound = float(values[min(proven, len(values) - 1)])
     return np.sort(best_open), ub, min(max(bound, lb), ub), stats
 
