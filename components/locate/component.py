@@ -306,7 +306,7 @@ def _result(table: SCUTable, weights: np.ndarray, cand: Sites, comp: Sites | Non
     report: dict[str, Any] = {
         "component": SPEC.name, "strategy": p["strategy"], "status": s.status_,
         "objective": s.objective_, "objective_meaning": _meaning(p["strategy"]),
-        "lower_bound": s.lower_bound_, "gap": s.gap_,
+        "lower_bound": s.lower_bound_, "gap": s.gap_, "stopped_by": s.stopped_by_,
         "n_points": table.n, "n_candidates": int((cand.kind == "candidate").sum()),
         "n_required": int((cand.kind == "required").sum()),
         "n_open": len(s.open_), "open_facilities": [_scalar(v) for v in cand.ids[s.open_]],
@@ -317,8 +317,8 @@ def _result(table: SCUTable, weights: np.ndarray, cand: Sites, comp: Sites | Non
         "distance": distance, "transform": p["transform"],
         "seconds": s.seconds_, "solver": s.stats_,
     }
-    if getattr(s, "violation_", 0.0) > 1e-9:
-        report["limit_violation"] = s.violation_
+    if s.violation_ > 1e-9:
+        report["limit_violation"] = s.violation_  # least violation found (no proof)
     return ComponentResult({"assignments": assignments, "facilities": facilities}, report)
 
 

@@ -44,47 +44,82 @@ def _side(rules: SiteRules, p: int | None) -> SiteSide:
 
 def p_center(costs: np.ndarray, p: int, rules: SiteRules, rng, deadline: float,
              start: np.ndarray, exact: bool) -> tuple[np.ndarray, float, float, dict]:
-    """(open sites, max cost, lower bound, stats) for unweighted costs (n, m)."""
+    """(open sites, max cost, lower bound, stats) for unweighted costs (n, m).
+
+    The lower bound only rises on a proof: a threshold is "too small" when HiGHS proves
+    that no ``p`` sites cover it (status ``infeasible`` of the feasibility MILP, or the
+    LP relaxation needing more than ``p``), never because a solve cut short by the time
+    limit found nothing (issue #19: that read an unfinished proof as a proof).
+    """
     values = np.unique(costs)
     best_open = np.asarray(start)
     ub = float(costs[:, best_open].min(axis=1).max())
     lb = float(costs[:, rules.eligible | rules.fixed].min(axis=1).max())
-    stats = {"tests": 0, "milp_tests": 0}
+    stats: dict = {"tests": 0, "milp_tests": 0, "proofs": 0, "unsettled": 0}
+    t0 = time.monotonic()
+    # heuristic binary search for the upper bound (a share of the time: the proofs need
+    # the rest)
+    h_deadline = t0 + (0.35 if exact else 0.8) * max(deadline - t0, 0.0)
     lo = int(np.searchsorted(values, lb))
     hi = int(np.searchsorted(values, ub))
-    # heuristic binary search for the upper bound
-    while lo < hi and time.monotonic() < deadline:
+    while lo < hi and time.monotonic() < h_deadline:
         mid = (lo + hi) // 2
         stats["tests"] += 1
-        got = covers_with(costs, values[mid], p, rules, rng, deadline, best_open)
+        got = covers_with(costs, values[mid], p, rules, rng, h_deadline, best_open)
         if got is not None:
             best_open, hi = got, mid
             ub = float(costs[:, got].min(axis=1).max())
             hi = int(np.searchsorted(values, ub))
         else:
             lo = mid + 1
-    # proofs: thresholds whose set cover (LP relaxation, or MILP when exact) needs more
-    # than p sites are infeasible; they form a prefix of the sorted costs
-    lo = int(np.searchsorted(values, lb))
+    # proofs over [lb, ub): thresholds that p sites cannot cover form a prefix of the
+    # sorted costs. ``proven`` is the first threshold not yet proven too small.
+    proven = int(np.searchsorted(values, lb))
     hi = int(np.searchsorted(values, ub))
+    lo = proven
     while lo < hi and time.monotonic() < deadline:
         mid = (lo + hi) // 2
         cover = sp.csr_matrix(costs <= values[mid])
-        res = set_cover(cover, _side(rules, None), time_limit=deadline - time.monotonic(),
-                        relax=not exact)
+        left = deadline - time.monotonic()
         stats["milp_tests"] += 1
-        needs = res.objective if res.objective is not None else np.inf
-        if res.status == "infeasible" or needs > p + 1e-6:
-            lo = mid + 1
-        elif res.status != "optimal":
-            break
-        else:
+        # one hard threshold may not eat all the time: the tests above it still lower ub
+        verdict = _cover_test(cover, rules, p, left if hi - lo <= 1 else 0.5 * left, exact)
+        if isinstance(verdict, str) and verdict == "too_small":
+            stats["proofs"] += 1
+            lo = proven = mid + 1
+        elif isinstance(verdict, str):  # no proof here: look for the LP's own boundary below
             hi = mid
-            if exact:
-                best_open = _pad(res.open, p, best_open, rules)
-                ub = float(costs[:, best_open].min(axis=1).max())
-    proven = float(values[min(lo, len(values) - 1)])
-    return np.sort(best_open), ub, min(max(proven, lb), ub), stats
+        elif isinstance(verdict, np.ndarray):
+            hi = mid
+            best_open = _pad(verdict, p, best_open, rules)
+            ub = float(costs[:, best_open].min(axis=1).max())
+            hi = min(hi, int(np.searchsorted(values, ub)))
+        else:  # unsettled (time limit): nothing proven here; look above it for covers
+            stats["unsettled"] += 1
+            lo = mid + 1
+    bound = float(values[min(proven, len(values) - 1)])
+    return np.sort(best_open), ub, min(max(bound, lb), ub), stats
+
+
+def _cover_test(cover: sp.csr_matrix, rules: SiteRules, p: int, time_limit: float,
+                exact: bool):
+    """'too_small' (proven), a cover of at most p sites, 'lp_fits' (LP only: the
+    relaxation fits within p, nothing proven) or None (not settled)."""
+    side = _side(rules, p)
+    lp = set_cover(cover, _side(rules, None), time_limit=time_limit, relax=True)
+    if lp.status == "infeasible":  # budget/groups leave no cover at all
+        return "too_small"
+    if lp.status == "optimal" and lp.bound is not None and lp.bound > p + 1e-6:
+        return "too_small"
+    if not exact:
+        return "lp_fits" if lp.status == "optimal" else None
+    res = set_cover(cover, side, feasibility=True,
+                    time_limit=max(time_limit - lp.seconds, 0.01))
+    if res.status == "infeasible":
+        return "too_small"
+    if res.open is not None:  # any incumbent is a real cover within the limits
+        return res.open
+    return None
 
 
 def _pad(open_idx: np.ndarray, p: int, fallback: np.ndarray, rules: SiteRules) -> np.ndarray:
@@ -171,7 +206,9 @@ def min_facilities(cover: np.ndarray, weights: np.ndarray, rules: SiteRules, rng
     stats["interchange"] = len(best)
     res = set_cover(sp.csr_matrix(cover), _side(rules, None),
                     time_limit=max(deadline - time.monotonic(), 0.01), relax=not exact)
-    bound = float(np.ceil(res.bound - 1e-6)) if res.bound is not None else float(n_fixed)
+    # without a proof from HiGHS: the required sites, and at least one site for any point
+    trivial = float(max(n_fixed, 1 if cover.shape[0] else 0))
+    bound = max(float(np.ceil(res.bound - 1e-6)), trivial) if res.bound is not None else trivial
     complete = bool(cover[:, best].any(axis=1).all())
     if exact and res.open is not None and (len(res.open) < len(best) or not complete):
         best = res.open

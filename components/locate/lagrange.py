@@ -44,7 +44,7 @@ def lagrangian_bound(near_idx: np.ndarray, near_cost: np.ndarray, m: int, p: int
                      deadline: float, max_iterations: int = 600,
                      target_gap: float = 1e-9, costs: np.ndarray | None = None,
                      stall: int = 20, min_step: float = 2e-3,
-                     progress: float = 1e-4) -> LagrangianBound:
+                     progress: float = 1e-4, min_iterations: int = 0) -> LagrangianBound:
     """Best ``L(u)`` found by subgradient ascent from ``start_u``.
 
     ``costs`` (the dense matrix the lists come from) makes each step cheaper: with a
@@ -52,7 +52,8 @@ def lagrangian_bound(near_idx: np.ndarray, near_cost: np.ndarray, m: int, p: int
     the subgradient only needs the ``p`` chosen columns. The step factor halves after
     ``stall`` steps without a better bound; the ascent stops once it falls below
     ``min_step`` or when 100 steps raise the bound by less than ``progress`` x UB (the
-    bound has stalled), at the gap target, or at the deadline.
+    bound has stalled), at the gap target, or at the deadline (after ``min_iterations``
+    steps: a few O(n K) steps give a real bound when the search used up the time).
     """
     n, width = near_cost.shape
     cap = near_cost[:, -1] if width < m else np.full(n, np.inf)
@@ -67,7 +68,7 @@ def lagrangian_bound(near_idx: np.ndarray, near_cost: np.ndarray, m: int, p: int
     flat_idx = None if dense else near_idx.astype(np.int64)
     buf = np.empty((n, m)) if dense else None
     while it < max_iterations:
-        if time.monotonic() >= deadline:
+        if it >= min_iterations and time.monotonic() >= deadline:
             stopped = "time_limit"
             break
         it += 1

@@ -103,7 +103,7 @@ def solve_median(costs: np.ndarray, p: int, rules: SiteRules, rng: np.random.Gen
                           costs=costs, target_gap=target_gap * 0.5,
                           # dense steps on small instances; sparse lists (large ones) are
                           # cheap per step next to the search, so the bound gets more
-                          max_iterations=400 if full_m else 600)
+                          max_iterations=400 if full_m else 600, min_iterations=3)
     iterations, bound_seconds = lb.iterations, time.monotonic() - t_bound
     # The bound steers the rest of the search: while it leaves a gap, try the relaxed
     # solution as a new start (a Lagrangian heuristic, nearly free) and run one more VNS
@@ -132,7 +132,10 @@ def solve_median(costs: np.ndarray, p: int, rules: SiteRules, rng: np.random.Gen
         if lb2.bound > lb.bound:
             lb = lb2
     best_open, upper = engine.slots.copy(), min(upper, engine.objective)
-    bound = max(lb.bound, 0.0 if costs.min() >= 0 else -np.inf)
+    # every point pays at least its cheapest site: valid even when the time limit left the
+    # Lagrangian no step (a bound of 0 would say nothing)
+    trivial = float(engine.near_cost[:, 0].sum())
+    bound = max(lb.bound, trivial)
     stats.update(heuristic_seconds=time.monotonic() - t0 - bound_seconds,
                  bound_seconds=bound_seconds, search_rounds=rounds + 1)
     stats["lagrangian"] = {"bound": lb.bound, "iterations": iterations,
@@ -192,12 +195,14 @@ def _exact(costs: np.ndarray, p: int, rules: SiteRules, engine: SwapEngine, lb, 
         if r.status != "optimal":
             status = r.status
             break
+        # finished: the truncated model's proven bound is a bound for the real costs (never
+        # its incumbent, which only equals the bound within HiGHS's gap tolerance)
         if r.objective >= upper - 1e-9 * max(1.0, abs(upper)):
-            best_bound, status = upper, "optimal"
+            status = "optimal"
             break
         over = real > thresholds + 1e-12 * np.abs(thresholds)
         if not over.any():
-            best_bound, status = upper, "optimal"
+            status = "optimal"
             break
         thresholds[over] = real[over]
     res.bound = min(best_bound, res.objective)

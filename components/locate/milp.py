@@ -97,20 +97,31 @@ def _solve(c, integrality, lb, ub, constraints, time_limit, gap, sites, ny, offs
     status = STATUS.get(res.status, "error")
     seconds = time.monotonic() - t0
     if res.x is None:
-        bound = getattr(res, "mip_dual_bound", None)
-        return MilpResult("infeasible" if status == "infeasible" else status, None,
-                          None if bound is None or not np.isfinite(bound) else float(bound),
+        return MilpResult(status, None, _proven_bound(res, status, lp=not np.any(integrality)),
                           None, None, None, seconds, size)
     y = res.x[offset:offset + ny]
-    bound = getattr(res, "mip_dual_bound", None)
-    bound = float(res.fun) if status == "optimal" and (bound is None or not np.isfinite(bound)) \
-        else float(bound) if bound is not None and np.isfinite(bound) else None
+    bound = _proven_bound(res, status, lp=not np.any(integrality))
     gap_v = getattr(res, "mip_gap", None)
-    if status == "optimal":
-        status = "optimal"
     return MilpResult(status, float(res.fun), bound,
                       float(gap_v) if gap_v is not None and np.isfinite(gap_v) else None,
                       sites[y > 0.5], res.x, seconds, size)
+
+
+def _proven_bound(res, status: str, *, lp: bool) -> float | None:
+    """The bound HiGHS proved, never its incumbent.
+
+    A MILP cut short proves its dual bound (``mip_dual_bound``); an LP cut short proves
+    nothing (its objective is that of a basis that is not optimal). Only a finished
+    solve may fall back to its objective when no dual bound is reported.
+    """
+    if status not in ("optimal", "time_limit"):
+        return None
+    if lp:
+        return float(res.fun) if status == "optimal" and res.fun is not None else None
+    bound = getattr(res, "mip_dual_bound", None)
+    if bound is not None and np.isfinite(bound):
+        return float(bound)
+    return float(res.fun) if status == "optimal" and res.fun is not None else None
 
 
 def median_levels(costs: np.ndarray, side: SiteSide, *, time_limit: float,
@@ -325,8 +336,12 @@ def _packable(weights: np.ndarray, caps: np.ndarray, time_limit: float) -> float
 
 
 def set_cover(cover: sp.csr_matrix, side: SiteSide, *, time_limit: float, relax: bool = False,
-              gap: float = 1e-9) -> MilpResult:
-    """Fewest sites (or least opening cost) with every row covered; ``relax``: LP bound."""
+              gap: float = 1e-9, feasibility: bool = False) -> MilpResult:
+    """Fewest sites with every row covered; ``relax``: LP bound.
+
+    ``feasibility``: any cover within the site limits (``side.p`` as "at most p"); HiGHS
+    stops at the first one, and status ``infeasible`` proves that none exists.
+    """
     n, m = cover.shape
     sites = np.flatnonzero(~side.closed)
     ny = len(sites)
@@ -335,7 +350,7 @@ def set_cover(cover: sp.csr_matrix, side: SiteSide, *, time_limit: float, relax:
     cons += _site_rows(SiteSide(side.p, True, side.fixed_open, side.closed, side.opening,
                                 side.budget, side.budget_cost, side.group, side.group_max)
                        if side.p is not None else side, m, ny, 0, ny, sites)
-    c = np.ones(ny)
+    c = np.zeros(ny) if feasibility else np.ones(ny)
     lb, ub = np.zeros(ny), np.ones(ny)
     lb[side.fixed_open[sites]] = 1.0
     integrality = np.zeros(ny) if relax else np.ones(ny)

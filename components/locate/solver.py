@@ -121,7 +121,9 @@ class LocationAllocator:
     a competitor); competitor_ : competitor per captured point (-1 otherwise);
     reason_ : why a point is not served by us ('' when served); unit_cost_, loads_,
     objective_ (minimised: cost, max cost, uncovered demand or site count), lower_bound_, gap_,
-    status_ ('optimal', 'feasible', 'infeasible'), stats_, seconds_.
+    status_ ('optimal', 'feasible', 'no_feasible_found' with ``violation_`` > 0; a proven
+    infeasibility raises InfeasibleError), stopped_by_ ('gap closed', 'time_limit',
+    'search finished'), stats_, seconds_.
     """
 
     def __init__(self, strategy: str = "min_total_cost", facilities: int | None = None, *,
@@ -216,6 +218,11 @@ class LocationAllocator:
         """
         t0 = time.monotonic()
         self._check_params()
+        # every solve starts from clean state: nothing of a previous solve may leak
+        for key in [k for k in vars(self) if k.endswith("_") or k.startswith("_")]:
+            delattr(self, key)
+        self.violation_ = 0.0
+        self._deadline = t0 + float(self.time_limit)
         if self.facilities_mode == "auto":
             return self._solve_auto(t0, costs, weights, required=required, eligible=eligible,
                                     opening_costs=opening_costs, budget_costs=budget_costs,
@@ -411,7 +418,7 @@ class LocationAllocator:
             except InfeasibleError:
                 tried[p] = None
                 return None
-            ok = sub.status_ != "infeasible" and (
+            ok = sub.status_ != "no_feasible_found" and (
                 self.allow_unassigned or not (sub.assignment_ == -1).any())
             tried[p] = sub if ok else None
             return tried[p]
@@ -616,11 +623,18 @@ class LocationAllocator:
                 cand.violation = prob.violation(cand.loads, r.open) + cap_mod._lost(prob, r.x)
                 if cand.key < alloc.key:
                     sol, alloc = np.sort(r.open), cand
-            if r.status == "optimal" and r.objective is not None:
-                bound = max(bound, r.objective if r.bound is None else r.bound)
-            elif r.status == "infeasible":
+            if r.status == "infeasible":
                 self.stats_["exact_infeasible"] = True
-            elif r.bound is not None:
+                if not self.allow_unassigned:
+                    least = cap_mod._lost(prob, alloc.assign) + prob.violation(alloc.loads, sol)
+                    raise InfeasibleError(
+                        f"HiGHS proved that no {p} sites meet the load limits (min_load "
+                        f"{_fmt(float(lower.max()))}, max_load/capacities "
+                        f"{_fmt(float(upper.min()))}-{_fmt(float(upper.max()))}) with total "
+                        f"demand {_fmt(float(w.sum()))}; the best set found violates them by "
+                        f"{_fmt(least)}; relax the limits, change the number of facilities or "
+                        "allow unassigned points")
+            elif r.bound is not None:  # the bound HiGHS proved, finished or not
                 bound = max(bound, r.bound)
         self.open_ = sol
         self.objective_ = alloc.cost
@@ -678,13 +692,20 @@ class LocationAllocator:
         self.gap_ = gap
         self.lower_bound_ = bnd
         violation = getattr(self, "violation_", 0.0)
+        # one vocabulary: 'infeasible' is never a status (a proof raises InfeasibleError,
+        # CLI exit 3); without a proof the best answer is 'no_feasible_found' with its
+        # least violation
         if violation > 1e-9:
-            self.status_ = "infeasible"
+            self.status_ = "no_feasible_found"
         elif gap is not None and gap <= max(self.target_gap, 1e-9):
             self.status_ = "optimal"
         else:
             self.status_ = "feasible"
-        self.seconds_ = time.monotonic() - t0
+        now = time.monotonic()
+        self.stopped_by_ = ("gap closed" if self.status_ == "optimal"
+                            else "time_limit" if now >= self._deadline - 1e-3
+                            else "search finished")
+        self.seconds_ = now - t0
 
 
 def _mask(value: Any, m: int, name: str) -> np.ndarray:

@@ -1,7 +1,8 @@
 """`make bench`: run every tests/benchmarks/bench_*.py and print one markdown table.
 
 Each module exposes ``run(quick: bool = False) -> list[dict]`` with keys
-``benchmark, case, value, unit, target, note`` and optionally ``met`` (bool). ``--quick``
+``benchmark, case, value, unit, target, note`` and optionally ``met`` (bool; ``ok`` is
+read the same way). ``--quick``
 uses small sizes (a smoke test); ``--only NAME`` runs one module; ``--json FILE`` also
 saves the rows; ``--readme FILE`` writes the table into FILE between the
 ``<!-- bench:start -->`` and ``<!-- bench:end -->`` markers (``--from-json FILE`` does
@@ -38,8 +39,9 @@ _PLAIN = re.compile(r"^\s*(<=|>=|<|>)\s*(-?[\d,]*\.?\d+)\s*([^\d\s,;]*)\s*$")
 
 def met(row: dict) -> bool | None:
     """True/False when the row can be judged, None when its target is prose or empty."""
-    if row.get("met") is not None:
-        return bool(row["met"])
+    for key in ("met", "ok"):
+        if row.get(key) is not None:
+            return bool(row[key])
     target, value = str(row.get("target", "")), row.get("value")
     match = _PLAIN.match(target)
     if not match or isinstance(value, bool) or not isinstance(value, int | float):

@@ -137,3 +137,20 @@ def test_duckdb_sql_function_matches_python(files):
     bad = con.execute("SELECT terraplan_location_allocation((SELECT to_json(list(d)) FROM d), "
                       "NULL, NULL, NULL, NULL, '{\"facilities\": 99}')").fetchone()[0]
     assert "99 facilities requested but only 40" in json.loads(bad)["error"]
+
+
+def test_cli_proven_infeasible_exits_3_with_the_numbers(tmp_path, capsys):
+    # 15 capacity for 15 demand on paper, but no site can hold two points of 5
+    pd.DataFrame({"id": ["a", "b", "c"], "x": [0.0, 10.0, 5.0], "y": [0.0, 0.0, 1.0],
+                  "w": [5.0, 5.0, 5.0]}).to_csv(tmp_path / "d.csv", index=False)
+    pd.DataFrame({"id": ["a", "b"], "capacity": [7.5, 7.5]}).to_csv(tmp_path / "c.csv",
+                                                                    index=False)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "report.json").write_text("previous")
+    code = main(["locate", str(tmp_path / "d.csv"), "--facilities", "2", "--weight", "w",
+                 "--candidates", str(tmp_path / "c.csv"), "--exact", "always",
+                 "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "proved" in err and "total demand 15" in err and "Traceback" not in err
+    assert (tmp_path / "out" / "report.json").read_text() == "previous"  # left intact

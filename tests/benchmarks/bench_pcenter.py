@@ -1,0 +1,63 @@
+"""p-center (min_max_cost) on OR-Library pmed1-40 against the published optimal radii.
+
+Instances: Beasley's pmed files (../shared/data/orlib-pmed/, read from the original
+files: shortest paths over the edge lists, last occurrence of an edge counts). Optimal
+radii: Elloumi, Labbe & Pochet (2004), "A new formulation and resolution method for the
+p-center problem", INFORMS J. Computing 16(1) (also Daskin 1995, Mladenovic et al.
+2003). Targets (issue #13): avg gap <= 0.2 %, worst <= 2 %, each <= 30 s, the time limit
+a wall (<= 10 % over), and no lower bound above the published radius (issue #19).
+The row carries ``ok``: ``make bench`` exits non-zero when it is False.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from components.locate import LocationAllocator
+from tests.benchmarks import bench_locate
+
+# the files sit beside the checkout (../shared/data/orlib-pmed); TERRAPLAN_ORLIB_PMED
+# points elsewhere (a worktree one level deeper)
+if os.environ.get("TERRAPLAN_ORLIB_PMED"):
+    bench_locate.ORLIB = Path(os.environ["TERRAPLAN_ORLIB_PMED"])
+
+OPT_RADIUS = {1: 127, 2: 98, 3: 93, 4: 74, 5: 48, 6: 84, 7: 64, 8: 55, 9: 37, 10: 20,
+              11: 59, 12: 51, 13: 36, 14: 26, 15: 18, 16: 47, 17: 39, 18: 28, 19: 18,
+              20: 13, 21: 40, 22: 38, 23: 22, 24: 15, 25: 11, 26: 38, 27: 32, 28: 18,
+              29: 13, 30: 9, 31: 30, 32: 29, 33: 15, 34: 11, 35: 30, 36: 27, 37: 15,
+              38: 29, 39: 23, 40: 13}
+LIMIT = 30.0
+
+
+def solve(k: int) -> dict:
+    d, p = bench_locate.read_pmed(k)
+    t0, cpu0 = time.monotonic(), time.process_time()
+    la = LocationAllocator("min_max_cost", p, exact="always", time_limit=LIMIT,
+                           seed=0).solve(d)
+    return {"k": k, "objective": la.objective_, "bound": la.lower_bound_,
+            "status": la.status_, "seconds": time.monotonic() - t0,
+            "cpu": time.process_time() - cpu0, "opt": OPT_RADIUS[k]}
+
+
+def run(quick: bool = False) -> list[dict]:
+    ks = [1, 6, 11, 20] if quick else list(range(1, 41))
+    got = [solve(k) for k in ks]
+    gaps = [100 * (g["objective"] - g["opt"]) / g["opt"] for g in got]
+    false_bound = [g["k"] for g in got if g["bound"] > g["opt"] + 1e-9]
+    over = [g["k"] for g in got if g["seconds"] > 1.1 * LIMIT]
+    proven = sum(g["status"] == "optimal" for g in got)
+    worst = int(np.argmax(gaps))
+    ok = np.mean(gaps) <= 0.2 and max(gaps) <= 2.0 and not false_bound and not over
+    note = (f"worst {max(gaps):.2f} % (pmed{got[worst]['k']}: {got[worst]['objective']:g} vs "
+            f"{got[worst]['opt']}); proven optimal {proven}/{len(got)}; max "
+            f"{max(g['seconds'] for g in got):.1f} s wall (shared machine), parent CPU max "
+            f"{max(g['cpu'] for g in got):.1f} s; bounds above the published radius: "
+            f"{false_bound or 'none'}; over the wall: {over or 'none'}")
+    return [{"benchmark": "p-center OR-Library", "case": f"pmed{ks[0]}-{ks[-1]} "
+             f"({len(ks)} inst.), {LIMIT:g} s limit", "value": float(np.mean(gaps)),
+             "unit": "% avg gap", "target": "avg <= 0.2 %, worst <= 2 %, <= 30 s each",
+             "note": note, "ok": bool(ok)}]
