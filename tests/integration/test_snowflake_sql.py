@@ -16,6 +16,7 @@ import json
 import re
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlglot
@@ -258,6 +259,9 @@ class _Frame:
         return self.session.execute(f"SELECT * FROM {self.name}").fetch_pandas_all()
 
     def save_as_table(self, name: str, mode: str) -> None:
+        # Snowpark would put a DataFrame of more than 512 cells in an unqualified temporary
+        # table in the caller's current schema first: outputs must go through write_pandas
+        assert "TERRAPLAN_STAGE" not in name, "staged through create_dataframe"
         cols = [(_ident(f.name), _SQL_TYPES[type(f.datatype)]) for f in self.struct.fields]
         ddl = ", ".join(f"{c} {t}" for c, t in cols)
         create = "CREATE OR REPLACE TABLE" if mode == "overwrite" else \
@@ -302,6 +306,19 @@ class FakeSnowpark:
 
     def create_dataframe(self, rows, schema) -> _Frame:
         return _Frame(self, rows=rows, schema=schema)
+
+    def write_pandas(self, df: pd.DataFrame, table_name: str, **kwargs) -> None:
+        """Snowpark's Session.write_pandas calls the connector's, which fakesnow provides."""
+        import snowflake.connector.pandas_tools as pandas_tools
+
+        self.__dict__.setdefault("write_pandas_calls", []).append(
+            {"table": table_name, "rows": len(df), **kwargs})
+        assert kwargs["quote_identifiers"] and kwargs["auto_create_table"]
+        # fakesnow's stand-in pastes names; quote_identifiers=True quotes them on an account
+        quote = lambda n: None if n is None else '"' + n.replace('"', '""') + '"'  # noqa: E731
+        options = {**kwargs, "database": quote(kwargs.get("database")),
+                   "schema": quote(kwargs.get("schema"))}
+        pandas_tools.write_pandas(self.cursor._conn, df, quote(table_name), **options)
 
 
 def test_account_path_end_to_end_on_fakesnow(cursor):
@@ -371,3 +388,73 @@ def _frame(df: pd.DataFrame):
     schema = StructType([StructField(c, t) for c, (t, _) in zip(df.columns, typed, strict=True)])
     data = [list(r) for r in zip(*[v for _, v in typed], strict=True)]
     return data, schema
+
+
+# -- issue #12: the write path at real sizes, staging and cleanup ---------------------------
+
+def _big_output(n: int, run_id: str) -> pd.DataFrame:
+    return pd.DataFrame({"RUN_ID": run_id, "ID": [f"u{i}" for i in range(n)],
+                         "TERRITORY": [f"t{i % 97}" for i in range(n)],
+                         "DISTANCE": np.arange(n) * 0.25,
+                         "MOVED": np.arange(n) % 3 == 0,
+                         "RANK": pd.array([i if i % 10 else None for i in range(n)],
+                                          dtype="Int64")})
+
+
+def test_100k_row_outputs_are_staged_with_write_pandas_in_the_targets_schema(cursor):
+    cursor.execute('CREATE SCHEMA "DB"."OUTS"')
+    cursor.execute('USE SCHEMA "DB"."S"')  # CREATE SCHEMA made OUTS current
+    session = FakeSnowpark(cursor)
+    n = 100_000
+    targets = [parse_table("DB.OUTS.BIG_A"), parse_table("DB.OUTS.BIG_B")]
+    outs = [publish.Output(name, t, _big_output(n, "run-1"))
+            for name, t in zip(("a", "b"), targets, strict=True)]
+    assert publish.write_account(session, outs, "run-1") == "swap"
+    calls = session.write_pandas_calls
+    assert [(c["database"], c["schema"], c["table_type"], c["rows"]) for c in calls] == [
+        ("DB", "OUTS", "transient", n)] * 2
+    assert all(c["table"].startswith(t.name + "__TERRAPLAN_STAGE_")
+               for c, t in zip(calls, targets, strict=True))
+    for target in targets:
+        got = rows(cursor, target)
+        assert len(got) == n and got["DISTANCE"].sum() == pytest.approx(0.25 * n * (n - 1) / 2)
+        assert got["MOVED"].sum() == len(range(0, n, 3))
+        assert got["RANK"].isna().sum() == n // 10
+    # the re-run with the same columns is one transaction, still 100k rows each
+    outs = [publish.Output(o.name, o.target, _big_output(n, "run-2")) for o in outs]
+    assert publish.write_account(session, outs, "run-2") == "transaction"
+    assert set(rows(cursor, targets[1])["RUN_ID"]) == {"run-2"}
+    tables = [r[1] for r in cursor.execute('SHOW TABLES IN SCHEMA "DB"."OUTS"').fetchall()]
+    assert sorted(tables) == ["BIG_A", "BIG_B"]
+
+
+class _DropRefused(FakeSnowpark):
+    def sql(self, query: str, params=None):
+        if query.startswith("DROP TABLE"):
+            raise SnowparkSQLException("Insufficient privileges to operate on table")
+        return super().sql(query, params)
+
+
+def test_a_failed_cleanup_is_never_swallowed(cursor):
+    session = _DropRefused(cursor)
+    out = publish.Output("a", parse_table("S.CLEAN"), _big_output(600, "run-1"))
+    with pytest.raises(publish.CleanupError, match=r"outputs were written.*"
+                       r"CLEAN__TERRAPLAN_STAGE_RUN_1.*Insufficient privileges"):
+        publish.write_account(session, [out], "run-1")
+    assert len(rows(cursor, '"S"."CLEAN"')) == 600  # written, and the leftover named
+
+    class _Both(_DropRefused):
+        def write_pandas(self, df, table_name, **kwargs):
+            super().write_pandas(df, table_name, **kwargs)
+            raise SnowparkSQLException("the warehouse was suspended")
+
+    with pytest.raises(SnowparkSQLException, match="suspended") as err:
+        publish.write_account(_Both(cursor), [out], "run-2")
+    assert any("could not drop" in note for note in err.value.__notes__)
+
+
+def test_statements_that_lose_a_table_name_fail_when_built():
+    t = parse_table("DB.S.T")
+    assert publish.drop_sql(t) == 'DROP TABLE IF EXISTS "DB"."S"."T"'
+    with pytest.raises(RuntimeError, match=r'without "DB"\."S"\."T"'):
+        publish._checked("DROP TABLE IF EXISTS", t)  # what sqlglot <= 30.10 rendered

@@ -88,11 +88,19 @@ def parse_request(body: bytes, *, max_request_bytes: int = MAX_REQUEST_BYTES) ->
     if len(body) > max_request_bytes:
         raise ContractError(oversized_message(len(body), max_request_bytes), status=413)
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
+    except UnicodeDecodeError as err:
         # The position only: the body may hold user data, it is not echoed.
+        raise ContractError("request body is not UTF-8 text (BigQuery sends JSON in UTF-8; "
+                            f"invalid byte at position {err.start})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
         raise ContractError("request body is not JSON (a BigQuery remote-function "
                             f"request is a JSON object; parse error at {err.pos})") from None
+    except RecursionError:
+        raise ContractError("request body is JSON nested too deeply to parse (BigQuery's "
+                            "requests are an object of arrays of arguments)") from None
     if not isinstance(data, dict):
         raise ContractError("request body must be a JSON object with 'requestId' and 'calls' "
                             f"(BigQuery's remote-function request); got a {type(data).__name__}")

@@ -43,7 +43,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from components import registry
+from components import highs, registry
 from components.errors import TerraplanError
 from components.result import jsonable
 from udfs.base import new_run_id
@@ -120,6 +120,10 @@ class RemoteFunctionHandler:
             status, payload = err.status, error_body(str(err))
         except TransientError as err:
             status, payload = 503, error_body(f"BigQuery is unavailable, retry: {err}")
+        except Exception as err:  # a bug in terraplan, not in the request: 500, logged
+            log.exception("request=%s failed outside any call", request_id)
+            status, payload = 500, error_body(f"internal error in terraplan "
+                                              f"({type(err).__name__}); request {request_id}")
         log.info("request=%s component=%s mode=%s calls=%d errors=%d status=%d bytes_in=%d "
                  "bytes_out=%d seconds=%.3f", request_id, component, mode, n_calls, n_errors,
                  status, len(body), len(payload), time.monotonic() - started)
@@ -197,6 +201,9 @@ class RemoteFunctionHandler:
             document = {"error": f"an argument is not valid JSON ({err.msg} at position "
                                  f"{err.pos}); pass TO_JSON_STRING(...) of the table rows",
                         "kind": "input"}
+        except RecursionError:
+            document = {"error": "an argument is JSON nested too deeply to read; pass "
+                                 "TO_JSON_STRING(...) of the table rows", "kind": "input"}
         except transient as err:
             raise TransientError(type(err).__name__) from err
         except user_errors as err:
@@ -210,7 +217,8 @@ class RemoteFunctionHandler:
     @staticmethod
     def _packed(component: str, args: list[Any]) -> dict[str, Any]:
         *tables, params = args
-        result = run_packed(component, tables, params)
+        with highs.in_process():  # one solve per request: no forked children in Cloud Run
+            result = run_packed(component, tables, params)
         document = result_document(result)
         document["schema"] = {name: table_schema(df) for name, df in result.tables.items()}
         return document
@@ -265,7 +273,8 @@ class RemoteFunctionHandler:
         store = BigQueryTables(self._client(project))
         frames = {n: store.read(t) for n, t in in_ids.items()}
         main = frames.pop(in_names[0])
-        result = registry.get(component).run(main, **frames, **params)
+        with highs.in_process():
+            result = registry.get(component).run(main, **frames, **params)
         counts = store.write({out_ids[n]: result.tables[n] for n in out_names}, run_id)
         return {"run_id": run_id,
                 "outputs": {n: {"table": str(out_ids[n]), "rows": counts[str(out_ids[n])]}

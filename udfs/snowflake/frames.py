@@ -1,11 +1,15 @@
 """Tables in and out of Snowpark: ``session.table`` to pandas, pandas to Snowpark DataFrames.
 
 Snowpark's ``create_dataframe(pandas_df)`` is slow (and in local testing very
-slow), so result tables go in as lists of Python values plus an explicit schema.
+slow), so in local testing result tables go in as lists of Python values plus an
+explicit schema. On an account they go in with ``write_pandas`` (:func:`to_loadable`):
+``create_dataframe`` of more than a few hundred cells would create an unqualified
+temporary table in the session's current schema and fill it with bound INSERTs.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime
 from typing import Any
@@ -85,3 +89,29 @@ def to_snowpark(session: Session, df: pd.DataFrame) -> DataFrame:
         columns.append(values)
     rows = [list(r) for r in zip(*columns, strict=True)]
     return session.create_dataframe(rows, schema=StructType(fields))
+
+
+def to_loadable(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with one plain dtype per column, as ``write_pandas`` loads it (via Parquet).
+
+    Types follow :func:`column_values`: integers as nullable Int64 (NUMBER), floats
+    (FLOAT), booleans (BOOLEAN), timestamps (TIMESTAMP_NTZ) and text; lists and dicts
+    as their JSON text, since Parquet has no VARIANT (``PARSE_JSON`` reads them back).
+    """
+    out = {}
+    for name in df.columns:
+        kind, values = column_values(df[name])
+        if isinstance(kind, LongType):
+            out[name] = pd.array(values, dtype="Int64")
+        elif isinstance(kind, DoubleType):
+            out[name] = np.array([np.nan if v is None else v for v in values], dtype=float)
+        elif isinstance(kind, BooleanType):
+            out[name] = pd.array(values, dtype="boolean")
+        elif isinstance(kind, TimestampType):
+            out[name] = pd.to_datetime(pd.Series(values, dtype=object))
+        elif isinstance(kind, VariantType):
+            out[name] = pd.Series([None if v is None else json.dumps(v) for v in values],
+                                  dtype=object)
+        else:
+            out[name] = pd.Series(values, dtype=object)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)))

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components import registry
+from components import highs, registry
 from components.errors import InputError, TerraplanError
 from components.result import jsonable
 from components.spec import ComponentSpec
@@ -135,7 +135,8 @@ class PartitionSolver:
         if not any(params.get(k) for k in ("x", "y", "lon", "lat")):
             params.update(x="x", y="y")
         params = resolve_column_params(spec, params, [frame])
-        result = component.run(frame, **params)
+        with highs.in_process():
+            result = component.run(frame, **params)
         return result.tables[spec.outputs[0].name], jsonable(result.report)
 
     def end_partition(self) -> Iterator[tuple[Any, ...]]:

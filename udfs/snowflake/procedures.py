@@ -36,7 +36,7 @@ import scipy.spatial
 import scipy.spatial.distance  # noqa: F401
 from snowflake.snowpark import Session
 
-from components import registry
+from components import highs, registry
 from components.errors import InputError, TerraplanError
 from components.result import jsonable
 from components.sqlgen import table
@@ -152,7 +152,8 @@ def _run(name: str, session: Session, input_names: Sequence[Any],
             raise InputError(f"the scus table {sql(sources[first])} is empty", column=first)
 
     main = frames.pop(first)
-    result = component.run(main, **frames, **params)
+    with highs.in_process():  # no fork in a warehouse handler (Snowflake advises against)
+        result = component.run(main, **frames, **params)
     if profile:
         result.report["input_profile"] = profile
     outputs = []

@@ -9,7 +9,9 @@ Two paths, with different guarantees:
     sequential, one atomic overwrite per table: there is no multi-table atomicity.
 
 ``write_account`` (a real account)
-    Every output is first saved to a staging table in its target's schema. Then:
+    Every output is first loaded with ``write_pandas`` into a TRANSIENT staging table
+    named by the target's database and schema (nothing lands in the caller's current
+    schema). Then:
 
     * every target exists with the staged columns (the usual re-run): one explicit
       transaction ``BEGIN; DELETE FROM t; INSERT INTO t (...) SELECT ... FROM stage;
@@ -22,7 +24,13 @@ Two paths, with different guarantees:
       fails the earlier ones are swapped (or renamed) back. SWAP also exchanges the
       grants on the two tables: re-grant after a schema change.
 
-    Staging tables are dropped at the end, whatever happened.
+    Staging tables are dropped at the end, whatever happened. A drop that fails is
+    never hidden: after a successful write it raises :class:`CleanupError` naming the
+    tables left behind; after a failed one it is added to the error's notes.
+
+Statements are expression trees whose rendering is checked (:func:`_checked`): a
+sqlglot that drops a table name from a statement fails when the statement is built,
+never on the account. The zip ships the sqlglot the tests ran (see :mod:`.deploy`).
 """
 
 from __future__ import annotations
@@ -31,12 +39,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
+import sqlglot
 from snowflake.snowpark import Session
 from snowflake.snowpark.exceptions import SnowparkSQLException
 from sqlglot import exp
 
-from udfs.snowflake.frames import to_snowpark
+from components.errors import TerraplanError
+from udfs.snowflake.frames import to_loadable, to_snowpark
 from udfs.snowflake.names import sql, stage_for
+
+
+class CleanupError(TerraplanError):
+    """The outputs were written but a staging table could not be dropped."""
 
 
 @dataclass
@@ -71,18 +85,32 @@ def transaction_statements(pairs: Sequence[tuple[exp.Table, exp.Table, Sequence[
     return statements
 
 
+def _checked(statement: str, *tables: exp.Table) -> str:
+    """``statement``, after checking that every table's quoted name is in it."""
+    missing = [sql(t) for t in tables if sql(t) not in statement]
+    if missing:
+        raise RuntimeError(f"sqlglot rendered {statement!r} without {', '.join(missing)}; "
+                           "terraplan needs the sqlglot it was tested with (bundled in "
+                           "terraplan.zip)")
+    return statement
+
+
 def swap_sql(stage: exp.Table, target: exp.Table) -> str:
-    return sql(exp.Alter(this=stage.copy(), kind="TABLE",
-                         actions=[exp.SwapTable(this=target.copy())]))
+    node = exp.Alter(this=stage.copy(), kind="TABLE", actions=[exp.SwapTable(this=target.copy())])
+    return _checked(sql(node), stage, target)
 
 
 def rename_sql(table: exp.Table, new: exp.Table) -> str:
-    return sql(exp.Alter(this=table.copy(), kind="TABLE",
-                         actions=[exp.AlterRename(this=new.copy())]))
+    node = exp.Alter(this=table.copy(), kind="TABLE", actions=[exp.AlterRename(this=new.copy())])
+    return _checked(sql(node), table, new)
 
 
 def drop_sql(table: exp.Table) -> str:
-    return sql(exp.Drop(tables=[table.copy()], kind="TABLE", exists=True))
+    # Parsed, then the table replaced: ``exp.Drop``'s arguments changed across sqlglot
+    # versions (``this`` vs ``tables``), the parse of this statement did not.
+    node = sqlglot.parse_one('DROP TABLE IF EXISTS "T"', read="snowflake")
+    node.find(exp.Table).replace(table.copy())
+    return _checked(sql(node), table)
 
 
 # -- the account path -----------------------------------------------------------------------
@@ -96,16 +124,27 @@ def _shape(session: Session, table: exp.Table) -> list[tuple[str, str]] | None:
     return [(f.name, type(f.datatype).__name__) for f in fields]
 
 
+def stage_output(session: Session, out: Output, stage: exp.Table) -> None:
+    """Load ``out.frame`` into the TRANSIENT table ``stage`` (its database and schema named)."""
+    catalog, db = stage.args.get("catalog"), stage.args.get("db")
+    session.write_pandas(to_loadable(out.frame), stage.name,
+                         database=catalog.name if catalog else None,
+                         schema=db.name if db else None, quote_identifiers=True,
+                         auto_create_table=True, overwrite=True, table_type="transient",
+                         use_logical_type=True)
+
+
 def write_account(session: Session, outputs: Sequence[Output], run_id: str) -> str:
     def run(statement: str) -> None:
         session.sql(statement).collect()
 
     stages: list[exp.Table] = []
+    failure: BaseException | None = None
     try:
         for out in outputs:
             stage = stage_for(out.target, run_id)
             stages.append(stage)
-            to_snowpark(session, out.frame).write.save_as_table(sql(stage), mode="overwrite")
+            stage_output(session, out, stage)
         staged = [_shape(session, s) for s in stages]
         current = [_shape(session, o.target) for o in outputs]
         if all(c is not None and c == s for c, s in zip(current, staged, strict=True)):
@@ -114,12 +153,29 @@ def write_account(session: Session, outputs: Sequence[Output], run_id: str) -> s
             return "transaction"
         _swap_all(run, outputs, stages, [c is not None for c in current])
         return "swap"
+    except BaseException as err:
+        failure = err
+        raise
     finally:
-        for stage in stages:
-            try:
-                run(drop_sql(stage))
-            except SnowparkSQLException:
-                pass  # never hide the real outcome behind a cleanup failure
+        _drop_stages(run, stages, failure)
+
+
+def _drop_stages(run: Callable[[str], None], stages: Sequence[exp.Table],
+                 failure: BaseException | None) -> None:
+    left: list[str] = []
+    for stage in stages:
+        try:
+            run(drop_sql(stage))
+        except SnowparkSQLException as err:
+            left.append(f"{sql(stage)} ({err.message})")
+    if not left:
+        return
+    message = (f"terraplan could not drop its staging table(s) {', '.join(left)}; "
+               "drop them with DROP TABLE once the cause is fixed")
+    if failure is not None:
+        failure.add_note(message)
+        return
+    raise CleanupError("the outputs were written, but " + message)
 
 
 def _transaction(run: Callable[[str], None],
