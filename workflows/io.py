@@ -41,19 +41,24 @@ def read_input(spec: str, *, id_columns: Iterable[str] = ()) -> pd.DataFrame:
         finally:
             wh.close()
     else:
-        path = Path(spec)
+        from workflows import formats
+
+        path = Path(spec.partition("#")[0])
         if not path.is_file():
             raise InputError(f"input file '{spec}' not found", column="INPUT")
         suffix = path.suffix.lower()
-        if suffix == ".csv":
+        if formats.handles(spec):
+            df = formats.read_file(spec, id_columns=ids)
+        elif suffix == ".csv":
             header = pd.read_csv(path, nrows=0).columns
             df = pd.read_csv(path, dtype={c: str for c in header if c in ids},
                              keep_default_na=True)
         elif suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path)
         else:
-            raise InputError(f"input '{spec}': expected a .csv or .parquet file or "
-                             "duckdb:FILE::TABLE", column="INPUT")
+            raise InputError(f"input '{spec}': expected a .csv or .parquet file, "
+                             f"duckdb:FILE::TABLE or one of {formats.SUFFIXES}",
+                             column="INPUT")
     for col in ids & set(df.columns):
         df[col] = df[col].map(lambda v: v if pd.isna(v) else _id_text(v))
     return df

@@ -116,9 +116,13 @@ def build_road_network(way_nodes: pd.DataFrame, *, profile: str = "drive",
     used = pd.Series(node).value_counts()
     shared = pd.Series(node).map(used).to_numpy() > 1
     graph_node = ~cont | piece_end | shared
-    k = np.flatnonzero(graph_node)
-    same = piece[k[1:]] == piece[k[:-1]]
-    a, b = k[:-1][same], k[1:][same]
+    a, b = _stretches(graph_node, piece)
+    for _ in range(3):  # split parallel stretches at an interior node, so no road is lost
+        split = _parallel_interiors(a, b, node, along)
+        if split.size == 0:
+            break
+        graph_node[split] = True
+        a, b = _stretches(graph_node, piece)
     length = along[b] - along[a]
     tail, head = node[a], node[b]
     w = way_row[a]
@@ -136,6 +140,7 @@ def build_road_network(way_nodes: pd.DataFrame, *, profile: str = "drive",
         "way_id": ways["way_id"].to_numpy()[w],
     })
     if edges.empty:
+        _check_swapped_bbox(box, lon[located], lat[located])
         raise EmptyTableError(
             f"no road of the '{profile}' profile is left"
             + (f" inside bbox {list(box)}" if box else "")
@@ -160,6 +165,39 @@ def build_road_network(way_nodes: pd.DataFrame, *, profile: str = "drive",
         "cost_column": seconds_col, "cost_unit": "seconds",
     })
     return RoadTables(nodes, edges.reset_index(drop=True), report)
+
+
+def _stretches(graph_node: np.ndarray, piece: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of the two ends of every edge: consecutive graph nodes of a piece."""
+    k = np.flatnonzero(graph_node)
+    same = piece[k[1:]] == piece[k[:-1]]
+    return k[:-1][same], k[1:][same]
+
+
+def _parallel_interiors(a: np.ndarray, b: np.ndarray, node: np.ndarray,
+                        along: np.ndarray) -> np.ndarray:
+    """A middle interior row of every stretch but the shortest joining the same two nodes."""
+    lo, hi = np.minimum(node[a], node[b]), np.maximum(node[a], node[b])
+    order = np.lexsort((along[b] - along[a], hi, lo))
+    lo, hi = lo[order], hi[order]
+    repeat = np.zeros(order.size, dtype=bool)
+    repeat[1:] = (lo[1:] == lo[:-1]) & (hi[1:] == hi[:-1])
+    extra = order[repeat]
+    extra = extra[b[extra] - a[extra] > 1]  # a stretch with interior nodes to split at
+    return (a[extra] + b[extra]) // 2
+
+
+def _check_swapped_bbox(box: tuple[float, float, float, float] | None, lon: np.ndarray,
+                        lat: np.ndarray) -> None:
+    if box is None:
+        return
+    w, s, e, n = box
+    inside = (lat >= w) & (lat <= e) & (lon >= s) & (lon <= n)
+    if inside.any():
+        raise InputError(
+            f"parameter 'bbox' {list(box)} holds no road, but read as lat,lon it holds "
+            f"{int(inside.sum())} way node(s): give min_lon,min_lat,max_lon,max_lat, i.e. "
+            f"--bbox {s:g},{w:g},{n:g},{e:g}", column="bbox")
 
 
 def _checked(way_nodes: pd.DataFrame) -> pd.DataFrame:
