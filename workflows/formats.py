@@ -204,3 +204,58 @@ def _gis_modules() -> tuple[Any, Any, Any]:
 def note(message: str) -> None:
     """What was detected while reading, for the person at the terminal."""
     print(f"terraplan: {message}", file=sys.stderr)
+
+
+# -- GIS outputs ---------------------------------------------------------------------------
+
+GIS_DRIVERS = {".geojson": "GeoJSON", ".gpkg": "GPKG", ".fgb": "FlatGeobuf"}
+
+
+def is_gis_output(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in GIS_DRIVERS
+
+
+def write_gis(path: str | Path, df: pd.DataFrame, *, wkt: str = "wkt",
+              layer: str | None = None) -> Path:
+    """Write ``df`` as a lon/lat (EPSG:4326) GeoJSON, GeoPackage or FlatGeobuf file.
+
+    The ``wkt`` column becomes the geometry; every other column an attribute. The file
+    is written next to ``path`` under a temporary name and renamed into place, so a
+    failure leaves the previous file as it was.
+    """
+    pyogrio, shapely, _ = _gis_modules()
+    path = Path(path)
+    driver = GIS_DRIVERS.get(path.suffix.lower())
+    if driver is None:
+        raise InputError(f"output '{path}' must end in {', '.join(GIS_DRIVERS)}",
+                         column="--out")
+    if wkt not in df.columns:
+        raise InputError(f"no geometry column '{wkt}' to write to '{path}'; columns: "
+                         f"{', '.join(map(str, df.columns))}", column=wkt)
+    geoms = shapely.from_wkt(df[wkt].to_numpy(dtype=object))
+    attrs = df.drop(columns=[wkt])
+    fields = [str(c) for c in attrs.columns]
+    data = [_field_values(attrs[c]) for c in attrs.columns]
+    kinds = set(shapely.get_type_id(geoms[~shapely.is_missing(geoms)]).tolist())
+    polygonal = kinds <= {3, 6}
+    geometry_type = "MultiPolygon" if polygonal else "Unknown"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    staged.unlink(missing_ok=True)
+    try:
+        options = {"SPATIAL_INDEX": "NO"} if driver == "FlatGeobuf" else {}  # keep row order
+        pyogrio.raw.write(str(staged), shapely.to_wkb(geoms), data, fields, driver=driver,
+                          geometry_type=geometry_type, crs="EPSG:4326",
+                          layer=layer or path.stem, promote_to_multi=polygonal, **options)
+        staged.replace(path)
+    finally:
+        staged.unlink(missing_ok=True)
+    return path
+
+
+def _field_values(column: pd.Series) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(column):
+        return column.to_numpy(dtype=np.int8)
+    if pd.api.types.is_numeric_dtype(column):
+        return column.to_numpy()
+    return np.array([None if pd.isna(v) else str(v) for v in column], dtype=object)

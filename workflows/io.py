@@ -100,10 +100,13 @@ def write_output_file(path: str | Path, df: pd.DataFrame, report: Mapping[str, o
 
     Returns the report's path (``<stem>.report.json``).
     """
+    from workflows import formats
+
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".pq"):
-        raise InputError(f"output file '{path}' must end in .csv or .parquet", column="--out")
+    if suffix not in (".csv", ".parquet", ".pq") and not formats.is_gis_output(path):
+        raise InputError(f"output file '{path}' must end in .csv, .parquet or one of "
+                         f"{', '.join(formats.GIS_DRIVERS)}", column="--out")
     path.parent.mkdir(parents=True, exist_ok=True)
     report_path = path.with_name(path.stem + ".report.json")
     stage = Path(tempfile.mkdtemp(prefix=".terraplan-stage-", dir=path.parent))
@@ -111,6 +114,8 @@ def write_output_file(path: str | Path, df: pd.DataFrame, report: Mapping[str, o
         staged = stage / path.name
         if suffix == ".csv":
             df.to_csv(staged, index=False)
+        elif formats.is_gis_output(path):
+            formats.write_gis(staged, df)
         else:
             df.to_parquet(staged, index=False)
         (stage / report_path.name).write_text(json.dumps(report, indent=2) + "\n",
