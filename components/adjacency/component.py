@@ -21,7 +21,7 @@ from components.adjacency.islands import components_report, link_islands
 from components.adjacency.model import Adjacency
 from components.adjacency.points import from_points
 from components.adjacency.polygons import from_polygons
-from components.adjacency.road import from_road_network
+from components.adjacency.road import from_road_network, snap_report
 from components.adjacency.spec import SPEC
 from components.costs._checks import scalar
 from components.costs.component import PointTable, as_text_ids, point_table
@@ -84,7 +84,7 @@ def compute_adjacency(units: pd.DataFrame, *, edges: pd.DataFrame | None = None,
     elif source == "edges":
         graph = _from_edge_table(table, edges, p["cost"], metric)
     else:
-        graph = _from_roads(table, edges, nodes, metric)
+        graph, snaps = _from_roads(table, edges, nodes, metric, p["cost"])
 
     parts = components_report(graph, max_ids=20, max_components=50)
     degree = np.diff(graph.matrix.indptr)
@@ -99,6 +99,8 @@ def compute_adjacency(units: pd.DataFrame, *, edges: pd.DataFrame | None = None,
     }
     if source == "polygons":
         report["kind"] = p["kind"]
+    if source == "roads":
+        report["snap"] = snaps
     warnings: list[str] = []
     linked = graph
     if parts["count"] > 1 and p["link_islands"]:
@@ -112,6 +114,16 @@ def compute_adjacency(units: pd.DataFrame, *, edges: pd.DataFrame | None = None,
             f"{preview(small)}: pass --link-islands to join each part to its nearest one "
             "with flagged artificial edges, or add the missing edges")
     artificial = linked.edges[linked.edges["artificial"].to_numpy(dtype=bool)]
+    if source == "roads" and p["cost"]:
+        # the column balance/locate --distance network read; road trips in --cost units
+        linked = Adjacency(linked.ids, linked.matrix,
+                           linked.edges.assign(cost=linked.edges["length"]))
+        if len(artificial):
+            warnings.append(
+                f"{len(artificial)} artificial island link(s) are straight-line lengths in "
+                f"{'km' if metric == 'haversine' else 'coordinate units'}, not road "
+                f"'{p['cost']}': their cost mixes units; connect the islands by road "
+                "instead (terraplan roads keeps one strongly connected network)")
     report["n_edges"] = len(linked.edges)
     report["connected"] = linked.n_components() <= 1
     report["artificial_edges"] = {
@@ -207,7 +219,7 @@ def _from_edge_table(table: PointTable, edges: pd.DataFrame, cost: str | None,
 
 
 def _from_roads(table: PointTable, edges: pd.DataFrame, nodes: pd.DataFrame,
-                metric: str) -> Adjacency:
+                metric: str, cost: str | None) -> tuple[Adjacency, dict[str, Any]]:
     for name, frame, cols in (("edges", edges, ("from_id", "to_id")),
                               ("nodes", nodes, ("node_id",))):
         missing = [c for c in cols if c not in frame.columns]
@@ -221,10 +233,18 @@ def _from_roads(table: PointTable, edges: pd.DataFrame, nodes: pd.DataFrame,
     coord_cols = table.columns.coordinate_columns
     if not set(coord_cols) <= set(nodes.columns):
         coord_cols = None  # x, y or lon, lat by convention
-    # Adjacency needs the road topology only: lengths from coordinates, costs unread.
-    network = RoadNetwork.from_edges(roads, cost_col=None, nodes=nodes, coord_cols=coord_cols,
-                                     metric=metric)
-    return from_road_network(table.ids, table.coords, network, metric=metric)
+    if cost is not None and cost not in roads.columns:
+        raise MissingColumnError(
+            f"column '{cost}' (--cost) not found in the road edges table; columns present: "
+            f"{', '.join(map(str, roads.columns))}", column=cost)
+    # Without --cost only the road topology counts: lengths from coordinates.
+    oneway = "oneway" if cost is not None and "oneway" in roads.columns else None
+    network = RoadNetwork.from_edges(roads, cost_col=cost, oneway_col=oneway, nodes=nodes,
+                                     coord_cols=coord_cols, metric=metric)
+    snaps = snap_report(table.ids, table.coords, network, metric)
+    graph = from_road_network(table.ids, table.coords, network, metric=metric,
+                              road_lengths=cost is not None)
+    return graph, snaps
 
 
 def _anchors(table: PointTable, units: pd.DataFrame, source: str, p: dict[str, Any],
@@ -252,6 +272,8 @@ def _anchors(table: PointTable, units: pd.DataFrame, source: str, p: dict[str, A
 
 def _length_unit(source: str, metric: str, p: dict[str, Any], edges: pd.DataFrame | None,
                  has_coords: bool) -> str:
+    if source == "roads" and p["cost"]:
+        return f"road {p['cost']} (shortest path between the units' road nodes)"
     if source == "edges":
         if p["cost"] or (edges is not None and "cost" in edges.columns):
             return "edge cost"

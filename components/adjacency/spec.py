@@ -44,7 +44,11 @@ SPEC = ComponentSpec(
               "stretch of boundary)", default="queen", choices=("queen", "rook")),
         Param("cost", "str", "--source edges: column of the edges table holding each edge's "
               "length (default: 'cost' if present, else the straight-line distance between "
-              "the units, else 1 per edge)", metavar="COL"),
+              "the units, else 1 per edge); --source roads: road cost column (e.g. cost or "
+              "drive_seconds from terraplan roads): each unit pair is then as long as the "
+              "road trip between the units' nearest road nodes (mean of both directions, "
+              "oneway respected), so balance --distance network uses drive times",
+              metavar="COL"),
         Param("max_edge_factor", "float",
               "--source points: drop a Delaunay edge longer than F times the typical edge "
               "length at both of its ends (a very large F keeps every edge)", default=3.0,
