@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 BQEMU  := .venv-bqemu
 BQEXT  := $(BQEMU)/home/.duckdb/extensions/v1.5.5/linux_amd64
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean chromium ui
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,16 @@ $(BQEMU)/.installed:
 	  && cp $(BQEMU)/lib/python3*/site-packages/duckdb_extension_spatial/extensions/v1.5.5/spatial.duckdb_extension $(BQEXT)/ \
 	  && touch $@ ) || echo "bqemulator not installed: its tests will skip"
 
-test: $(STAMP) $(BQEMU)/.installed
+# The planner's browser tests use Debian's chromium (best effort: without it they skip).
+chromium:
+	-@command -v chromium >/dev/null 2>&1 || (apt-get install -y chromium >/dev/null \
+	  || (apt-get update >/dev/null && apt-get install -y chromium >/dev/null)) \
+	  || echo "chromium not installed: the planner browser tests will skip"
+
+ui: $(STAMP)
+	$(BIN)/terraplan ui --database out/terraplan.duckdb
+
+test: $(STAMP) $(BQEMU)/.installed chromium
 	TERRAPLAN_BQEMULATOR=$(if $(wildcard $(BQEMU)/.installed),$(CURDIR)/$(BQEMU)/bin/bqemulator) \
 	TERRAPLAN_BQEMULATOR_HOME=$(CURDIR)/$(BQEMU)/home \
 	$(BIN)/python -m pytest -q
