@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Mapping
+import re
+import time
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +29,7 @@ import pandas as pd
 from sqlglot import exp
 
 from components import registry
-from components.errors import InputError
+from components.errors import InputError, TerraplanError
 from components.sqlgen import table
 from udfs.base import RUN_ID_COLUMN, RUN_LOG_TABLE, Capabilities, RunRecord, Warehouse
 from udfs.protocol import call_packed
@@ -38,6 +40,59 @@ RUN_LOG_COLUMNS = {
     "params": "VARCHAR", "report": "VARCHAR", "error": "VARCHAR", "outputs": "VARCHAR",
     "trigger": "VARCHAR", "fingerprint": "VARCHAR",
 }
+
+
+STAGE_PREFIX = "__terraplan_stage_"
+DEFAULT_WAIT = 30.0
+
+
+class DatabaseLockedError(TerraplanError):
+    """Another process holds the DuckDB file's lock for longer than we were asked to wait."""
+
+
+def lock_holder(message: str) -> str:
+    """'process 123 (terraplan run wf.yaml)' from DuckDB's lock message, when it says."""
+    found = re.search(r"PID (\d+)", message)
+    if not found:
+        return "another process"
+    pid = found.group(1)
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        cmd = ""
+    return f"process {pid}" + (f" ({cmd})" if cmd else "")
+
+
+def connect(database: str | Path, *, read_only: bool = False, wait: float = DEFAULT_WAIT,
+            say: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file, waiting up to ``wait`` seconds for another process's lock.
+
+    Says so once while waiting; a file that is not a DuckDB database is an InputError.
+    """
+    deadline = time.monotonic() + max(0.0, wait)
+    waiting = False
+    while True:
+        try:
+            return duckdb.connect(str(database), read_only=read_only)
+        except duckdb.Error as err:
+            message = str(err)
+            if "lock" not in message.lower():
+                first = message.strip().splitlines()[0] if message.strip() else type(err).__name__
+                raise InputError(f"'{database}' cannot be opened as a DuckDB database "
+                                 f"({first}): pass another --database file",
+                                 column="--database") from None
+            holder = lock_holder(message)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DatabaseLockedError(
+                    f"database '{database}' is in use by {holder}; gave up after waiting "
+                    f"{wait:g}s: let it finish, or pass --wait SECONDS to wait longer"
+                ) from None
+            if not waiting and say is not None:
+                say(f"[wait] database '{database}' is in use by {holder}; waiting up to "
+                    f"{wait:g}s")
+            waiting = True
+            time.sleep(min(0.2, left))
 
 
 def history_table(name: str) -> str:
@@ -61,9 +116,35 @@ class DuckDBWarehouse(Warehouse):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         self.con = connection or duckdb.connect(str(database))
         self._staged: set[str] = set()
+        self._stage_seq = 0
+
+    @classmethod
+    def open(cls, database: str | Path, *, read_only: bool = False,
+             wait: float = DEFAULT_WAIT, say: Callable[[str], None] | None = None
+             ) -> DuckDBWarehouse:
+        """A warehouse on ``database``, waiting for another process's lock (see
+        :func:`connect`); ``read_only`` for readers (history, diff, exports)."""
+        if not read_only:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        return cls(database, connection=connect(database, read_only=read_only, wait=wait,
+                                                say=say))
 
     def close(self) -> None:
         self.con.close()
+
+    def columns(self, name: str) -> dict[str, str]:
+        """Column name -> DuckDB type of a table, in table order."""
+        rows = self.con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = ? ORDER BY ordinal_position", [name]).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def drop_stale_stages(self) -> list[str]:
+        """Staging tables left by a process that died before publishing: drop them."""
+        stale = [t for t in self.tables() if t.startswith(STAGE_PREFIX)]
+        for name in stale:
+            self.con.execute(f"DROP TABLE IF EXISTS {_q(name)}")
+        return stale
 
     def execute(self, sql: str) -> pd.DataFrame:
         return self.con.execute(sql).df()
@@ -109,9 +190,8 @@ class DuckDBWarehouse(Warehouse):
                 out = df.copy()
                 if run_id is not None:
                     out.insert(0, RUN_ID_COLUMN, run_id)
-                stage = f"__terraplan_stage_{len(self._staged)}_{run_id or 'load'}"
-                self._staged.add(stage)
-                view = f"__terraplan_df_{len(self._staged)}"
+                stage = self._stage_name(run_id)
+                view = f"__terraplan_df_{self._stage_seq}"
                 self.con.register(view, out)
                 try:
                     self.con.execute(f"CREATE OR REPLACE TABLE {_q(stage)} AS "
@@ -124,37 +204,76 @@ class DuckDBWarehouse(Warehouse):
             raise
         return staged
 
+    def _stage_name(self, run_id: str | None) -> str:
+        self._stage_seq += 1
+        stage = f"{STAGE_PREFIX}{self._stage_seq}_{run_id or 'load'}"
+        self._staged.add(stage)
+        return stage
+
     def stage_query(self, target: str, sql: str, run_id: str) -> dict[str, str]:
         """Stage the result of a query (run inside DuckDB), stamped with ``run_id``."""
-        stage = f"__terraplan_stage_{len(self._staged)}_{run_id}"
-        self._staged.add(stage)
+        stage = self._stage_name(run_id)
         body = sql.strip().rstrip(";")
         self.con.execute(f"CREATE OR REPLACE TABLE {_q(stage)} AS SELECT ? AS "
                          f"{exp.to_identifier(RUN_ID_COLUMN, quoted=True).sql('duckdb')}, q.* "
                          f"FROM ({body}) AS q", [run_id])
         return {target: stage}
 
-    def publish(self, staged: Mapping[str, str], *, history: bool = False) -> None:
-        """Swap every staged table into place in one transaction (all or nothing)."""
+    def publish(self, staged: Mapping[str, str], *, history: bool | Collection[str] = False,
+                then: Callable[[], None] | None = None) -> None:
+        """Swap every staged table into place in one transaction (all or nothing).
+
+        ``history`` (True for all, or the targets that keep one) also appends the rows to
+        ``<target>__history``, growing it by any new column (older rows NULL; removed
+        columns stay). ``then`` runs inside the same transaction before the commit (the
+        run log says 'succeeded' only if the tables are in place)."""
+        keep = set(staged) if history is True else set(history or ())
         self.con.execute("BEGIN TRANSACTION")
         try:
             for target, stage in staged.items():
-                if history:
-                    hist = _q(history_table(target))
-                    self.con.execute(f"CREATE TABLE IF NOT EXISTS {hist} AS "
-                                     f"SELECT * FROM {_q(stage)} LIMIT 0")
-                    self.con.execute(f"INSERT INTO {hist} BY NAME SELECT * FROM {_q(stage)}")
+                if target in keep:
+                    self._append_history(target, stage)
                 self.con.execute(f"DROP TABLE IF EXISTS {_q(target)}")
                 new_name = exp.to_identifier(target, quoted=True).sql(dialect="duckdb")
                 self.con.execute(f"ALTER TABLE {_q(stage)} RENAME TO {new_name}")
+            if then is not None:
+                then()
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+        for stage in staged.values():
+            self._staged.discard(stage)
+
+    def _append_history(self, target: str, stage: str) -> None:
+        hist = history_table(target)
+        if not self.table_exists(hist):
+            self.con.execute(f"CREATE TABLE {_q(hist)} AS SELECT * FROM {_q(stage)} LIMIT 0")
+        have, new = self.columns(hist), self.columns(stage)
+        for col, kind in new.items():
+            name = exp.to_identifier(col, quoted=True).sql("duckdb")
+            if col not in have:
+                self.con.execute(f"ALTER TABLE {_q(hist)} ADD COLUMN {name} {kind}")
+                have[col] = kind
+            elif have[col] != kind and have[col] != "VARCHAR":
+                # one column, two types over time (ints, then codes): keep both as text
+                self.con.execute(f"ALTER TABLE {_q(hist)} ALTER COLUMN {name} TYPE VARCHAR")
+                have[col] = "VARCHAR"
+        cols = [exp.to_identifier(c, quoted=True).sql("duckdb") for c in new]
+        casts = [f"CAST({c} AS {have[k]})" for c, k in zip(cols, new, strict=True)]
+        self.con.execute(f"INSERT INTO {_q(hist)} ({', '.join(cols)}) "
+                         f"SELECT {', '.join(casts)} FROM {_q(stage)}")
 
     def drop_staged(self, staged: Mapping[str, str]) -> None:
         for stage in staged.values():
             self.con.execute(f"DROP TABLE IF EXISTS {_q(stage)}")
+            self._staged.discard(stage)
+
+    def update_run(self, run_id: str, step: str, **values: object) -> None:
+        """Change one run-log row (the run's own row: status, finished_at, error...)."""
+        sets = ", ".join(f"{exp.to_identifier(c, quoted=True).sql('duckdb')} = ?" for c in values)
+        self.con.execute(f"UPDATE {_q(RUN_LOG_TABLE)} SET {sets} WHERE run_id = ? AND step = ?",
+                         [*values.values(), run_id, step])
 
     def record_run(self, record: RunRecord) -> None:
         columns = ", ".join(f"{c} {t}" for c, t in RUN_LOG_COLUMNS.items())

@@ -5,7 +5,10 @@ each parameter becomes an option with its type, range, choices and default, so
 the CLI, the workflow schema and the SQL signatures cannot drift apart.
 
 Exit status: 0 success; 2 bad input or usage (message names the column or
-option and the fix, no traceback); 3 infeasible request; 1 anything else.
+option and the fix, no traceback); 3 infeasible request, or a workflow answer that
+misses a bound (``tolerance_not_met``) without ``--accept-infeasible``; 4 the
+database stayed locked by another process for ``--wait`` seconds; 130/143
+interrupted by SIGINT/SIGTERM; 1 anything else.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from components.errors import InfeasibleError, InputError, TerraplanError
 from components.result import jsonable
 from components.spec import ComponentSpec, Param
 
-EXIT_INPUT, EXIT_INFEASIBLE, EXIT_OTHER = 2, 3, 1
+EXIT_INPUT, EXIT_INFEASIBLE, EXIT_OTHER, EXIT_LOCKED = 2, 3, 1, 4
 
 
 def _add_param(parser: argparse.ArgumentParser, p: Param) -> None:
@@ -87,16 +90,16 @@ def _takes_progress(name: str) -> bool:
 
 def _run_component(args: argparse.Namespace) -> int:
     from components import registry
-    from workflows.io import read_input, write_output_file, write_outputs
+    from workflows.io import read_input, text_columns, write_output_file, write_outputs
 
     component = registry.get(args.component)
     spec = component.spec
     params = {p.name: getattr(args, p.name) for p in spec.params
               if getattr(args, p.name) is not None}
-    id_cols = [v for k, v in params.items() if k == "id"]
-    main = read_input(args.input, id_columns=id_cols)
-    extra_inputs = {t.name: read_input(getattr(args, t.name)) for t in spec.inputs[1:]
-                    if getattr(args, t.name)}
+    text_cols = text_columns(params)  # ids, current, region, locked...: kept as text
+    main = read_input(args.input, id_columns=text_cols)
+    extra_inputs = {t.name: read_input(getattr(args, t.name), id_columns=text_cols)
+                    for t in spec.inputs[1:] if getattr(args, t.name)}
     if _takes_progress(args.component) and not args.quiet:
         extra_inputs["progress"] = lambda line: print(line, file=sys.stderr, flush=True)
     started = time.monotonic()
@@ -158,22 +161,31 @@ def _run_workflow(args: argparse.Namespace) -> int:
         return 0
 
     summary = run_workflow(args.workflow, database=args.database, out=args.out,
-                           echo=print, fresh=args.fresh)
+                           echo=print, fresh=args.fresh, wait=args.wait)
     if summary.scenarios is not None:
         print("scenarios:")
         print(summary.scenarios.to_string(index=False))
-    print(f"workflow '{summary.workflow}' finished: {len(summary.steps)} step(s), "
-          f"run {summary.run_id}, {summary.seconds:.2f}s")
+    what = (f"run {summary.run_id} published" if summary.published else
+            f"run {summary.run_id} not published; run {summary.kept_run} stays current")
+    print(f"workflow '{summary.workflow}' finished: {len(summary.steps)} step(s), {what}, "
+          f"{summary.seconds:.2f}s")
+    if summary.infeasible and not args.accept_infeasible:
+        kept = "it was published (on_infeasible: publish)" if summary.published else \
+            f"run {summary.kept_run} was kept as current (on_infeasible: keep_previous)"
+        print(f"terraplan: infeasible: {'; '.join(summary.infeasible)}: {kept}; pass "
+              "--accept-infeasible to exit 0 anyway", file=sys.stderr)
+        return EXIT_INFEASIBLE
     return 0
 
 
-def _warehouse(args: argparse.Namespace):
+def _warehouse(args: argparse.Namespace, *, read_only: bool = True):
     from udfs.duckdb import DuckDBWarehouse
 
     if not Path(args.database).is_file():
         raise InputError(f"DuckDB file '{args.database}' not found; run a workflow first or "
                          "pass --database", column="--database")
-    return DuckDBWarehouse(args.database)
+    return DuckDBWarehouse.open(args.database, read_only=read_only, wait=args.wait,
+                                say=lambda m: print(m, file=sys.stderr))
 
 
 def _history(args: argparse.Namespace) -> int:
@@ -197,16 +209,19 @@ def _diff(args: argparse.Namespace) -> int:
 
     wh = _warehouse(args)
     try:
-        diff = diff_runs(wh, args.run_a, args.run_b, args.output)
+        diff = diff_runs(wh, args.run_a, args.run_b, args.output, step=args.step)
     finally:
         wh.close()
     s = diff.summary
-    print(f"{s['table']}: {s['units']} units; moved {s.get('moved', 0)}, added "
-          f"{s.get('added', 0)}, removed {s.get('removed', 0)}")
+    kind = "moved" if s["flows"] or "moved" in s else "changed"
+    print(f"{s['step']}.{s['output']} ({s['table']}): {s['units']} rows; {kind} "
+          f"{s.get(kind, 0)}, added {s.get('added', 0)}, removed {s.get('removed', 0)}")
     for flow in s["flows"]:
         print(f"  {flow['from']} -> {flow['to']}: {flow['units']} unit(s)")
     if args.out:
-        diff.changes.to_csv(args.out, index=False)
+        from workflows.io import write_csv
+
+        write_csv(args.out, diff.changes)
         print(f"wrote {len(diff.changes)} changed unit(s) to {args.out}")
     elif not diff.changes.empty:
         with pd_options():
@@ -217,7 +232,7 @@ def _diff(args: argparse.Namespace) -> int:
 def _rollback(args: argparse.Namespace) -> int:
     from workflows.history import rollback
 
-    wh = _warehouse(args)
+    wh = _warehouse(args, read_only=False)
     try:
         tables = rollback(wh, args.run)
     finally:
@@ -230,7 +245,7 @@ def _watch(args: argparse.Namespace) -> int:
     from workflows.watch import watch
 
     runs = watch(args.workflow, database=args.database, interval=args.interval,
-                 max_polls=args.max_polls, echo=print)
+                 max_polls=args.max_polls, echo=print, wait=args.wait)
     print(f"watch stopped after {len(runs)} run(s)")
     return 0
 
@@ -282,6 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: the workflow's 'exports.dir')")
     run.add_argument("--fresh", action="store_true",
                      help="ignore the workflow's rebalance block: a new alignment from scratch")
+    run.add_argument("--accept-infeasible", action="store_true",
+                     help="exit 0 even when a step's answer misses a bound "
+                          "(tolerance_not_met); what was published or kept is still reported")
+    _add_wait(run)
     run.set_defaults(handler=_run_workflow)
 
     db_help = "DuckDB file holding the run log and history (default: out/terraplan.duckdb)"
@@ -291,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument("--database", default="out/terraplan.duckdb", metavar="FILE", help=db_help)
     hist.add_argument("--workflow", metavar="NAME", help="only this workflow's runs")
     hist.add_argument("--limit", type=int, default=50, metavar="N", help="newest N rows")
+    _add_wait(hist)
     hist.set_defaults(handler=_history)
 
     diff = sub.add_parser("diff", help="what changed between two runs",
@@ -298,8 +318,12 @@ def build_parser() -> argparse.ArgumentParser:
                                       "two runs, with the flows between territories.")
     diff.add_argument("run_a", metavar="RUN_A")
     diff.add_argument("run_b", metavar="RUN_B")
-    diff.add_argument("--output", default="assignments", metavar="NAME",
-                      help="which output to compare (default: assignments)")
+    diff.add_argument("--output", default="assignments", metavar="KEY",
+                      help="which output to compare: an output key or table name "
+                           "(default: assignments)")
+    diff.add_argument("--step", metavar="NAME",
+                      help="the step whose output to compare (needed when several have it)")
+    _add_wait(diff)
     diff.add_argument("--database", default="out/terraplan.duckdb", metavar="FILE", help=db_help)
     diff.add_argument("--out", metavar="FILE", help="write every changed unit to a CSV file")
     diff.add_argument("--limit", type=int, default=30, metavar="N", help="rows to print")
@@ -310,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "tables, atomically; recorded as a run itself.")
     back.add_argument("run", metavar="RUN")
     back.add_argument("--database", default="out/terraplan.duckdb", metavar="FILE", help=db_help)
+    _add_wait(back)
     back.set_defaults(handler=_rollback)
 
     watch = sub.add_parser("watch", help="rerun a workflow when its source data changes",
@@ -323,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds between checks (default: 60)")
     watch.add_argument("--max-polls", type=int, default=None, metavar="N",
                        help="stop after N checks (default: run until interrupted)")
+    _add_wait(watch)
     watch.set_defaults(handler=_watch)
 
     from workflows.ui.cli import register as register_ui  # terraplan ui: the planner
@@ -335,6 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.register(sub, groups)
     _add_adapter_commands(sub, groups)
     return parser
+
+
+def _add_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", type=float, default=30.0, metavar="S",
+                        help="seconds to wait while another process holds the database "
+                             "(default: 30)")
 
 
 def command_group(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction],
@@ -363,6 +395,9 @@ def _add_adapter_commands(sub: argparse._SubParsersAction,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from udfs.duckdb import DatabaseLockedError
+    from workflows.runner import RunInterrupted
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -373,8 +408,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InfeasibleError as err:
         print(f"terraplan: infeasible: {err}", file=sys.stderr)
         return EXIT_INFEASIBLE
+    except DatabaseLockedError as err:
+        print(f"terraplan: locked: {err}", file=sys.stderr)
+        return EXIT_LOCKED
+    except RunInterrupted as err:
+        print(f"terraplan: {err}: nothing of this run was published; the previous outputs are "
+              "current", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("terraplan: interrupted (SIGINT): nothing was written", file=sys.stderr)
+        return 130
     except TerraplanError as err:
         print(f"terraplan: failed: {err}", file=sys.stderr)
+        return EXIT_OTHER
+    except Exception as err:
+        import duckdb
+
+        if not isinstance(err, MemoryError | duckdb.OutOfMemoryException):
+            raise
+        print("terraplan: failed: out of memory: use fewer units (aggregate to larger SCUs), "
+              "fewer candidates, or a machine with more memory", file=sys.stderr)
         return EXIT_OTHER
 
 

@@ -1,11 +1,20 @@
-"""Run a workflow on the embedded DuckDB warehouse.
+"""Run a workflow on the embedded DuckDB warehouse, as one unit.
 
-For each step: profile the SCU input in SQL (rendered from ``sql/scu/profile``),
-read the inputs, run the component next to the data, and publish every output of
-the step atomically, stamped with the run id, appending the same rows to
-``<table>__history`` in that transaction. Every step is recorded in
-``terraplan_runs`` (failed ones too) with its parameters, the fingerprint of its
-inputs and its quality report; a failed step leaves the current outputs untouched.
+A run writes a row ``running`` to ``terraplan_runs`` first. File sources are read
+and staged (never replacing the loaded table yet); each step profiles its SCU input
+in SQL (``sql/scu/profile``), runs the component next to the data and stages its
+outputs, stamped with the run id. Exports are written to a hidden folder. Then one
+transaction swaps in every staged source and output of every step, appends the
+outputs to ``<table>__history`` (growing it by new columns), writes the step rows
+and sets the run row to ``succeeded``; only then the export folder is swapped in
+whole. A failure, SIGINT or SIGTERM before that commit publishes nothing and sets
+the run row to ``failed`` or ``interrupted``; a run killed outright stays
+``running`` and is shown (and later recorded) as ``crashed``.
+
+``on_infeasible`` (workflow or step): a step whose answer misses a bound
+(``tolerance_not_met``...) is published (``publish``), fails the run (``fail``) or,
+by default, leaves the previous run current (``keep_previous``, run row
+``kept_previous``).
 
 Rebalance on refresh: when the workflow has a ``rebalance`` block and its alignment
 table exists, the step named there gets today's alignment as its ``current``
@@ -19,6 +28,11 @@ side-by-side comparison table ``<workflow>_scenarios``.
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import socket
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -33,15 +47,17 @@ from components.errors import EmptyTableError, InfeasibleError, InputError, Terr
 from components.result import ComponentResult, jsonable
 from components.scu import SCUColumns
 from components.sqlgen import Ident, ident, render, table
-from udfs.base import RunRecord, new_run_id
-from udfs.duckdb import DuckDBWarehouse, now
-from workflows.io import read_input, write_outputs
-from workflows.spec import Step, Workflow, load_workflow
+from udfs.base import RUN_LOG_TABLE, RunRecord, new_run_id
+from udfs.duckdb import DEFAULT_WAIT, DuckDBWarehouse, now
+from workflows.io import discard, read_input, stage_outputs, swap_in, text_columns
+from workflows.spec import WORKFLOW_NAME, Step, Workflow, load_workflow
 
 DEFAULT_DATABASE = "out/terraplan.duckdb"
 CURRENT_COLUMN = "__terraplan_current"
 NEW_UNIT = "(new)"
 REBALANCE_DISRUPTION = 10.0  # default weight: moving a unit costs ~10x its typical distance
+RUN_STEP = "(run)"  # the run's own row in the run log, beside one row per step
+INFEASIBLE_STATUSES = ("tolerance_not_met", "constraint_violated", "infeasible")
 
 
 @dataclass
@@ -63,6 +79,9 @@ class RunSummary:
     scenarios: pd.DataFrame | None = None
     out_dir: str | None = None
     seconds: float = 0.0
+    published: bool = False
+    infeasible: list[str] = field(default_factory=list)  # "step: status" per step
+    kept_run: str | None = None  # on_infeasible keep_previous: the run still current
 
 
 def profile_scus(wh: DuckDBWarehouse, table_name: str, params: dict[str, Any]) -> dict[str, int]:
@@ -162,65 +181,245 @@ def _run_step(wh: DuckDBWarehouse, wf: Workflow, step: Step, params: dict[str, A
     return result, profile, fingerprint
 
 
+class RunInterrupted(TerraplanError):
+    """SIGINT or SIGTERM stopped a run; nothing of it was published."""
+
+    def __init__(self, message: str, *, signum: int) -> None:
+        super().__init__(message)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+def _on_sigterm(signum: int, _frame: Any) -> None:
+    raise RunInterrupted("terminated (SIGTERM)", signum=signum)
+
+
+def _alive(pid: Any) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
+def _mark_crashed(wh: DuckDBWarehouse) -> None:
+    """Runs left 'running' by a process that no longer exists: say they crashed."""
+    runs = wh.runs()
+    if runs.empty:
+        return
+    for r in runs[(runs["step"] == RUN_STEP) & (runs["status"] == "running")].itertuples():
+        pid = _json(r.params).get("pid")
+        if pid == os.getpid() or _alive(pid):
+            continue
+        wh.update_run(r.run_id, RUN_STEP, status="crashed",
+                      error="the process running it died before it finished; nothing of it "
+                            "was published")
+
+
+def _json(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if isinstance(text, str) and text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def run_workflow(path: str | Path, *, database: str | None = None, out: str | None = None,
                  echo: Callable[[str], None] | None = None, trigger: str = "manual",
-                 fresh: bool = False) -> RunSummary:
-    """Run every step of a workflow file on DuckDB; see the module docstring.
+                 fresh: bool = False, wait: float = DEFAULT_WAIT) -> RunSummary:
+    """Run every step of a workflow file on DuckDB as one unit; see the module docstring.
 
-    ``fresh`` ignores the rebalance block (a new alignment from scratch).
+    ``fresh`` ignores the rebalance block (a new alignment from scratch); ``wait`` is how
+    long to wait for another process holding the database.
     """
     started = time.monotonic()
     say = echo or (lambda _msg: None)
     wf: Workflow = load_workflow(path)
+    if not re.fullmatch(WORKFLOW_NAME["pattern"], wf.name):
+        raise InputError(f"workflow name {wf.name!r} cannot name tables and files: use "
+                         "letters, digits, '_' and '-' only (no path parts)", column="name")
     db = database or wf.database or DEFAULT_DATABASE
+    out_dir = out or wf.exports.get("dir")
     run_id = new_run_id()
     summary = RunSummary(workflow=wf.name, run_id=run_id, database=str(db), trigger=trigger)
-    wh = DuckDBWarehouse(db)
-    staged: dict[str, str] = {}  # every output of this run, published together at the end
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        _load_sources(wh, wf, say)
+        wh = DuckDBWarehouse.open(db, wait=wait, say=say)
+        try:
+            _run(wh, wf, summary, say, fresh=fresh, out_dir=out_dir)
+        finally:
+            wh.close()
+    except KeyboardInterrupt:
+        raise RunInterrupted("interrupted (SIGINT)", signum=signal.SIGINT) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _run(wh: DuckDBWarehouse, wf: Workflow, summary: RunSummary, say: Callable[[str], None],
+         *, fresh: bool, out_dir: str | None) -> None:
+    run_id, trigger = summary.run_id, summary.trigger
+    wh.drop_stale_stages()
+    _mark_crashed(wh)
+    wh.record_run(RunRecord(
+        run_id=run_id, workflow=wf.name, step=RUN_STEP, component="workflow",
+        status="running", started_at=now(), finished_at=None,  # type: ignore[arg-type]
+        params=json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                           "workflow_file": str(wf.path)}),
+        report="{}", error="", outputs="{}", trigger=trigger))
+    staged: dict[str, str] = {}  # sources and every output of this run, published together
+    pending: list[RunRecord] = []  # step rows, written with the publish (or the failure)
+    stage_dir: Path | None = None
+    try:
+        sources = _stage_sources(wh, wf, say, staged)
         results: dict[str, ComponentResult] = {}
         for i, step in enumerate(wf.steps, 1):
             say(f"[{i}/{len(wf.steps)}] {step.name} ({step.uses}) ...")
             result = _execute(wh, wf, step, dict(step.params), run_id, trigger,
-                              rebalance=not fresh, outputs=step.outputs, staged=staged)
+                              rebalance=not fresh, outputs=step.outputs, staged=staged,
+                              pending=pending)
             results[step.name] = result
             report = jsonable(result.report)
             summary.steps.append(StepResult(step.name, step.uses, report, step.outputs,
                                             float(report.get("wall_seconds", 0.0))))
             say(_indent(_step_summary(report)))
         if wf.scenarios:
-            summary.scenarios = _run_scenarios(wh, wf, run_id, trigger, say, staged)
-        wh.publish(staged, history=True)
-        staged.clear()
-        out_dir = out or wf.exports.get("dir")
+            summary.scenarios = _run_scenarios(wh, wf, run_id, trigger, say, staged, pending)
+        outputs = {t: s for t, s in staged.items() if t not in sources}
+        if _keep_previous(wh, wf, summary, outputs, say):
+            _finish(wh, run_id, pending, status="kept_previous", step_status="not_published",
+                    report={"status": "kept_previous", "infeasible": summary.infeasible,
+                            "kept_run": summary.kept_run})
+            return
         if out_dir:
-            summary.out_dir = str(_export(wh, wf, results, summary, Path(out_dir)))
+            stage_dir = _export(wh, wf, results, summary, Path(out_dir), staged)
+        columns = {t: [c for c in wh.columns(s)] for t, s in outputs.items()}
+        say(f"[publish] {len(outputs)} table(s) and {len(sources)} source(s) ...")
+        wh.publish(staged, history=set(outputs), then=lambda: _finish(
+            wh, run_id, pending, status="succeeded", step_status="succeeded",
+            report={"status": "published", "infeasible": summary.infeasible},
+            outputs=columns))
+        staged.clear()
+        summary.published = True
+        say(f"[publish] run {run_id} is current: {', '.join(outputs)}")
+        if stage_dir is not None and out_dir:
+            summary.out_dir = str(swap_in(stage_dir, out_dir))
+            stage_dir = None
             say(f"[export] tables, report.json and map written to {summary.out_dir}")
+    except BaseException as err:
+        interrupted = isinstance(err, RunInterrupted | KeyboardInterrupt)
+        status = "interrupted" if interrupted else "failed"
+        if isinstance(err, TerraplanError):
+            error = str(err)
+        elif interrupted:
+            error = "interrupted (SIGINT)"
+        else:
+            error = traceback.format_exc()
+        _record_failure(wh, run_id, pending, status, error)
+        raise
     finally:
+        discard(stage_dir)
         wh.drop_staged(staged)  # a failed run publishes nothing
-        wh.close()
-    summary.seconds = time.monotonic() - started
-    return summary
 
 
-def _load_sources(wh: DuckDBWarehouse, wf: Workflow, say: Callable[[str], None]) -> None:
+def _record_failure(wh: DuckDBWarehouse, run_id: str, pending: list[RunRecord], status: str,
+                    error: str) -> None:
+    """Say why in the run log, unless the publish had already committed."""
+    try:
+        row = wh.con.execute(f"SELECT status FROM {table(RUN_LOG_TABLE).sql('duckdb')} "
+                             "WHERE run_id = ? AND step = ?", [run_id, RUN_STEP]).fetchall()
+        if row and row[0][0] == "succeeded":
+            return  # interrupted after the commit: the run is published and logged
+        _finish(wh, run_id, pending, status=status, step_status="not_published",
+                report={"status": status}, error=error)
+    except Exception:  # the original error is the one to report
+        pass
+
+
+def _finish(wh: DuckDBWarehouse, run_id: str, pending: list[RunRecord], *, status: str,
+            step_status: str, report: dict[str, Any], error: str = "",
+            outputs: dict[str, list[str]] | None = None) -> None:
+    """Write the step rows and settle the run's own row (inside the publish, if any)."""
+    for rec in pending:
+        if rec.status == "succeeded":
+            rec.status = step_status
+        wh.record_run(rec)
+    pending.clear()
+    values: dict[str, Any] = {"status": status, "finished_at": now(),
+                              "report": json.dumps(jsonable(report)), "error": error}
+    if outputs is not None:
+        values["outputs"] = json.dumps(outputs)
+    wh.update_run(run_id, RUN_STEP, **values)
+
+
+def _keep_previous(wh: DuckDBWarehouse, wf: Workflow, summary: RunSummary,
+                   outputs: dict[str, str], say: Callable[[str], None]) -> bool:
+    """Apply ``on_infeasible`` to steps whose answer misses a bound; True: publish nothing."""
+    policies: list[str] = []
+    for res in summary.steps:
+        status = res.report.get("status")
+        if status not in INFEASIBLE_STATUSES:
+            continue
+        step = next(s for s in wf.steps if s.name == res.name)
+        policy = step.on_infeasible or wf.on_infeasible
+        summary.infeasible.append(f"{res.name}: {status}")
+        policies.append(policy)
+        if policy == "fail":
+            raise InfeasibleError(f"step '{res.name}': the answer is {status} and on_infeasible "
+                                  "is 'fail': nothing was published, the previous outputs "
+                                  "are current")
+    if "keep_previous" not in policies:
+        if policies:
+            say(f"[publish] publishing {', '.join(summary.infeasible)} (on_infeasible: publish)")
+        return False
+    current = [t for t in outputs if wh.table_exists(t)]
+    if not current:
+        say(f"[publish] {', '.join(summary.infeasible)}: no previous outputs to keep, "
+            "publishing this answer")
+        return False
+    rows = wh.con.execute(f"SELECT DISTINCT run_id FROM {table(current[0]).sql('duckdb')}"
+                          ).fetchall()
+    summary.kept_run = str(rows[0][0]) if rows else None
+    say(f"[publish] nothing published: {', '.join(summary.infeasible)}; kept run "
+        f"{summary.kept_run} as current (on_infeasible: keep_previous)")
+    return True
+
+
+def _stage_sources(wh: DuckDBWarehouse, wf: Workflow, say: Callable[[str], None],
+                   staged: dict[str, str]) -> set[str]:
+    """Read and stage every file source; the loaded table is replaced only by the publish."""
+    names: set[str] = set()
     for name, src in wf.sources.items():
         if "path" in src:
-            df = read_input(str(wf.source_path(name)), id_columns=src.get("id_columns", ()))
-            wh.load_dataframe(name, df)
+            df = read_input(str(wf.source_path(name)), id_columns=_source_text_columns(wf, name))
+            staged.update(wh.stage_tables({name: df}, None))
+            names.add(name)
             say(f"[load] {name}: {len(df)} rows from {src['path']}")
         elif not wh.table_exists(src["table"]):
-            raise InputError(f"source '{name}': table '{src['table']}' not found in "
-                             f"{wh.con}", column=name)
+            raise InputError(f"source '{name}': table '{src['table']}' not found in the "
+                             "database", column=name)
+    return names
+
+
+def _source_text_columns(wf: Workflow, name: str) -> list[str]:
+    """YAML id_columns plus every key/label column a step reading this source names."""
+    cols = list(wf.sources[name].get("id_columns", ()))
+    for step in wf.steps:
+        if name in step.inputs.values():
+            cols += text_columns(step.params)
+    return cols
 
 
 def _execute(wh: DuckDBWarehouse, wf: Workflow, step: Step, params: dict[str, Any],
              run_id: str, trigger: str, *, rebalance: bool, outputs: dict[str, str],
-             staged: dict[str, str], label: str | None = None) -> ComponentResult:
-    """Run one step and stage its outputs; record the step run either way. The run log
-    says 'succeeded' for a step whose outputs are staged; if a later step fails, the run's
-    outputs are never published and that later step's row says why."""
+             staged: dict[str, str], pending: list[RunRecord],
+             label: str | None = None) -> ComponentResult:
+    """Run one step and stage its outputs; its run-log row is written with the publish
+    ('succeeded') or with the run's failure ('failed' / 'not_published')."""
     t0, begun = time.monotonic(), now()
     record = dict(run_id=run_id, workflow=wf.name, step=label or step.name,
                   component=step.uses, started_at=begun, params=json.dumps(jsonable(params)),
@@ -238,14 +437,14 @@ def _execute(wh: DuckDBWarehouse, wf: Workflow, step: Step, params: dict[str, An
                                            if k in outputs}, run_id))
     except Exception as err:
         detail = str(err) if isinstance(err, TerraplanError) else traceback.format_exc()
-        wh.record_run(RunRecord(status="failed", finished_at=now(), report="{}", error=detail,
-                                fingerprint=fingerprint, **record))
+        pending.append(RunRecord(status="failed", finished_at=now(), report="{}", error=detail,
+                                 fingerprint=fingerprint, **record))
         if isinstance(err, TerraplanError):
             raise type(err)(f"step '{label or step.name}': {err}") from err
         raise
-    wh.record_run(RunRecord(status="succeeded", finished_at=now(), error="",
-                            report=json.dumps(jsonable(result.report)),
-                            fingerprint=fingerprint, **record))
+    pending.append(RunRecord(status="succeeded", finished_at=now(), error="",
+                             report=json.dumps(jsonable(result.report)),
+                             fingerprint=fingerprint, **record))
     return result
 
 
@@ -277,7 +476,8 @@ def _run_sql_step(wh: DuckDBWarehouse, wf: Workflow, step: Step, params: dict[st
 
 
 def _run_scenarios(wh: DuckDBWarehouse, wf: Workflow, run_id: str, trigger: str,
-                   say: Callable[[str], None], staged: dict[str, str]) -> pd.DataFrame:
+                   say: Callable[[str], None], staged: dict[str, str],
+                   pending: list[RunRecord]) -> pd.DataFrame:
     """Run the scenario step once per parameter set; one comparison row each."""
     step = next(s for s in wf.steps if s.name == wf.scenarios["step"])
     rows = []
@@ -287,7 +487,7 @@ def _run_scenarios(wh: DuckDBWarehouse, wf: Workflow, run_id: str, trigger: str,
         try:
             result = _execute(wh, wf, step, {**step.params, **overrides}, run_id, trigger,
                               rebalance=False, outputs=outputs, staged=staged,
-                              label=f"{step.name}:{name}")
+                              pending=pending, label=f"{step.name}:{name}")
         except (InfeasibleError, InputError) as err:
             # one impossible scenario is an answer too: say why, compare the rest
             kind = "infeasible" if isinstance(err, InfeasibleError) else "invalid"
@@ -331,14 +531,16 @@ def _step_summary(report: dict[str, Any]) -> str:
 
 
 def _export(wh: DuckDBWarehouse, wf: Workflow, results: dict[str, ComponentResult],
-            summary: RunSummary, out_dir: Path) -> Path:
+            summary: RunSummary, out_dir: Path, staged: dict[str, str]) -> Path:
+    """Write the whole export folder under a staging name (swapped in after the publish)."""
     tables: dict[str, pd.DataFrame] = {}
     for step in wf.steps:
         for key, target in step.outputs.items():
             if key in results[step.name].tables:
                 tables[target] = results[step.name].tables[key]
             else:  # computed in SQL: its rows only exist in the warehouse
-                tables[target] = wh.read_table(target).drop(columns=["run_id"])
+                tables[target] = wh.read_table(staged.get(target, target)).drop(
+                    columns=["run_id"])
     if summary.scenarios is not None:
         tables[f"{wf.name}_scenarios"] = summary.scenarios
     report = jsonable({"workflow": wf.name, "run_id": summary.run_id,
@@ -347,16 +549,16 @@ def _export(wh: DuckDBWarehouse, wf: Workflow, results: dict[str, ComponentResul
     extra: dict[str, str] = {}
     spec = wf.exports.get("map")
     if spec:
-        extra["map.html"] = _map_html(wh, wf, results[spec["step"]], spec, report)
-    return write_outputs(out_dir, tables, report, extra)
+        extra["map.html"] = _map_html(wh, wf, results[spec["step"]], spec, report, staged)
+    return stage_outputs(out_dir, tables, report, extra)
 
 
 def _map_html(wh: DuckDBWarehouse, wf: Workflow, result: ComponentResult,
-              spec: dict[str, Any], report: dict[str, Any]) -> str:
+              spec: dict[str, Any], report: dict[str, Any], staged: dict[str, str]) -> str:
     from components.report import render_map
 
     step = next(s for s in wf.steps if s.name == spec["step"])
-    units = wh.read_table(_input_table(wf, spec["units"]))
+    units = wh.read_table(_input_table(wf, spec["units"], staged))
     id_col = spec.get("id") or step.params.get("id") or "id"
     lon, lat = step.params.get("lon"), step.params.get("lat")
     x, y = step.params.get("x"), step.params.get("y")
@@ -385,7 +587,8 @@ def _map_html(wh: DuckDBWarehouse, wf: Workflow, result: ComponentResult,
         centers = frame[frame["id"].isin(frame["territory"].astype(str))]
         territories = None
     centers = centers.assign(id=centers["territory"])
-    edges = wh.read_table(_input_table(wf, spec["edges"])) if spec.get("edges") else None
+    edges = wh.read_table(_input_table(wf, spec["edges"], staged)) if spec.get("edges") \
+        else None
     step_report = report["steps"][step.name]
     summary = {"status": step_report.get("status"), "gap": _pct(step_report.get("gap")),
                "contiguous": step_report.get("contiguous"),

@@ -33,7 +33,13 @@ import yaml
 from components import registry
 from components.errors import InputError
 
-NAME = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}
+# \Z, not $: '$' also matches before a trailing newline ('out\n' would pass)
+NAME = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*\Z"}
+# a workflow name becomes part of table and file names: no path parts, no dots
+WORKFLOW_NAME = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_-]*\Z"}
+ON_INFEASIBLE = {"enum": ["keep_previous", "publish", "fail"],
+                 "description": "a step whose answer misses a bound (tolerance_not_met): keep "
+                                "the previous outputs current (default), publish it, or fail"}
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -41,6 +47,7 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "name": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
+        "on_infeasible": ON_INFEASIBLE,
         "database": {"type": "string"},
         "warehouse": {"enum": ["duckdb", "snowflake", "bigquery"]},
         "sources": {
@@ -95,6 +102,7 @@ SCHEMA: dict[str, Any] = {
                     "inputs": {"type": "object", "additionalProperties": NAME},
                     "with": {"type": "object"},
                     "outputs": {"type": "object", "additionalProperties": NAME},
+                    "on_infeasible": ON_INFEASIBLE,
                 },
             },
         },
@@ -123,6 +131,7 @@ class Step:
     params: dict[str, Any]
     outputs: dict[str, str]
     line: int
+    on_infeasible: str | None = None  # None: the workflow's policy
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,7 @@ class Workflow:
     schedule: dict[str, Any] = field(default_factory=dict)
     rebalance: dict[str, Any] = field(default_factory=dict)
     scenarios: dict[str, Any] = field(default_factory=dict)
+    on_infeasible: str = "keep_previous"
 
     def source_path(self, name: str) -> Path:
         return (self.path.parent / self.sources[name]["path"]).resolve()
@@ -176,7 +186,14 @@ def load_workflow(path: str | Path) -> Workflow:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"workflow file '{path}' not found", column="WORKFLOW")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"workflow file '{path}' is not UTF-8 text: save it as UTF-8 YAML",
+                         column="WORKFLOW") from None
+    except OSError as err:
+        raise InputError(f"workflow file '{path}' cannot be read ({err.strerror}): check its "
+                         "permissions", column="WORKFLOW") from None
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -233,7 +250,7 @@ def load_workflow(path: str | Path) -> Workflow:
                             f"step '{raw['name']}': '{spec.name}' has no output '{key}'")
         available |= set(raw["outputs"].values())
         steps.append(Step(raw["name"], raw["uses"], dict(raw["inputs"]), dict(params),
-                          dict(raw["outputs"]), line))
+                          dict(raw["outputs"]), line, raw.get("on_infeasible")))
     names = [s.name for s in steps]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
@@ -264,4 +281,4 @@ def load_workflow(path: str | Path) -> Workflow:
                     description=data.get("description", ""),
                     warehouse=data.get("warehouse", "duckdb"),
                     schedule=data.get("schedule") or {}, rebalance=data.get("rebalance") or {},
-                    scenarios=scen)
+                    scenarios=scen, on_infeasible=data.get("on_infeasible", "keep_previous"))

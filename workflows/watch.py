@@ -16,8 +16,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from udfs.duckdb import DuckDBWarehouse
-from workflows.runner import DEFAULT_DATABASE, RunSummary, run_workflow
+import duckdb
+
+from components.errors import TerraplanError
+from udfs.duckdb import DEFAULT_WAIT, DuckDBWarehouse
+from workflows.runner import DEFAULT_DATABASE, RunInterrupted, RunSummary, run_workflow
 from workflows.spec import Workflow, load_workflow
 
 _file_cache: dict[str, tuple[int, int, str]] = {}
@@ -67,12 +70,13 @@ def _remember(wh: DuckDBWarehouse, workflow: str, prints: dict[str, str]) -> Non
 
 
 def check_once(path: str | Path, *, database: str | None = None,
-               echo: Callable[[str], None] | None = None) -> RunSummary | None:
+               echo: Callable[[str], None] | None = None,
+               wait: float = DEFAULT_WAIT) -> RunSummary | None:
     """Run the workflow if its sources changed since the last triggered run; else None."""
     say = echo or (lambda _m: None)
     wf = load_workflow(path)
     db = database or wf.database or DEFAULT_DATABASE
-    wh = DuckDBWarehouse(db)
+    wh = DuckDBWarehouse.open(db, wait=wait, say=say)
     try:
         prints = source_fingerprints(wf, wh)
         seen = _last_seen(wh, wf.name)
@@ -82,9 +86,9 @@ def check_once(path: str | Path, *, database: str | None = None,
         return None
     changed = sorted(k for k in prints if (seen or {}).get(k) != prints[k])
     say(f"[watch] change in {', '.join(changed)}: running '{wf.name}'")
-    summary = run_workflow(path, database=db, echo=echo,
+    summary = run_workflow(path, database=db, echo=echo, wait=wait,
                            trigger="refresh" if seen is not None else "initial")
-    wh = DuckDBWarehouse(db)
+    wh = DuckDBWarehouse.open(db, wait=wait, say=say)
     try:
         _remember(wh, wf.name, prints)
     finally:
@@ -94,12 +98,26 @@ def check_once(path: str | Path, *, database: str | None = None,
 
 def watch(path: str | Path, *, database: str | None = None, interval: float = 60.0,
           max_polls: int | None = None, echo: Callable[[str], None] | None = None,
-          sleep: Callable[[float], None] = time.sleep) -> list[RunSummary]:
-    """Poll every ``interval`` seconds (bounded by ``max_polls`` when given)."""
+          sleep: Callable[[float], None] = time.sleep,
+          wait: float = DEFAULT_WAIT) -> list[RunSummary]:
+    """Poll every ``interval`` seconds (bounded by ``max_polls`` when given).
+
+    A check that fails (bad data, a locked database, a file being rewritten) is
+    reported in one line and retried at the next poll: the sources are remembered
+    only after a run succeeded, so the change is not lost.
+    """
+    say = echo or (lambda _m: None)
     runs: list[RunSummary] = []
     polls = 0
     while max_polls is None or polls < max_polls:
-        summary = check_once(path, database=database, echo=echo)
+        try:
+            summary = check_once(path, database=database, echo=echo, wait=wait)
+        except RunInterrupted:
+            raise
+        except (TerraplanError, duckdb.Error, OSError) as err:
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            say(f"[watch] check failed, retrying in {interval:g}s: {first}")
+            summary = None
         if summary is not None:
             runs.append(summary)
         polls += 1

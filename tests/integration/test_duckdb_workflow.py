@@ -30,7 +30,7 @@ def demo_run(tmp_path_factory):
 def test_demo_writes_tables_csv_report_and_map(demo_run):
     tmp, _, lines = demo_run
     out = tmp / "out"
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
         "map.html", "report.json", "territory_assignments.csv", "territory_summary.csv"]
     report = json.loads((out / "report.json").read_text())
     step = report["steps"]["balance"]
@@ -54,10 +54,10 @@ def test_demo_tables_in_duckdb_carry_run_id(demo_run):
     assign = con.execute("SELECT * FROM territory_assignments").df()
     assert len(assign) == 159 and (assign["run_id"] == summary.run_id).all()
     assert con.execute("SELECT COUNT(*) FROM territory_summary").fetchone() == (10,)
-    runs = con.execute("SELECT * FROM terraplan_runs").df()
+    runs = con.execute("SELECT * FROM terraplan_runs ORDER BY step").df()
     assert runs[["run_id", "step", "status"]].values.tolist() == [
-        [summary.run_id, "balance", "succeeded"]]
-    assert json.loads(runs["params"][0])["territories"] == 10
+        [summary.run_id, "(run)", "succeeded"], [summary.run_id, "balance", "succeeded"]]
+    assert json.loads(runs["params"][1])["territories"] == 10
     # no staging tables are left behind
     names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
              .fetchall()}
@@ -85,10 +85,14 @@ def test_failed_step_keeps_previous_outputs_and_is_logged(tmp_path):
     con = duckdb.connect(db, read_only=True)
     ids = con.execute("SELECT DISTINCT run_id FROM territory_assignments").fetchall()
     assert ids == [(first.run_id,)]  # the alignment in use is untouched
-    runs = con.execute("SELECT status, error FROM terraplan_runs ORDER BY started_at").fetchall()
+    runs = con.execute("SELECT status, error FROM terraplan_runs WHERE step = '(run)' "
+                       "ORDER BY started_at").fetchall()
     assert [r[0] for r in runs] == ["succeeded", "failed"]
     assert "negative" in runs[1][1]
+    # the bad file was staged and rejected: the loaded source still holds the good rows
+    loaded = con.execute("SELECT MIN(population) FROM ga_counties").fetchone()[0]
     con.close()
+    assert loaded >= 0
 
 
 def test_failure_during_write_rolls_back(tmp_path, monkeypatch):
