@@ -156,7 +156,7 @@ def test_scenarios_side_by_side(tmp_path, capsys):
     assert table["territories"].tolist() == [10, 5, 12]
     # Fulton County alone is more than 1.05 x a twelfth of Georgia: said, not hidden
     assert table["status"].tolist()[2] == "infeasible"
-    assert "one unit alone has 648,951" in table["note"].iloc[2]
+    assert "unit '13121' alone has 648,951" in table["note"].iloc[2]
     assert table["contiguous"].iloc[:2].all()
     assert {"population_min_ratio", "accounts_max_ratio", "objective", "moved_units"} <= set(
         table.columns)

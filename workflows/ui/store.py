@@ -141,4 +141,12 @@ class Store:
                 params=json.dumps(jsonable(params)), report=json.dumps(jsonable(report)),
                 error="", outputs=json.dumps({k: base.outputs[k] for k in tables}),
                 trigger="manual"))
+            # the run's own row: what `terraplan history`, diff and rollback read
+            wh.record_run(RunRecord(
+                run_id=run_id, workflow=base.workflow, step=history.RUN_STEP,
+                component="workflow", status="succeeded", started_at=started,
+                finished_at=now(), params=json.dumps({"promoted_from": base.run_id}),
+                report=json.dumps({"status": "succeeded", "tables": list(targets)}),
+                error="", outputs=json.dumps({t: list(wh.columns(t)) for t in targets}),
+                trigger="manual"))
         return run_id
