@@ -15,6 +15,7 @@ def require(module: str, feature: str) -> ModuleType:
     except ImportError:
         raise InputError(
             f"{feature} needs the optional package {module!r}, which is not installed: "
-            "pip install 'terraplan[geo]'",
+            "pip install 'terraplan[geo]' (in a warehouse: redeploy with 'terraplan deploy', "
+            "which lists shapely and h3 when the warehouse offers them)",
             column=module,
         ) from None

@@ -67,7 +67,7 @@ def test_procedure_ddl_golden_and_parsed_back(name):
     props = _properties(node)
     assert props["HANDLER"] == f"udfs.snowflake.procedures.{name}"
     assert props["EXECUTE AS"] == "CALLER" and props["LANGUAGE"] == "PYTHON"
-    assert props["PACKAGES"] == "(" + ", ".join(f"'{p}'" for p in ddl.PACKAGES) + ")"
+    assert props["PACKAGES"] == "(" + ", ".join(f"'{p}'" for p in TARGET.packages) + ")"
     assert "terraplan.zip" in props["IMPORTS"]
     assert node.this.this.sql("snowflake") == f'"ANALYTICS"."TERRAPLAN"."{name.upper()}"'
 
@@ -94,7 +94,7 @@ def test_setup_ddl_golden_and_parsed_back():
     text = ";\n".join(ddl.setup_ddl(TARGET)) + ";\n"
     golden("setup.sql", text)
     kinds = [sqlglot.parse_one(s, read="snowflake").kind for s in ddl.setup_ddl(TARGET)]
-    assert kinds == ["SCHEMA", "STAGE"]
+    assert kinds == ["SCHEMA", "SCHEMA", "STAGE"]
 
 
 def test_user_call_example_golden():
@@ -107,7 +107,7 @@ def test_user_call_example_golden():
 
 def test_target_names_follow_snowflake_rules():
     t = ddl.Target.parse('"My DB"', "plans", "x; DROP TABLE y --")
-    assert t.import_path == '@"My DB"."PLANS"."x; DROP TABLE y --"/terraplan.zip'
+    assert t.import_path == '@"My DB"."TERRAPLAN_CODE"."x; DROP TABLE y --"/terraplan.zip'
     assert ddl.setup_ddl(t)[0] == 'CREATE SCHEMA IF NOT EXISTS "My DB"."PLANS"'
     with pytest.raises(InputError, match="one name"):
         ddl.Target.parse(None, "a.b", None)
@@ -121,7 +121,9 @@ def test_zip_holds_only_what_the_handlers_need_and_is_reproducible(tmp_path):
     deploy.build_zip(b)
     assert a.read_bytes() == b.read_bytes()
     tops = {n.split("/")[0] for n in names}
-    assert tops == {"components", "udfs"}
+    assert tops == {"components", "udfs", *deploy.BUNDLED}
+    assert "sqlglot/__init__.py" in names and "sqlglot/dialects/snowflake.py" in names
+    assert not [n for n in names if n.endswith((".so", ".pyd"))]
     udfs = {n for n in names if n.startswith("udfs/")}
     assert {"udfs/__init__.py", "udfs/base.py", "udfs/protocol.py",
             "udfs/snowflake/procedures.py", "udfs/snowflake/partition.py"} <= udfs
@@ -131,13 +133,14 @@ def test_zip_holds_only_what_the_handlers_need_and_is_reproducible(tmp_path):
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 
-def _third_party_imports(zip_path: Path) -> set[str]:
-    local = {"components", "udfs"}
+def _third_party_imports(zip_path: Path, lazy_too: bool = False) -> set[str]:
+    # workflows: only udfs/snowflake/cli.py (the CLI hook, never loaded by a handler)
+    local = {"components", "udfs", "workflows", *deploy.BUNDLED}
     stdlib = set(sys.stdlib_module_names)
     found = set()
     with zipfile.ZipFile(zip_path) as zf:
         for name in zf.namelist():
-            if not name.endswith(".py"):
+            if not name.endswith(".py") or name.split("/")[0] in deploy.BUNDLED:
                 continue
             tree = ast.parse(zf.read(name))
             # imports inside functions are optional extras (shapely, h3), loaded on demand
@@ -145,13 +148,17 @@ def _third_party_imports(zip_path: Path) -> set[str]:
                     if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
                     for n in ast.walk(f)}
             for node in ast.walk(tree):
+                if lazy_too and isinstance(node, ast.Call) and node.args and getattr(
+                        node.func, "id", getattr(node.func, "attr", "")) == "require" and \
+                        isinstance(node.args[0], ast.Constant):  # _optional.require("h3")
+                    found.add(str(node.args[0].value).split(".")[0])
                 if isinstance(node, ast.Import):
                     mods = [a.name for a in node.names]
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                     mods = [node.module]
                 else:
                     continue
-                if id(node) in lazy:
+                if id(node) in lazy and not lazy_too:
                     continue
                 found.update(m.split(".")[0] for m in mods)
     return found - local - stdlib - {"__future__"}
@@ -161,10 +168,16 @@ def test_package_list_matches_the_zipped_imports(tmp_path):
     path = tmp_path / "t.zip"
     deploy.build_zip(path)
     anaconda = {"snowflake": "snowflake-snowpark-python", "numpy": "numpy", "scipy": "scipy",
-                "pandas": "pandas", "sqlglot": "sqlglot"}
+                "pandas": "pandas"}
     imported = _third_party_imports(path)
     assert imported <= set(anaconda), f"imports without a package: {imported - set(anaconda)}"
     assert {anaconda[m] for m in imported} == set(ddl.PACKAGES)
+    # lazily imported too: every module the handlers may load comes from the zip or a package
+    geo = {"shapely": "shapely", "h3": "h3-py"}
+    lazily = _third_party_imports(path, lazy_too=True) - imported
+    assert lazily <= set(geo), f"lazy imports without a package: {lazily - set(geo)}"
+    assert {geo[m] for m in lazily} == set(ddl.GEO_PACKAGES)
+    assert "sqlglot" not in ddl.PACKAGES + ddl.GEO_PACKAGES  # bundled, never the channel's
 
 
 FROM_THE_ZIP = textwrap.dedent("""
@@ -190,8 +203,10 @@ FROM_THE_ZIP = textwrap.dedent("""
     session.sproc.register(procedures.territory_balancing, name="TB", return_type=VariantType(),
                            input_types=[StringType()] * 5 + [VariantType()])
     calls = [session.call("TB", "GRID", None, None, "A", "T", params) for _ in range(3)]
+    import sqlglot
     print(json.dumps({
-        "file": procedures.__file__, "handlers": sorted(procedures.HANDLERS),
+        "file": procedures.__file__, "sqlglot": sqlglot.__file__,
+        "handlers": sorted(procedures.HANDLERS),
         "solvers": sorted(partition.SOLVERS), "added_extensions": added,
         "statuses": [json.loads(c)["status"] if isinstance(c, str) else c["status"]
                      for c in calls]}))
@@ -211,6 +226,7 @@ def test_handlers_run_from_the_zip_alone_and_survive_repeated_calls(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["file"].startswith(str(path))
+    assert out["sqlglot"].startswith(str(path))  # the bundled sqlglot, not the channel's
     assert out["handlers"] == sorted(registry.components())
     assert "territory_balancing" in out["solvers"]
     assert out["added_extensions"] == []
@@ -224,11 +240,16 @@ class RecordingSession:
         self.calls: list[tuple[str, str]] = []
         self.file = self
 
+    offered = (*ddl.PACKAGES, *ddl.GEO_PACKAGES)
+
     def sql(self, statement: str):
         self.calls.append(("sql", statement))
+        self.last = statement
         return self
 
     def collect(self) -> list:
+        if "INFORMATION_SCHEMA.PACKAGES" in self.last:
+            return [(p,) for p in self.offered]
         return []
 
     def put(self, local: str, stage: str, auto_compress: bool, overwrite: bool) -> None:
@@ -240,10 +261,34 @@ def test_deploy_runs_setup_upload_then_ddl_in_order():
     session, lines = RecordingSession(), []
     plan = deploy.deploy(TARGET, session=session, echo=lines.append)
     kinds = [k for k, _ in session.calls]
-    assert kinds == ["sql", "sql", "put"] + ["sql"] * len(plan.functions)
-    assert session.calls[2] == ("put", '@"ANALYTICS"."TERRAPLAN"."TERRAPLAN_STAGE"')
-    assert [s for k, s in session.calls if k == "sql"] == plan.setup + plan.functions
+    assert kinds == ["sql"] * 4 + ["put"] + ["sql"] * len(plan.functions)
+    assert session.calls[4] == ("put", '@"ANALYTICS"."TERRAPLAN_CODE"."TERRAPLAN_STAGE"')
+    query = ddl.packages_query(ddl.PACKAGES + ddl.GEO_PACKAGES)
+    assert [s for k, s in session.calls if k == "sql"] == [query, *plan.setup,
+                                                           *plan.functions]
     assert any("TERRITORY_BALANCING" in line for line in lines)
+    assert "'shapely', 'h3-py'" in plan.functions[0]
+
+
+def test_deploy_leaves_out_a_geo_package_the_channel_lacks_and_stops_on_a_core_one():
+    session, lines = RecordingSession(), []
+    session.offered = (*ddl.PACKAGES, "shapely")
+    plan = deploy.deploy(TARGET, session=session, echo=lines.append)
+    assert "'shapely')" in plan.functions[0] and "h3-py" not in plan.functions[0]
+    assert any("no h3-py: H3 adjacency" in line for line in lines)
+    session = RecordingSession()
+    session.offered = ("numpy", "pandas", "snowflake-snowpark-python")
+    with pytest.raises(InputError, match="offers no scipy"):
+        deploy.deploy(TARGET, session=session, echo=lines.append)
+    assert [k for k, _ in session.calls] == ["sql"]  # nothing created
+
+
+def test_stage_is_in_its_own_schema():
+    assert TARGET.stage_location == '@"ANALYTICS"."TERRAPLAN_CODE"."TERRAPLAN_STAGE"'
+    assert all('"TERRAPLAN_CODE"' in f.split("IMPORTS")[1].splitlines()[0]
+               for f in deploy.Plan.make(TARGET).functions)
+    with pytest.raises(InputError, match="cannot clone or replicate"):
+        ddl.Target.parse("analytics", "plans", None, "plans")
 
 
 def test_cli_dry_run_prints_sql_and_packages_and_connects_to_nothing(capsys, monkeypatch):
@@ -256,9 +301,14 @@ def test_cli_dry_run_prints_sql_and_packages_and_connects_to_nothing(capsys, mon
     assert 'CREATE OR REPLACE PROCEDURE "ANALYTICS"."PLANS"."TERRITORY_BALANCING"(' in out
     assert 'CREATE OR REPLACE FUNCTION "ANALYTICS"."PLANS"."TERRITORY_BALANCING_BY_PARTITION"' \
         in out
-    assert "PUT 'file://terraplan.zip' '@\"ANALYTICS\".\"PLANS\".\"TERRAPLAN_STAGE\"'" in out
+    assert "PUT 'file://terraplan.zip' '@\"ANALYTICS\".\"TERRAPLAN_CODE\".\"TERRAPLAN_STAGE\"'" \
+        in out
+    assert "bundled in terraplan.zip: sqlglot==" in out
+    assert "INFORMATION_SCHEMA.PACKAGES" in out
+    assert 'GRANT READ ON STAGE "ANALYTICS"."TERRAPLAN_CODE"."TERRAPLAN_STAGE"' in out
+    assert 'GRANT CREATE TABLE ON SCHEMA <each output schema>' in out
     assert "s3cret" not in out
-    statements = [s for s in out.split(";\n") if s.strip().startswith("CREATE")]
+    statements = [s for s in out.split(";\n\n") if s.strip().startswith("CREATE")]
     assert all(isinstance(sqlglot.parse_one(s, read="snowflake"), exp.Create)
                for s in statements)
 

@@ -22,15 +22,19 @@ def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubPar
     parser.add_argument("--schema", metavar="S", default=None,
                         help="schema for the procedures (default: TERRAPLAN)")
     parser.add_argument("--stage", metavar="STAGE", default=None,
-                        help="stage for terraplan.zip, in that schema "
+                        help="stage for terraplan.zip, in --stage-schema "
                              "(default: TERRAPLAN_STAGE)")
+    parser.add_argument("--stage-schema", metavar="S", default=None,
+                        help="schema of the stage, apart from the procedures' schema so that "
+                             "schema can be cloned and replicated (default: TERRAPLAN_CODE)")
     parser.add_argument("--connection", metavar="NAME",
                         help="connection name in connections.toml (default: SNOWFLAKE_* "
                              "environment variables, else the default connection)")
     parser.add_argument("--zip", metavar="FILE", dest="zip_file",
                         help="also keep the handler package (terraplan.zip) at FILE")
     parser.add_argument("--dry-run", action="store_true",
-                        help="print the SQL and the package list; connect to nothing")
+                        help="print every statement, the package lists and the grants a "
+                             "caller needs; connect to nothing")
     parser.set_defaults(handler=_deploy)
 
 
@@ -38,6 +42,6 @@ def _deploy(args: argparse.Namespace) -> int:
     from udfs.snowflake.ddl import Target
     from udfs.snowflake.deploy import deploy
 
-    target = Target.parse(args.database, args.schema, args.stage)
+    target = Target.parse(args.database, args.schema, args.stage, args.stage_schema)
     deploy(target, dry_run=args.dry_run, connection=args.connection, zip_file=args.zip_file)
     return 0

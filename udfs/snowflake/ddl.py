@@ -23,11 +23,21 @@ from udfs.snowflake.names import DIALECT, split_name, sql
 
 RUNTIME_VERSION = "3.11"
 # Anaconda-channel packages the zipped code imports (tests check this list against the
-# zip's imports). Unpinned: Snowflake resolves the channel's current versions at CREATE.
-PACKAGES = ("snowflake-snowpark-python", "numpy", "scipy", "pandas", "sqlglot")
+# zip's imports). Compiled packages come from the channel, unpinned: Snowflake resolves
+# its current versions at CREATE; `make test` also runs the handlers on the oldest
+# versions tested (tests/warehouse/). Pure-Python dependencies are not listed: the
+# zip carries the exact versions the tests ran (deploy.BUNDLED), so no channel
+# version of sqlglot can change a statement.
+PACKAGES = ("snowflake-snowpark-python", "numpy", "scipy", "pandas")
+# Polygon and H3 adjacency (imported lazily); listed when the account's channel has them
+# (deploy checks INFORMATION_SCHEMA.PACKAGES), else those two features say why not.
+GEO_PACKAGES = ("shapely", "h3-py")
 ZIP_NAME = "terraplan.zip"
 DEFAULT_SCHEMA = "TERRAPLAN"
 DEFAULT_STAGE = "TERRAPLAN_STAGE"
+# The stage lives in its own schema: Snowflake cannot clone or replicate a schema whose
+# Python UDFs import from a stage in that same schema.
+DEFAULT_STAGE_SCHEMA = "TERRAPLAN_CODE"
 
 
 @dataclass(frozen=True)
@@ -37,15 +47,28 @@ class Target:
     database: str | None = None
     schema: str = DEFAULT_SCHEMA
     stage: str = DEFAULT_STAGE
+    stage_schema: str = DEFAULT_STAGE_SCHEMA
+    packages: tuple[str, ...] = PACKAGES + GEO_PACKAGES
+
+    def __post_init__(self) -> None:
+        if self.stage_schema == self.schema:
+            from components.errors import InputError
+
+            raise InputError(f"--stage-schema {self.stage_schema!r} is the schema of the "
+                             "procedures; Snowflake cannot clone or replicate a schema whose "
+                             "functions import from a stage in it: use another schema, e.g. "
+                             f"{DEFAULT_STAGE_SCHEMA}", column="stage_schema")
 
     @classmethod
     def parse(cls, database: str | None = None, schema: str | None = None,
-              stage: str | None = None) -> Target:
+              stage: str | None = None, stage_schema: str | None = None) -> Target:
         """From user text, with Snowflake's case rule (see :func:`names.split_name`)."""
         one = lambda text, what: _single(split_name(text, what), text, what)  # noqa: E731
         return cls(database=one(database, "database") if database else None,
                    schema=one(schema, "schema") if schema else DEFAULT_SCHEMA,
-                   stage=one(stage, "stage") if stage else DEFAULT_STAGE)
+                   stage=one(stage, "stage") if stage else DEFAULT_STAGE,
+                   stage_schema=(one(stage_schema, "stage schema") if stage_schema
+                                 else DEFAULT_STAGE_SCHEMA))
 
     def object(self, name: str) -> exp.Table:
         return table(*([self.database] if self.database else []), self.schema, name)
@@ -53,10 +76,17 @@ class Target:
     def schema_node(self) -> exp.Table:
         return table(*([self.database] if self.database else []), self.schema)
 
+    def stage_schema_node(self) -> exp.Table:
+        return table(*([self.database] if self.database else []), self.stage_schema)
+
+    def stage_node(self) -> exp.Table:
+        return table(*([self.database] if self.database else []), self.stage_schema,
+                     self.stage)
+
     @property
     def stage_location(self) -> str:
-        """``@"DB"."SCHEMA"."STAGE"`` for PUT and IMPORTS."""
-        return "@" + sql(self.object(self.stage))
+        """``@"DB"."TERRAPLAN_CODE"."STAGE"`` for PUT and IMPORTS."""
+        return "@" + sql(self.stage_node())
 
     @property
     def import_path(self) -> str:
@@ -98,7 +128,7 @@ def _create(kind: str, name: exp.Table, arguments: Sequence[tuple[str, str]], re
             handler: str, comment: str, execute_as: str | None, target: Target) -> str:
     signature = exp.UserDefinedFunction(this=name, expressions=_column_defs(arguments),
                                         wrapped=True)
-    packages = ", ".join(string_literal(p) for p in PACKAGES)
+    packages = ", ".join(string_literal(p) for p in target.packages)
     lines = [
         f"CREATE OR REPLACE {kind} {sql(signature)}",
         f"RETURNS {returns}",
@@ -132,8 +162,21 @@ def partition_ddl(spec: ComponentSpec, target: Target) -> str:
 
 def setup_ddl(target: Target) -> list[str]:
     schema = exp.Create(this=target.schema_node(), kind="SCHEMA", exists=True)
-    stage = exp.Create(this=target.object(target.stage), kind="STAGE", exists=True)
-    return [sql(schema), sql(stage)]
+    code = exp.Create(this=target.stage_schema_node(), kind="SCHEMA", exists=True)
+    stage = exp.Create(this=target.stage_node(), kind="STAGE", exists=True)
+    return [sql(schema), sql(code), sql(stage)]
+
+
+def packages_query(names: Sequence[str]) -> str:
+    """Which of ``names`` the account's Anaconda channel offers (columns: PACKAGE_NAME,
+    VERSION, LANGUAGE, per Snowflake's INFORMATION_SCHEMA.PACKAGES reference)."""
+    wanted = exp.In(this=exp.column("PACKAGE_NAME"),
+                    expressions=[exp.Literal.string(n) for n in names])
+    query = (exp.select(exp.column("PACKAGE_NAME")).distinct()
+             .from_(exp.to_table("INFORMATION_SCHEMA.PACKAGES"))
+             .where(exp.and_(exp.EQ(this=exp.column("LANGUAGE"),
+                                    expression=exp.Literal.string("python")), wanted)))
+    return sql(query)
 
 
 def function_ddl(target: Target) -> list[str]:

@@ -4,12 +4,25 @@ Steps, in order (``--dry-run`` prints them and changes nothing):
 
 1. build ``terraplan.zip`` with only what the handlers import: ``components/`` (the SQL
    templates under ``components/sql/``, as in the wheel), ``udfs/__init__.py``,
-   ``udfs/base.py``, ``udfs/protocol.py`` and ``udfs/snowflake/``. Entries are sorted
-   and time-stamped 1980-01-01, so the same code gives a byte-identical zip;
-2. ``CREATE SCHEMA IF NOT EXISTS`` and ``CREATE STAGE IF NOT EXISTS``;
-3. ``PUT`` the zip on the stage (uncompressed, overwriting);
-4. ``CREATE OR REPLACE PROCEDURE`` per component and ``CREATE OR REPLACE FUNCTION``
+   ``udfs/base.py``, ``udfs/protocol.py``, ``udfs/snowflake/`` and the pure-Python
+   dependencies in :data:`BUNDLED` exactly as installed here (the versions the tests
+   ran). Entries are sorted and time-stamped 1980-01-01, so the same code gives a
+   byte-identical zip;
+2. ask the account which of the Anaconda packages its channel offers
+   (``INFORMATION_SCHEMA.PACKAGES``): a missing required one stops the deploy with its
+   name, a missing geo one (shapely, h3-py) is left out and said;
+3. ``CREATE SCHEMA IF NOT EXISTS`` for the procedures and, separately, for the stage
+   (``TERRAPLAN_CODE``: a stage in the functions' own schema blocks clone and
+   replication), and ``CREATE STAGE IF NOT EXISTS``;
+4. ``PUT`` the zip on the stage (uncompressed, overwriting);
+5. ``CREATE OR REPLACE PROCEDURE`` per component and ``CREATE OR REPLACE FUNCTION``
    per partition UDTF (:mod:`.ddl`), with the Anaconda-channel package list.
+
+The procedures run ``EXECUTE AS CALLER``: the caller's role needs USAGE on the
+database, both schemas and the warehouse, READ on the stage, SELECT on the inputs,
+and CREATE TABLE in each output's schema (staging tables and ``TERRAPLAN_RUNS`` live
+there). The deploying role needs CREATE SCHEMA (or CREATE PROCEDURE, CREATE FUNCTION
+and CREATE STAGE in existing schemas). ``--dry-run`` prints these grants too.
 
 The session comes from the user's standard settings, in this order: ``--connection
 NAME`` (a connection in ``connections.toml``); ``SNOWFLAKE_ACCOUNT`` and friends in the
@@ -23,7 +36,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +45,8 @@ from udfs.snowflake import ddl
 ROOT = Path(__file__).resolve().parents[2]
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 UDFS_FILES = ("udfs/__init__.py", "udfs/base.py", "udfs/protocol.py")
+# Pure-Python packages shipped inside the zip (never resolved from the channel).
+BUNDLED = ("sqlglot",)
 # SNOWFLAKE_* environment variable -> Snowflake connector option
 ENV_OPTIONS = {
     "SNOWFLAKE_ACCOUNT": "account", "SNOWFLAKE_USER": "user",
@@ -53,7 +68,39 @@ def package_files(root: Path = ROOT) -> list[tuple[str, Path]]:
     sql_root = root / "sql"
     files += [("components/sql/" + p.relative_to(sql_root).as_posix(), p)
               for p in sql_root.rglob("*.sql")]
+    files += bundled_files()
     return sorted(files)
+
+
+def bundled_files() -> list[tuple[str, Path]]:
+    """(name in the zip, file) of each :data:`BUNDLED` package as installed, and its
+    licence; refuses a package with compiled modules (it would not load in Snowflake)."""
+    import importlib.metadata
+    import importlib.util
+
+    out: list[tuple[str, Path]] = []
+    for name in BUNDLED:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError(f"{name} is not installed: terraplan.zip bundles it")
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        compiled = [p for p in folder.rglob("*") if p.suffix in (".so", ".pyd")]
+        if compiled:
+            raise RuntimeError(f"{name} at {folder} has compiled modules ({compiled[0].name}); "
+                               "install its pure-Python wheel to bundle it")
+        out += [(f"{name}/{p.relative_to(folder).as_posix()}", p) for p in folder.rglob("*.py")
+                if "__pycache__" not in p.parts]
+        dist = importlib.metadata.distribution(name)
+        for f in dist.files or ():
+            if "licen" in f.name.lower() or "copying" in f.name.lower():
+                out.append((f"{name}/{f.name.upper()}.bundled", Path(dist.locate_file(f))))
+    return out
+
+
+def bundled_versions() -> dict[str, str]:
+    import importlib.metadata
+
+    return {name: importlib.metadata.version(name) for name in BUNDLED}
 
 
 def build_zip(path: Path, root: Path = ROOT) -> list[str]:
@@ -79,6 +126,25 @@ class Plan:
     def make(cls, target: ddl.Target) -> Plan:
         return cls(target, ddl.setup_ddl(target), ddl.function_ddl(target))
 
+    def grants(self) -> list[str]:
+        """What a caller's role needs (printed, never run: granting is the admin's)."""
+        t = self.target
+        role = "<CALLER_ROLE>"
+        db = [t.database] if t.database else []
+        node = lambda *parts: ddl.sql(ddl.table(*parts))  # noqa: E731
+        lines = [f"GRANT USAGE ON DATABASE {node(*db)} TO ROLE {role}"] if db else []
+        lines += [f"GRANT USAGE ON SCHEMA {node(*db, t.schema)} TO ROLE {role}",
+                  f"GRANT USAGE ON SCHEMA {node(*db, t.stage_schema)} TO ROLE {role}",
+                  f"GRANT READ ON STAGE {ddl.sql(t.stage_node())} TO ROLE {role}",
+                  f"GRANT USAGE ON ALL PROCEDURES IN SCHEMA {node(*db, t.schema)} "
+                  f"TO ROLE {role}",
+                  f"GRANT USAGE ON ALL FUNCTIONS IN SCHEMA {node(*db, t.schema)} "
+                  f"TO ROLE {role}",
+                  f"GRANT USAGE ON WAREHOUSE <WAREHOUSE> TO ROLE {role}",
+                  f"GRANT SELECT ON TABLE <each input table> TO ROLE {role}",
+                  f"GRANT CREATE TABLE ON SCHEMA <each output schema> TO ROLE {role}"]
+        return lines
+
     def put_sql(self, zip_path: Path | str) -> str:
         """The upload as SnowSQL would write it (the deploy itself uses ``session.file.put``)."""
         local = ddl.string_literal("file://" + Path(zip_path).as_posix())
@@ -86,12 +152,20 @@ class Plan:
         return f"PUT {local} {stage} AUTO_COMPRESS = FALSE OVERWRITE = TRUE"
 
     def script(self, zip_path: Path | str) -> str:
-        packages = ", ".join(ddl.PACKAGES)
+        packages = ", ".join(self.target.packages)
+        bundled = ", ".join(f"{n}=={v}" for n, v in bundled_versions().items())
         header = [f"-- terraplan deploy snowflake: {len(self.functions)} procedures/functions",
                   f"-- Anaconda-channel packages: {packages}",
-                  f"-- runtime: Python {ddl.RUNTIME_VERSION}; code: {ddl.ZIP_NAME}"]
+                  f"-- bundled in {ddl.ZIP_NAME}: {bundled}",
+                  f"-- runtime: Python {ddl.RUNTIME_VERSION}; code: {ddl.ZIP_NAME}",
+                  "-- 1. which packages the channel offers (a missing geo package is left "
+                  "out):",
+                  f"--    {ddl.packages_query(ddl.PACKAGES + ddl.GEO_PACKAGES)};"]
         body = [*self.setup, self.put_sql(zip_path), *self.functions]
-        return "\n".join(header) + "\n\n" + ";\n\n".join(body) + ";\n"
+        grants = ["-- grants a caller's role needs (not run by deploy; the procedures "
+                  "EXECUTE AS CALLER):", *(f"--   {g};" for g in self.grants())]
+        return ("\n".join(header) + "\n\n" + ";\n\n".join(body) + ";\n\n"
+                + "\n".join(grants) + "\n")
 
 
 def connection_options(connection: str | None = None,
@@ -135,6 +209,27 @@ def open_session(connection: str | None = None):  # -> snowflake.snowpark.Sessio
     return builder.create()
 
 
+def available_packages(session: Any, echo: Callable[[str], None]) -> tuple[str, ...]:
+    """The package list for this account: every required package, and the geo ones its
+    channel offers. A required package missing is an InputError naming it."""
+    from components.errors import InputError
+
+    rows = session.sql(ddl.packages_query(ddl.PACKAGES + ddl.GEO_PACKAGES)).collect()
+    offered = {str(r[0]).lower() for r in rows}
+    missing = [p for p in ddl.PACKAGES if p not in offered]
+    if missing:
+        raise InputError(f"the Snowflake Anaconda channel of this account offers no "
+                         f"{', '.join(missing)} (INFORMATION_SCHEMA.PACKAGES); accept the "
+                         "Anaconda terms (ORGADMIN: Admin > Billing & Terms) and retry",
+                         column="packages")
+    geo = tuple(p for p in ddl.GEO_PACKAGES if p in offered)
+    for p in ddl.GEO_PACKAGES:
+        if p not in offered:
+            echo(f"note: the channel offers no {p}: "
+                 f"{'polygon' if p == 'shapely' else 'H3'} adjacency will not run here")
+    return ddl.PACKAGES + geo
+
+
 def deploy(target: ddl.Target, *, dry_run: bool = False, connection: str | None = None,
            zip_file: str | Path | None = None, echo: Callable[[str], None] = print,
            session: Any = None) -> Plan:
@@ -143,6 +238,10 @@ def deploy(target: ddl.Target, *, dry_run: bool = False, connection: str | None 
     ``zip_file`` also keeps the package there (e.g. to upload it by hand after a dry run).
     """
     plan = Plan.make(target)
+    if not dry_run:
+        session = session or open_session(connection)
+        target = replace(target, packages=available_packages(session, echo))
+        plan = Plan.make(target)
     with tempfile.TemporaryDirectory(prefix="terraplan-deploy-") as tmp:
         zip_path = Path(zip_file) if zip_file else Path(tmp) / ddl.ZIP_NAME
         entries = build_zip(zip_path)
@@ -153,7 +252,6 @@ def deploy(target: ddl.Target, *, dry_run: bool = False, connection: str | None 
             echo(f"-- {ddl.ZIP_NAME}: {len(entries)} files, {zip_path.stat().st_size:,} bytes, "
                  f"{kept} (dry run: nothing uploaded or created)")
             return plan
-        session = session or open_session(connection)
         for statement in plan.setup:
             session.sql(statement).collect()
         session.file.put(str(zip_path), target.stage_location, auto_compress=False,

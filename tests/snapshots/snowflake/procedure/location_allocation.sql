@@ -2,8 +2,8 @@ CREATE OR REPLACE PROCEDURE "ANALYTICS"."TERRAPLAN"."LOCATION_ALLOCATION"("DEMAN
 RETURNS VARIANT
 LANGUAGE PYTHON
 RUNTIME_VERSION = '3.11'
-PACKAGES = ('snowflake-snowpark-python', 'numpy', 'scipy', 'pandas', 'sqlglot')
-IMPORTS = ('@"ANALYTICS"."TERRAPLAN"."TERRAPLAN_STAGE"/terraplan.zip')
+PACKAGES = ('snowflake-snowpark-python', 'numpy', 'scipy', 'pandas', 'shapely', 'h3-py')
+IMPORTS = ('@"ANALYTICS"."TERRAPLAN_CODE"."TERRAPLAN_STAGE"/terraplan.zip')
 HANDLER = 'udfs.snowflake.procedures.location_allocation'
 COMMENT = 'terraplan: Choose where to open facilities (reps, hubs, stores) and which demand each serves: p-median, p-center, max coverage or fewest sites, with capacities, closest assignment, required and competitor sites, budgets; every answer comes with a lower bound and gap (fast interchange + VNS, Lagrangian bound, HiGHS).'
 EXECUTE AS CALLER;

@@ -2,8 +2,8 @@ CREATE OR REPLACE PROCEDURE "ANALYTICS"."TERRAPLAN"."TERRITORY_BALANCING"("SCUS"
 RETURNS VARIANT
 LANGUAGE PYTHON
 RUNTIME_VERSION = '3.11'
-PACKAGES = ('snowflake-snowpark-python', 'numpy', 'scipy', 'pandas', 'sqlglot')
-IMPORTS = ('@"ANALYTICS"."TERRAPLAN"."TERRAPLAN_STAGE"/terraplan.zip')
+PACKAGES = ('snowflake-snowpark-python', 'numpy', 'scipy', 'pandas', 'shapely', 'h3-py')
+IMPORTS = ('@"ANALYTICS"."TERRAPLAN_CODE"."TERRAPLAN_STAGE"/terraplan.zip')
 HANDLER = 'udfs.snowflake.procedures.territory_balancing'
 COMMENT = 'terraplan: Split SCUs into balanced, contiguous, compact territories around fixed or sought centers (Zoltners & Sinha Lagrangian relaxation + local search).'
 EXECUTE AS CALLER;
