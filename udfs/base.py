@@ -77,10 +77,16 @@ def column_type(column: str) -> str:
     return OUTPUT_COLUMN_TYPES.get(column, "double")
 
 
+# Output columns a component writes only when a parameter is set (column -> parameter).
+CONDITIONAL_COLUMNS: dict[str, str] = {"previous_territory": "current", "moved": "current"}
+
+
 def output_columns(component: str, output: str, params: Mapping[str, Any]
                    ) -> list[tuple[str, str]]:
     """``(column, logical type)`` of one output table of ``component``, from its spec:
-    ``<metric>`` columns are expanded with the call's ``metrics`` parameter."""
+    ``<metric>``/``<metrics>`` columns are expanded with the call's ``metrics``,
+    ``<coords>`` is ``x, y`` or ``lon, lat`` as the call names them, and conditional
+    columns (CONDITIONAL_COLUMNS) appear only when their parameter is set."""
     spec = registry.get(component).spec
     table = next((t for t in spec.outputs if t.name == output), None)
     if table is None:
@@ -91,10 +97,17 @@ def output_columns(component: str, output: str, params: Mapping[str, Any]
         metrics = [m.strip() for m in metrics.split(",") if m.strip()]
     out: list[tuple[str, str]] = []
     for column in table.columns:
-        if "<metric>" in column:
+        if column == "<coords>":
+            lonlat = params.get("lon") is not None and params.get("x") is None
+            out += [(c, "double") for c in (("lon", "lat") if lonlat else ("x", "y"))]
+        elif column == "<metrics>":
+            out += [(str(m), "double") for m in metrics]
+        elif "<metric>" in column:
             out += [(column.replace("<metric>", str(m)), "double") for m in metrics]
         elif "<" not in column:
-            out.append((column, column_type(column)))
+            needs = CONDITIONAL_COLUMNS.get(column)
+            if needs is None or params.get(needs) is not None:
+                out.append((column, column_type(column)))
     return out
 
 
