@@ -1,0 +1,117 @@
+"""The Lambda handler behind Redshift's ``terraplan_<component>`` external functions.
+
+Redshift invokes the Lambda with one JSON event per batch of rows::
+
+    {"request_id": "23FF1F97-...", "cluster": "arn:aws:redshift:...", "user": "admin",
+     "database": "dev", "external_function": "terraplan.f_territory_balancing",
+     "query_id": 5678234, "num_records": 2,
+     "arguments": [[scus_json, centers_json, edges_json, params_json], [...]]}
+
+and expects a JSON *string* back: ``{"success": true, "num_records": n, "results":
+[...]}`` with exactly one result per row, in order, or ``{"success": false,
+"error_msg": "..."}``, which fails the whole query. So one row's bad input is that
+row's result (``{"error": ..., "kind": ...}``, the packed contract of
+:mod:`udfs.protocol`), and only a malformed event fails the batch.
+
+Limits: a Redshift ``VARCHAR`` (the type of every argument and of the result) holds at
+most 65,535 bytes, and a synchronous Lambda invocation's request and response at most
+6 MB (6,291,456 bytes). A row whose answer would not fit a VARCHAR gets an error
+result naming the size; a batch whose reply would pass 6 MB fails with ``error_msg``
+(set ``MAX_BATCH_ROWS`` lower in the external function).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from components import registry
+from udfs.protocol import call_packed
+
+MAX_VARCHAR_BYTES = 65_535          # Redshift VARCHAR(MAX)
+MAX_LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024  # synchronous invocation, request and response
+FUNCTION_PREFIX = "f_"              # Redshift reserves f_ for user-defined functions
+
+
+class EventError(Exception):
+    """The batch fails: answered as ``{"success": false, "error_msg": ...}``."""
+
+
+def component_of(external_function: Any, default: str | None = None) -> str:
+    """``schema.f_territory_balancing`` -> ``territory_balancing``."""
+    if not isinstance(external_function, str) or not external_function:
+        if default:
+            return default
+        raise EventError("event has no 'external_function' naming the terraplan function")
+    name = external_function.rsplit(".", 1)[-1].strip('"').lower()
+    name = name[len(FUNCTION_PREFIX):] if name.startswith(FUNCTION_PREFIX) else name
+    if name not in registry.components():
+        raise EventError(f"external function {external_function!r} is not a terraplan "
+                         f"function (f_<component>, components: "
+                         f"{', '.join(registry.components())})")
+    return name
+
+
+def parse_event(event: Any) -> tuple[str, list[list[Any] | None]]:
+    if isinstance(event, (str, bytes)):
+        if len(event) > MAX_LAMBDA_PAYLOAD_BYTES:
+            raise EventError(f"event is {len(event):,} bytes, over Lambda's "
+                             f"{MAX_LAMBDA_PAYLOAD_BYTES:,}")
+        try:
+            event = json.loads(event)
+        except json.JSONDecodeError as err:
+            raise EventError(f"event is not JSON (parse error at {err.pos})") from None
+    if not isinstance(event, dict):
+        raise EventError(f"event must be Redshift's JSON object with 'arguments'; got a "
+                         f"{type(event).__name__}")
+    if "arguments" not in event:
+        raise EventError("event is not a Redshift Lambda UDF event: missing 'arguments'")
+    rows = event["arguments"]
+    if not isinstance(rows, list) or not all(r is None or isinstance(r, list) for r in rows):
+        raise EventError("'arguments' must be an array with one array of arguments per row")
+    n = event.get("num_records", len(rows))
+    if not isinstance(n, int) or n != len(rows):
+        raise EventError(f"'num_records' is {n!r} but 'arguments' has {len(rows)} rows")
+    return component_of(event.get("external_function")), rows
+
+
+def answer_row(component: str, row: list[Any] | None) -> str | None:
+    """One row's result: the packed answer, or its error document (NULL row -> NULL)."""
+    if row is None:
+        return None
+    n_inputs = len(registry.get(component).spec.inputs)
+    if not row:
+        return json.dumps({"error": f"f_{component} takes {n_inputs} table arguments and "
+                                    "the parameters; got none", "kind": "input"})
+    *tables, params = row
+    text = call_packed(component, tables, params)
+    size = len(text.encode())
+    if size > MAX_VARCHAR_BYTES:
+        return json.dumps({"error": f"the answer is {size:,} bytes, over Redshift's VARCHAR "
+                                    f"limit of {MAX_VARCHAR_BYTES:,}; split the problem "
+                                    "(e.g. one call per region) or use "
+                                    "'udfs.spark' / DuckDB for this size",
+                           "kind": "input"})
+    return text
+
+
+def handle(event: Any) -> dict[str, Any]:
+    """The reply as a dict (the Lambda returns its JSON text)."""
+    try:
+        component, rows = parse_event(event)
+        results = [answer_row(component, row) for row in rows]
+    except EventError as err:
+        return {"success": False, "error_msg": str(err)}
+    reply = {"success": True, "num_records": len(results), "results": results}
+    size = len(json.dumps(reply).encode())
+    if size > MAX_LAMBDA_PAYLOAD_BYTES:
+        return {"success": False,
+                "error_msg": f"the batch's reply is {size:,} bytes, over Lambda's "
+                             f"{MAX_LAMBDA_PAYLOAD_BYTES:,}; set MAX_BATCH_ROWS 1 on the "
+                             "external function (terraplan deploy redshift does)"}
+    return reply
+
+
+def lambda_handler(event: Any, context: Any = None) -> str:
+    """The Lambda entry point (``udfs.redshift.handler.lambda_handler``)."""
+    return json.dumps(handle(event))
