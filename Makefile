@@ -15,7 +15,7 @@ BQEXT  := $(BQEMU)/home/.duckdb/extensions/v1.5.5/linux_amd64
 # It is downloaded (not installed: its geopandas pins are not ours) and only they are kept.
 OSMDATA := $(VENV)/osm-data
 
-.PHONY: demo test bench lint clean chromium ui
+.PHONY: demo test bench lint clean chromium postgres ui
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,10 +48,19 @@ chromium:
 	  || (apt-get update >/dev/null && apt-get install -y chromium >/dev/null)) \
 	  || echo "chromium not installed: the planner browser tests will skip"
 
+# The Redshift procedures run for real on a local PostgreSQL with PL/Python (Debian's
+# packages; best effort: without them those tests skip and say why).
+postgres:
+	-@ls /usr/lib/postgresql/*/lib/plpython3.so >/dev/null 2>&1 \
+	  || (DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql postgresql-plpython3-15 >/dev/null \
+	  || (apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql \
+	       postgresql-plpython3-15 >/dev/null)) \
+	  || echo "PostgreSQL/PL/Python not installed: the Redshift procedure tests will skip"
+
 ui: $(STAMP)
 	$(BIN)/terraplan ui --database out/terraplan.duckdb
 
-test: $(STAMP) $(BQEMU)/.installed $(OSMDATA)/.installed chromium
+test: $(STAMP) $(BQEMU)/.installed $(OSMDATA)/.installed chromium postgres
 	TERRAPLAN_BQEMULATOR=$(if $(wildcard $(BQEMU)/.installed),$(CURDIR)/$(BQEMU)/bin/bqemulator) \
 	TERRAPLAN_BQEMULATOR_HOME=$(CURDIR)/$(BQEMU)/home \
 	$(BIN)/python -m pytest -q

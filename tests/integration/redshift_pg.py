@@ -6,11 +6,11 @@ are written to the part both share. What PostgreSQL lacks is defined here, each 
 Redshift documentation describes it: ``GETDATE()``, ``LISTAGG(expr, delimiter)``,
 ``JSON_EXTRACT_PATH_TEXT``, ``JSON_EXTRACT_ARRAY_ELEMENT_TEXT`` and ``JSON_ARRAY_LENGTH``
 on text, the ``SVV_COLUMNS`` view. The Lambda external function ``f_<component>`` is a
-PL/Python function doing what Redshift does: it sends the Lambda handler an event of
-Redshift's shape and unpacks the reply (``success``/``results``/``error_msg``), with
-Redshift's 65,535-byte ``VARCHAR`` limit on every argument and result. So everything
-but Redshift's transport is the real code: the deploy statements, the procedures, the
-Lambda handler, the solver.
+PL/Python function doing what Redshift does: it posts an event of Redshift's shape to
+the Lambda handler (served on 127.0.0.1 by :class:`LambdaService`) and unpacks the reply
+(``success``/``results``/``error_msg``), with Redshift's 65,535-byte ``VARCHAR`` limit
+on every argument and result. So everything but the transport is the real code: the
+deploy statements, the procedures, the Lambda handler, the solver.
 
 The server listens on a Unix socket only (no TCP) and runs as the ``postgres`` user
 when the tests run as root. Needs Debian's ``postgresql`` and ``postgresql-plpython3-*``
@@ -20,17 +20,16 @@ packages (``make test`` installs them best effort) and psycopg.
 from __future__ import annotations
 
 import glob
+import http.server
+import json
 import os
 import shutil
 import subprocess
-import sys
-import sysconfig
+import threading
 import time
 from pathlib import Path
 
 from components import registry
-
-ROOT = Path(__file__).resolve().parents[2]
 
 SHIM = r"""
 CREATE FUNCTION public.getdate() RETURNS timestamp LANGUAGE sql VOLATILE
@@ -55,11 +54,7 @@ CREATE VIEW public.svv_columns AS
 
 EXTERNAL_FUNCTION = r"""
 CREATE OR REPLACE FUNCTION {name}({args}) RETURNS varchar LANGUAGE plpython3u AS $py$
-import json, sys
-for path in {paths!r}:
-    if path not in sys.path:
-        sys.path.insert(0, path)
-from udfs.redshift.handler import lambda_handler
+import json, urllib.request
 row = list(args)
 for value in row:
     if value is not None and len(value.encode()) > 65535:
@@ -67,7 +62,10 @@ for value in row:
 event = {{"request_id": "local", "cluster": "arn:aws:redshift:local:0:cluster:pg",
          "user": "postgres", "database": "postgres", "external_function": {qualified!r},
          "query_id": 1, "num_records": 1, "arguments": [row]}}
-reply = json.loads(lambda_handler(json.dumps(event)))
+request = urllib.request.Request({url!r}, data=json.dumps(event).encode(),
+                                 headers={{"Content-Type": "application/json"}})
+with urllib.request.urlopen(request, timeout=900) as response:
+    reply = json.loads(json.loads(response.read()))
 if not reply["success"]:
     plpy.error("Lambda UDF failed: " + reply["error_msg"])
 result = reply["results"][0]
@@ -76,6 +74,38 @@ if result is not None and len(result.encode()) > 65535:
 return result
 $py$
 """
+
+
+class LambdaService:
+    """The Lambda function on 127.0.0.1: each POST body is an invocation event, answered
+    by ``udfs.redshift.handler.lambda_handler`` exactly as Lambda returns it (a JSON
+    string). The server runs in the test process, so PostgreSQL's PL/Python needs only
+    its standard library and no access to this checkout or its venv."""
+
+    def __init__(self) -> None:
+        from udfs.redshift.handler import lambda_handler
+
+        class Invoke(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                reply = json.dumps(lambda_handler(body.decode())).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Invoke)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/invoke"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def postgres_bin() -> Path | None:
@@ -139,9 +169,9 @@ class RedshiftStandIn:
                     raise
                 time.sleep(0.2)
 
-    def install(self, con, schema: str = "terraplan") -> None:
-        """Redshift's functions, then ``f_<component>`` for every component."""
-        paths = [str(ROOT), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    def install(self, con, lambda_url: str, schema: str = "terraplan") -> None:
+        """Redshift's functions, then ``f_<component>`` for every component, invoking the
+        Lambda service at ``lambda_url``."""
         with con.cursor() as cur:
             cur.execute(SHIM)
             cur.execute("CREATE EXTENSION IF NOT EXISTS plpython3u")
@@ -150,14 +180,9 @@ class RedshiftStandIn:
                 n = len(registry.get(name).spec.inputs) + 1
                 cur.execute(EXTERNAL_FUNCTION.format(
                     name=f'"{schema}"."f_{name}"', args=", ".join(["varchar"] * n),
-                    paths=paths, qualified=f"{schema}.f_{name}"))
+                    url=lambda_url, qualified=f"{schema}.f_{name}"))
 
     def stop(self) -> None:
         subprocess.run([*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.data),
                         "-m", "immediate", "stop"], capture_output=True, timeout=60,
                        check=False)
-
-
-def python_for_postgres_ok() -> bool:
-    """PL/Python runs the server's Python 3; our wheels must be for the same minor version."""
-    return sys.version_info[:2] == (3, 11)

@@ -76,9 +76,10 @@ def redshift():
     # not pytest's tmp_path: its parents are private to root, and the server runs as postgres
     workdir = Path(tempfile.mkdtemp(prefix="terraplan-redshift-pg-"))
     server = redshift_pg.RedshiftStandIn(workdir)
+    service = redshift_pg.LambdaService()
     try:
         con = server.connect()
-        server.install(con)
+        server.install(con, service.url)
         with con.cursor() as cur:
             for statement in deploy_statements(Target()):
                 if statement.kind != "external_function":
@@ -91,6 +92,7 @@ def redshift():
         yield con
         con.close()
     finally:
+        service.stop()
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
