@@ -9,6 +9,7 @@ import pytest
 from tests.integration.backends import (
     Direct,
     References,
+    assert_same_report,
     assert_same_tables,
     build_inputs,
     load_cases,
@@ -28,3 +29,4 @@ def test_same_answer_whatever_the_row_order(case, reference, tmp_path):
                 for name, df in build_inputs(case).items()}
     got = Direct(tmp_path).run(case, shuffled)
     assert_same_tables(got, reference(case), case.keys, 1e-9)
+    assert_same_report(got, reference(case), 1e-9, frozenset())

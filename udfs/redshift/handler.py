@@ -33,6 +33,7 @@ from udfs.protocol import error_document, result_document, run_packed
 
 MAX_VARCHAR_BYTES = 65_535          # Redshift VARCHAR(MAX)
 MAX_LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024  # synchronous invocation, request and response
+COMPACT = (",", ":")                # the answer's JSON separators (see logical_columns)
 FUNCTION_PREFIX = "f_"              # Redshift reserves f_ for user-defined functions
 
 
@@ -93,7 +94,7 @@ def answer_row(component: str, row: list[Any] | None) -> str | None:
         return json.dumps(error_document(err))
     doc = result_document(result)
     doc["columns"] = {name: logical_columns(df) for name, df in result.tables.items()}
-    text = json.dumps(doc)
+    text = json.dumps(doc, separators=COMPACT)
     size = len(text.encode())
     if size > MAX_VARCHAR_BYTES:
         return json.dumps({"error": f"the answer is {size:,} bytes, over Redshift's VARCHAR "
@@ -122,8 +123,12 @@ def canonical_rows(packed: Any) -> Any:
 
 
 def logical_columns(df: pd.DataFrame) -> list[list[str]]:
-    """``[[column, logical type], ...]`` of an output as answered, so the procedure builds
-    the table the call produced (per-metric columns included) with typed columns."""
+    """``[[column, logical type, JSON key], ...]`` of an output as answered, so the
+    procedure builds the table the call produced (per-metric columns included) with typed
+    columns. The JSON key is the column name as it appears in the compact answer text
+    (``"name"``); the procedure finds a JSON ``null`` as ``{"name":null`` or
+    ``,"name":null``, which cannot occur inside a string value, where a quote is
+    always escaped, so an empty string and NULL stay apart."""
     out = []
     for name, dtype in df.dtypes.items():
         if dtype == object:  # noqa: E721  (nullable columns: judge by the values)
@@ -140,7 +145,7 @@ def logical_columns(df: pd.DataFrame) -> list[list[str]]:
             kind = "timestamp"
         else:
             kind = "string"
-        out.append([str(name), kind])
+        out.append([str(name), kind, json.dumps(str(name))])
     return out
 
 

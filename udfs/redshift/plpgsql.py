@@ -90,6 +90,7 @@ DECLARE
   cols VARCHAR(65535);
   k INTEGER;
   col VARCHAR(65535);
+  json_key VARCHAR(65535);
   typ VARCHAR(32);
   sql_type VARCHAR(32);
   sel VARCHAR(65535) := '';
@@ -116,13 +117,17 @@ BEGIN
   FOR k IN 0..JSON_ARRAY_LENGTH(cols) - 1 LOOP
     col := JSON_EXTRACT_ARRAY_ELEMENT_TEXT(JSON_EXTRACT_ARRAY_ELEMENT_TEXT(cols, k), 0);
     typ := JSON_EXTRACT_ARRAY_ELEMENT_TEXT(JSON_EXTRACT_ARRAY_ELEMENT_TEXT(cols, k), 1);
+    json_key := JSON_EXTRACT_ARRAY_ELEMENT_TEXT(JSON_EXTRACT_ARRAY_ELEMENT_TEXT(cols, k), 2);
     sql_type := CASE typ WHEN 'string' THEN 'VARCHAR(65535)' WHEN 'double' THEN 'DOUBLE PRECISION'
       WHEN 'bigint' THEN 'BIGINT' WHEN 'boolean' THEN 'BOOLEAN' WHEN 'timestamp' THEN 'TIMESTAMP' END;
     IF sql_type IS NULL THEN
       RAISE EXCEPTION 'terraplan: output % column % has type %, which has no Redshift form', output, col, typ;
     END IF;
-    sel := sel || ', CAST(NULLIF(JSON_EXTRACT_PATH_TEXT(e.e_, '
-      || quote_literal(col) || '), '''') AS ' || sql_type || ') AS ' || quote_ident(col);
+    -- a JSON null is NULL; text keeps its empty strings (a number is never '')
+    sel := sel || ', CASE WHEN POSITION(' || quote_literal('{{' || json_key || ':null') || ' IN e.e_) > 0 OR POSITION('
+      || quote_literal(',' || json_key || ':null') || ' IN e.e_) > 0 THEN NULL ELSE CAST('
+      || CASE WHEN typ = 'string' THEN '' ELSE 'NULLIF(' END || 'JSON_EXTRACT_PATH_TEXT(e.e_, ' || quote_literal(col) || ')'
+      || CASE WHEN typ = 'string' THEN '' ELSE ', ''''' || ')' END || ' AS ' || sql_type || ') END AS ' || quote_ident(col);
   END LOOP;
   IF POSITION('.' IN tbl) > 0 THEN
     target := quote_ident(SPLIT_PART(tbl, '.', 1)) || '.' || quote_ident(SPLIT_PART(tbl, '.', 2));
