@@ -15,7 +15,7 @@ BQEXT  := $(BQEMU)/home/.duckdb/extensions/v1.5.5/linux_amd64
 # It is downloaded (not installed: its geopandas pins are not ours) and only they are kept.
 OSMDATA := $(VENV)/osm-data
 
-.PHONY: demo test bench lint clean chromium ui
+.PHONY: demo test bench lint clean chromium postgres ui mutate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,10 +48,19 @@ chromium:
 	  || (apt-get update >/dev/null && apt-get install -y chromium >/dev/null)) \
 	  || echo "chromium not installed: the planner browser tests will skip"
 
+# The Redshift procedures run for real on a local PostgreSQL with PL/Python (Debian's
+# packages; best effort: without them those tests skip and say why).
+postgres:
+	-@ls /usr/lib/postgresql/*/lib/plpython3.so >/dev/null 2>&1 \
+	  || (DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql postgresql-plpython3-15 >/dev/null \
+	  || (apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql \
+	       postgresql-plpython3-15 >/dev/null)) \
+	  || echo "PostgreSQL/PL/Python not installed: the Redshift procedure tests will skip"
+
 ui: $(STAMP)
 	$(BIN)/terraplan ui --database out/terraplan.duckdb
 
-test: $(STAMP) $(BQEMU)/.installed $(OSMDATA)/.installed chromium
+test: $(STAMP) $(BQEMU)/.installed $(OSMDATA)/.installed chromium postgres
 	TERRAPLAN_BQEMULATOR=$(if $(wildcard $(BQEMU)/.installed),$(CURDIR)/$(BQEMU)/bin/bqemulator) \
 	TERRAPLAN_BQEMULATOR_HOME=$(CURDIR)/$(BQEMU)/home \
 	$(BIN)/python -m pytest -q
@@ -59,6 +68,11 @@ test: $(STAMP) $(BQEMU)/.installed $(OSMDATA)/.installed chromium
 bench: $(STAMP) $(OSMDATA)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[dev,geo,bench]"
 	$(BIN)/python -m tests.benchmarks.run --json out/bench.json --readme README.md
+
+# Mutation testing of the core solver modules (not part of make test: it runs the
+# modules' tests once per mutant); prints the kill rate per module, exits 1 under 80 %.
+mutate: $(STAMP)
+	$(BIN)/python -m tests.tools.mutate --per-module 20 --json out/mutate.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check components udfs workflows tests

@@ -137,6 +137,21 @@ class SCUTable:
         return pos
 
 
+def in_id_order(df: pd.DataFrame, id_column: str | None) -> pd.DataFrame:
+    """The rows sorted by their id as text (stable); the index keeps the user's row labels,
+    so messages still name the rows as given.
+
+    A warehouse table has no row order (DuckDB, Snowflake, Redshift's LISTAGG and Spark
+    each hand the rows over in their own), while solvers break ties by position: a
+    component that sees its units in id order gives one answer for one table."""
+    if id_column is None or id_column not in df.columns:
+        return df
+    order = np.argsort(df[id_column].astype(str).to_numpy(), kind="stable")
+    if (order == np.arange(len(order))).all():
+        return df
+    return df.iloc[order]
+
+
 def _ids_of(df: pd.DataFrame, id_col: str, mask: np.ndarray) -> list[object]:
     return list(df.loc[mask, id_col]) if id_col in df.columns else list(np.flatnonzero(mask))
 

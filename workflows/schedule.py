@@ -55,7 +55,7 @@ import sqlglot
 from sqlglot import exp
 
 from components.errors import InputError
-from udfs.base import RUN_LOG_TABLE
+from udfs.base import RUN_LOG_TABLE, adapter
 from workflows.compile import (
     WAREHOUSES,
     Location,
@@ -535,7 +535,8 @@ def schedule_objects(workflow: Workflow | str | Path, warehouse: str, *, dry_run
                      location: str | None = None, poll: str = DEFAULT_POLL,
                      command: str = "terraplan", workdir: str | Path | None = None,
                      connection: str | None = None,
-                     session: Any = None, echo: Callable[[str], None] = print) -> str:
+                     session: Any = None, echo: Callable[[str], None] = print,
+                     **adapter_options: Any) -> str:
     """The warehouse's scheduler objects for a workflow (see the module docstring).
 
     Returns the text ``--dry-run`` prints. Without ``dry_run``: Snowflake runs every
@@ -546,6 +547,10 @@ def schedule_objects(workflow: Workflow | str | Path, warehouse: str, *, dry_run
     check_warehouse(warehouse)
     sched = workflow_schedule(wf)
     loc = Location(database, schema, data_database, data_schema, project, dataset, data_dataset)
+    # an adapter with its own scheduler form (e.g. Redshift's) answers first
+    own = adapter(warehouse).schedule(wf, sched, loc, dry_run=dry_run, **adapter_options)
+    if own is not None:
+        return own
     if warehouse == "snowflake":
         statements = snowflake_objects(wf, sched, loc, task_warehouse)
         header = [f"terraplan workflow {comment_text(wf.name)}: Snowflake task graph; "
@@ -641,6 +646,11 @@ def register(sub: argparse._SubParsersAction, groups: dict | None = None) -> Non
     _location_args(s)
     s.add_argument("--task-warehouse", metavar="WH",
                    help="snowflake: warehouse the tasks run on (default: serverless tasks)")
+    s.add_argument("--iam-role", metavar="ARN",
+                   help="redshift: role EventBridge Scheduler assumes to call the Redshift "
+                        "Data API")
+    s.add_argument("--workgroup", metavar="NAME",
+                   help="redshift: Redshift Serverless workgroup the query runs in")
     s.add_argument("--connection", metavar="NAME",
                    help="snowflake: connection name in connections.toml (default: SNOWFLAKE_* "
                         "environment, else the default connection)")
@@ -682,7 +692,8 @@ def _schedule_command(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     text = schedule_objects(wf, warehouse, dry_run=args.dry_run, **_location(args),
                             task_warehouse=args.task_warehouse, location=args.location,
-                            poll=args.poll, command=args.command, connection=args.connection)
+                            poll=args.poll, command=args.command, connection=args.connection,
+                            role=args.iam_role, workgroup=args.workgroup)
     if args.dry_run:
         print(text, end="")
     return 0

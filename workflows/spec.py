@@ -32,6 +32,7 @@ import yaml
 
 from components import registry
 from components.errors import InputError
+from udfs.base import warehouse_names
 
 # \Z, not $: '$' also matches before a trailing newline ('out\n' would pass)
 NAME = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*\Z"}
@@ -49,7 +50,7 @@ SCHEMA: dict[str, Any] = {
         "description": {"type": "string"},
         "on_infeasible": ON_INFEASIBLE,
         "database": {"type": "string"},
-        "warehouse": {"enum": ["duckdb", "snowflake", "bigquery"]},
+        "warehouse": {"enum": list(warehouse_names())},
         "sources": {
             "type": "object",
             "propertyNames": NAME,

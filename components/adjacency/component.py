@@ -43,7 +43,21 @@ def adjacency(units: pd.DataFrame, *, edges: pd.DataFrame | None = None,
     [['a', 'b'], ['b', 'c']]
     """
     graph, report = compute_adjacency(units, edges=edges, nodes=nodes, **params)
-    return ComponentResult({"edges": graph.edges}, report)
+    return ComponentResult({"edges": canonical_edges(graph.edges)}, report)
+
+
+def canonical_edges(edges: pd.DataFrame) -> pd.DataFrame:
+    """Each undirected edge from the lower id (as text) to the higher, rows in id order: a
+    warehouse table has no row order, so the same units in any order give the same table."""
+    if edges.empty:
+        return edges.reset_index(drop=True)
+    a, b = edges["from_id"].astype(str), edges["to_id"].astype(str)
+    swap = (a > b).to_numpy()
+    out = edges.copy()
+    out.loc[swap, "from_id"] = edges.loc[swap, "to_id"].to_numpy()
+    out.loc[swap, "to_id"] = edges.loc[swap, "from_id"].to_numpy()
+    order = np.lexsort((out["to_id"].astype(str).to_numpy(), out["from_id"].astype(str).to_numpy()))
+    return out.iloc[order].reset_index(drop=True)
 
 
 def compute_adjacency(units: pd.DataFrame, *, edges: pd.DataFrame | None = None,

@@ -23,8 +23,8 @@ def components_report(adj: Adjacency, *, max_ids: int = 20,
     dict
         ``count``; ``connected``; ``sizes`` (all sizes, largest first, up to
         ``max_components``); ``components``: for each of the first ``max_components``
-        components ``{"size", "ids", "ids_truncated"}`` with at most ``max_ids`` ids in
-        row order; ``components_not_listed``: how many were left out.
+        components ``{"size", "ids", "ids_truncated"}`` with the first ``max_ids`` ids in
+        id order (equal sizes: by first id); ``components_not_listed``: how many were left out.
     """
     labels = adj.component_labels()
     count = adj.n_components()
@@ -34,12 +34,14 @@ def components_report(adj: Adjacency, *, max_ids: int = 20,
     starts = np.concatenate([[0], np.cumsum(sizes)])
     parts = []
     for c in range(listed):
-        members = order[starts[c]:starts[c] + min(int(sizes[c]), max_ids)]
+        # ids in id order (a table's row order is not the user's to rely on)
+        ids = _in_id_order([scalar(v) for v in adj.ids[order[starts[c]:starts[c + 1]]]])
         parts.append({
             "size": int(sizes[c]),
-            "ids": [scalar(v) for v in adj.ids[members]],
+            "ids": ids[:max_ids],
             "ids_truncated": bool(sizes[c] > max_ids),
         })
+    parts.sort(key=lambda part: (-part["size"], _in_id_order(part["ids"])[:1]))
     return {
         "count": int(count),
         "connected": bool(count <= 1),
@@ -47,6 +49,13 @@ def components_report(adj: Adjacency, *, max_ids: int = 20,
         "components": parts,
         "components_not_listed": int(count - listed),
     }
+
+
+def _in_id_order(ids: list[Any]) -> list[Any]:
+    """Numbers in numeric order, anything else by its text."""
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in ids):
+        return sorted(ids)
+    return sorted(ids, key=str)
 
 
 def link_islands(adj: Adjacency, coords: Any, metric: str = "euclidean") -> Adjacency:

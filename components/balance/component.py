@@ -30,7 +30,7 @@ from components.errors import (
     preview,
 )
 from components.result import ComponentResult
-from components.scu import SCUColumns, SCUTable, validate_scus
+from components.scu import SCUColumns, SCUTable, in_id_order, validate_scus
 
 
 def territory_balancing(scus: pd.DataFrame, *, centers: pd.DataFrame | None = None,
@@ -50,6 +50,8 @@ def territory_balancing(scus: pd.DataFrame, *, centers: pd.DataFrame | None = No
     [4.0, 4.0, 4.0, 4.0]
     """
     p = SPEC.validate_params(params)
+    scus = in_id_order(scus, p["id"])
+    centers = None if centers is None else in_id_order(centers, "id")
     cols = SCUColumns(id=p["id"], x=p["x"], y=p["y"], lon=p["lon"], lat=p["lat"],
                       metrics=tuple(p["metrics"]), current=p["current"])
     table = validate_scus(scus, cols, territories=p["territories"])

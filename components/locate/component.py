@@ -27,7 +27,7 @@ from components.errors import InputError, MissingColumnError, UnknownIdError, pr
 from components.locate.solver import REASONS, LocationAllocator
 from components.locate.spec import SPEC
 from components.result import ComponentResult
-from components.scu import SCUColumns, SCUTable, validate_scus
+from components.scu import SCUColumns, SCUTable, in_id_order, validate_scus
 
 SITE_EXTRAS = ("capacity", "min_load", "opening_cost", "group")
 
@@ -60,6 +60,11 @@ def location_allocation(demand: pd.DataFrame, *, candidates: pd.DataFrame | None
     ('optimal', 0.0)
     """
     p = SPEC.validate_params(params)
+    demand = in_id_order(demand, p["id"])
+    candidates, required, competitors = (
+        None if not isinstance(t, pd.DataFrame) else
+        in_id_order(t, p["id"] if p["id"] in t.columns else "id")
+        for t in (candidates, required, competitors))
     cols = SCUColumns(id=p["id"], x=p["x"], y=p["y"], lon=p["lon"], lat=p["lat"],
                       metrics=(p["weight"],) if p["weight"] else ())
     table = validate_scus(demand, cols, require_metrics=False, table="demand table")

@@ -461,8 +461,102 @@ class BigQueryHTTP(Backend):
         return unpack_document(called)
 
 
+class RedshiftPG(Backend):
+    """``CALL terraplan.<component>('table', ...)`` as deployed by ``terraplan deploy
+    redshift``, on the PostgreSQL stand-in (tests/integration/redshift_pg.py): the
+    procedures pack the tables, the external function posts Redshift's event to the
+    Lambda handler on 127.0.0.1, the outputs are published and logged in SQL."""
+
+    name = "redshift_pg"
+    takes_table_names = True
+    raises_typed_errors = False
+    TYPES: ClassVar[dict[str, str]] = {"float64": "DOUBLE PRECISION", "int64": "BIGINT",
+                                       "bool": "BOOLEAN"}
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir)
+        import shutil
+        import tempfile
+
+        from tests.integration import redshift_pg
+        from udfs.redshift.ddl import Target, deploy_statements
+
+        if redshift_pg.missing():
+            import pytest
+
+            pytest.skip(redshift_pg.missing())
+        # not pytest's tmp_path: its parents are private to root; the server runs as postgres
+        folder = Path(tempfile.mkdtemp(prefix="terraplan-redshift-pg-"))
+        self._stack.callback(shutil.rmtree, folder, True)
+        server = redshift_pg.RedshiftStandIn(folder)
+        self._stack.callback(server.stop)
+        service = redshift_pg.LambdaService()
+        self._stack.callback(service.stop)
+        self.con = server.connect()
+        self._stack.callback(self.con.close)
+        server.install(self.con, service.url)
+        with self.con.cursor() as cur:
+            for statement in deploy_statements(Target()):
+                if statement.kind != "external_function":
+                    cur.execute(statement.sql)
+
+    @staticmethod
+    def _name(name: str) -> str:
+        return exp.Table(this=_quoted(name)).sql("postgres")
+
+    def load(self, case, inputs, names):
+        for input_name, df in inputs.items():
+            table = self._name(names[input_name])
+            cols = ", ".join(f"{_quoted(str(c)).sql('postgres')} "
+                             f"{self.TYPES.get(str(t), 'VARCHAR(65535)')}"
+                             for c, t in df.dtypes.items())
+            with self.con.cursor() as cur:
+                cur.execute(f"DROP TABLE IF EXISTS {table}")
+                cur.execute(f"CREATE TABLE {table} ({cols})")
+                with cur.copy(f"COPY {table} FROM STDIN") as copy:
+                    for row in df.itertuples(index=False):
+                        copy.write_row([None if _missing(v) else
+                                        (v if isinstance(v, (bool, int, float)) else str(v))
+                                        for v in row])
+        return names
+
+    def call(self, case, loaded, outputs):
+        import psycopg
+
+        spec = registry.get(case.component).spec
+        args = [loaded.get(t.name) for t in spec.inputs] + [outputs[t.name] for t in spec.outputs]
+        marks = ", ".join(["%s"] * (len(args) + 1))
+        try:
+            with self.con.cursor() as cur:
+                cur.execute(f"CALL terraplan.{case.component}({marks})",
+                            [*args, json.dumps(case.params)])
+        except psycopg.Error as err:
+            raise ErrorReply(str(err)) from None
+        return outputs
+
+    def read(self, case, called, outputs):
+        tables, run_ids = {}, set()
+        for name, target in called.items():
+            df = self.read_table(target)
+            run_ids |= set(df["run_id"])
+            tables[name] = df.drop(columns="run_id")
+        assert len(run_ids) <= 1, run_ids
+        with self.con.cursor() as cur:
+            cur.execute("SELECT run_id, status, report FROM terraplan.terraplan_runs "
+                        "ORDER BY started_at DESC LIMIT 1")
+            run_id, status, report = cur.fetchone()
+        assert status == "succeeded" and (not run_ids or run_ids == {run_id})
+        return Outcome(tables, json.loads(report))
+
+    def read_table(self, name):
+        with self.con.cursor() as cur:
+            cur.execute(f"SELECT * FROM {self._name(name)}")
+            return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+
+
 BACKENDS: dict[str, type[Backend]] = {
-    b.name: b for b in (Direct, DuckDBSQL, DuckDBRunner, SnowflakeLocal, BigQueryHTTP)}
+    b.name: b for b in (Direct, DuckDBSQL, DuckDBRunner, SnowflakeLocal, BigQueryHTTP,
+                        RedshiftPG)}
 
 
 # -- comparing answers ------------------------------------------------------------------------

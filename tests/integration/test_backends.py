@@ -4,7 +4,9 @@ Backends (tests/integration/backends.py): ``direct`` (the component's Python ent
 point, the reference), ``duckdb_sql`` (the registered SQL function, packed and
 unpacked in SQL), ``duckdb_runner`` (a one-step workflow file), ``snowflake_local``
 (the stored-procedure handler on a Snowpark local-testing session) and
-``bigquery_http`` (the remote-function app on 127.0.0.1 with BigQuery's request body).
+``bigquery_http`` (the remote-function app on 127.0.0.1 with BigQuery's request body)
+and ``redshift_pg`` (the deployed Redshift procedures on a PostgreSQL stand-in, the
+external function posting Redshift's Lambda event to the handler on 127.0.0.1).
 
 Scenarios: tests/scenarios/<component>.yaml. Every backend's tables must equal the
 direct answer (ids and labels exactly, floats within the backend's ``rtol``), its
@@ -45,7 +47,13 @@ CASES = load_cases()
 IN_PROGRESS = {"location_allocation"}
 # Components added after this matrix was written; each needs tests/scenarios/<name>.yaml.
 NO_SCENARIO_YET: set[str] = set()
-KNOWN_GAPS: dict[tuple[str, str], tuple[type[BaseException], str]] = {}
+KNOWN_GAPS: dict[tuple[str, str], tuple[type[BaseException], str]] = {
+    # 300 demand points: the answer (assignments plus every candidate site) is about 68 KB,
+    # over the 65,535-byte VARCHAR a Redshift Lambda UDF returns; the procedure refuses it
+    # with the size (README, Redshift limits)
+    ("redshift_pg", "location_allocation-p_median"): (
+        ErrorReply, "the answer is over Redshift's 64 KB VARCHAR"),
+}
 
 
 def _marks(backend: str, case: Case, test_id: str) -> list[pytest.MarkDecorator]:

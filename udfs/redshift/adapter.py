@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
+import subprocess
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -114,7 +116,19 @@ class RedshiftAdapter(WarehouseAdapter):
                  "Redshift Data API ExecuteStatement)"]
         if sched.on_change:
             notes.append("# on_change is not available on Redshift: the cron runs every time")
-        return "\n".join([*notes, script.rstrip(), "", shlex.join(argv)]) + "\n"
+        text = "\n".join([*notes, script.rstrip(), "", shlex.join(argv)]) + "\n"
+        if not dry_run:
+            missing = [f"--{k.replace('_', '-')}" for k, v in
+                       (("iam_role", options.get("role")), ("workgroup", options.get("workgroup")))
+                       if not v]
+            if missing:
+                raise InputError(f"schedule --warehouse redshift needs {' and '.join(missing)} "
+                                 "(--dry-run prints the command with placeholders)")
+            if not shutil.which("aws"):
+                raise InputError("'aws' (the AWS CLI) is not on PATH: install it, or run the "
+                                 "command printed by --dry-run where it is")
+            subprocess.run(argv, check=True)
+        return text
 
 
 ADAPTER = RedshiftAdapter()

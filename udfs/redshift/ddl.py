@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (the PL/pgSQL templates below are SQL text, kept one statement a line)
 """Redshift DDL: the Lambda external functions, the procedures that take table names, the
 run log.
 
@@ -12,20 +11,16 @@ For each component::
     CALL "terraplan"."territory_balancing"('sales.ga_counties', NULL, 'sales.ga_edges',
          'sales.assignments', 'sales.territories', '{"territories": 8, ...}');
 
-The procedure (PL/pgSQL) packs each input table into JSON text with
-``"terraplan"."pack_table"`` (columns read from ``SVV_COLUMNS``, values escaped, rows
-joined with ``LISTAGG``), calls the external function once, and on success publishes
-every output inside its own transaction: each output is built from the answer with
-PartiQL (``JSON_PARSE`` then ``FROM doc.tables.<output> AS r``) into a staging table,
-the previous table dropped and the staging table renamed (Redshift DDL is
-transactional, so readers see all old or all new outputs), one ``terraplan_runs`` row
-added. A failed call logs a ``failed`` row, commits it, and raises the error text;
-no output changes. Table names are split on dots and every part goes through
-``quote_ident`` in the dynamic SQL; nothing a user passes is pasted unquoted.
+The procedure (PL/pgSQL, :mod:`udfs.redshift.plpgsql`) packs each input table into JSON
+text with ``"terraplan"."pack_table"``, calls the external function once, and on success
+publishes every output with ``"terraplan"."publish_output"`` inside one transaction, then
+adds one ``terraplan_runs`` row. A failed call logs a ``failed`` row, commits it, and
+raises the error text; no output changes. Table names are split on dots and every part
+goes through ``quote_ident`` in the dynamic SQL; nothing a user passes is pasted unquoted.
 
-Limits: LISTAGG and VARCHAR hold 65,535 bytes, so a packed table (and an answer) is
-at most 64 KB: regional problems of a few hundred units. Larger problems belong on
-the Spark adapter or DuckDB.
+Limits: a Lambda UDF argument and result is a ``VARCHAR`` of at most 65,535 bytes, so a
+packed table (and an answer) is at most 64 KB: regional problems of several hundred
+units (one CALL per region). Larger problems belong on the Spark adapter or DuckDB.
 """
 
 from __future__ import annotations
@@ -36,7 +31,8 @@ from sqlglot import exp
 
 from components import __version__, registry
 from components.errors import InputError
-from udfs.base import RUN_LOG_TABLE, output_columns
+from udfs.base import RUN_LOG_COLUMNS, RUN_LOG_TABLE
+from udfs.redshift import plpgsql
 
 DIALECT = "redshift"
 DEFAULT_SCHEMA = "terraplan"
@@ -86,123 +82,63 @@ def run_log(target: Target) -> str:
     return f"CREATE TABLE IF NOT EXISTS {target.sql(RUN_LOG_TABLE)} (\n  {cols}\n)"
 
 
-# PL/pgSQL: identifiers and literals below come from sqlglot (ident/lit); the table names
-# the procedures receive at run time go through quote_ident part by part.
-PACK_TABLE = """CREATE OR REPLACE PROCEDURE {name}(tbl VARCHAR(65535), INOUT packed VARCHAR(65535))
-AS $$
-DECLARE
-  rec RECORD;
-  expr VARCHAR(65535) := '';
-  sch VARCHAR(127);
-  rel VARCHAR(127);
-BEGIN
-  IF tbl IS NULL THEN
-    packed := NULL;
-    RETURN;
-  END IF;
-  IF POSITION('.' IN tbl) > 0 THEN
-    sch := SPLIT_PART(tbl, '.', 1);
-    rel := SPLIT_PART(tbl, '.', 2);
-  ELSE
-    sch := CURRENT_SCHEMA();
-    rel := tbl;
-  END IF;
-  FOR rec IN SELECT column_name, data_type FROM svv_columns
-      WHERE table_schema = sch AND table_name = rel ORDER BY ordinal_position LOOP
-    IF expr <> '' THEN
-      expr := expr || ' || '','' || ';
-    END IF;
-    expr := expr || quote_literal('"' || REPLACE(rec.column_name, '"', '\\\\"') || '":') || ' || ';
-    IF rec.data_type IN ('smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision') THEN
-      expr := expr || 'COALESCE(CAST(' || quote_ident(rec.column_name) || ' AS VARCHAR), ''null'')';
-    ELSIF rec.data_type = 'boolean' THEN
-      expr := expr || 'CASE WHEN ' || quote_ident(rec.column_name) || ' IS NULL THEN ''null'' WHEN '
-        || quote_ident(rec.column_name) || ' THEN ''true'' ELSE ''false'' END';
-    ELSE
-      expr := expr || 'COALESCE(''"'' || REPLACE(REPLACE(CAST(' || quote_ident(rec.column_name)
-        || ' AS VARCHAR), ''\\\\'', ''\\\\\\\\''), ''"'', ''\\\\"'') || ''"'', ''null'')';
-    END IF;
-  END LOOP;
-  IF expr = '' THEN
-    RAISE EXCEPTION 'terraplan: table % not found (or has no columns); pass schema.table', tbl;
-  END IF;
-  EXECUTE 'SELECT ''['' || LISTAGG(''{{'' || ' || expr || ' || ''}}'', '','') || '']'' FROM '
-    || quote_ident(sch) || '.' || quote_ident(rel) INTO packed;
-END;
-$$ LANGUAGE plpgsql"""
-
-PROCEDURE = """CREATE OR REPLACE PROCEDURE {name}({args})
-AS $$
-DECLARE
-  doc VARCHAR(65535);
-  started TIMESTAMP := GETDATE();
-  run VARCHAR(64) := TO_CHAR(GETDATE(), 'YYYYMMDD"T"HH24MISSUS"Z"') || '-' || SUBSTRING(MD5(RANDOM()::VARCHAR), 1, 8);
-  target VARCHAR(65535);
-  stage VARCHAR(127);
-{declare}
-BEGIN
-{pack}
-  SELECT {function}({packed}, params) INTO doc;
-  IF JSON_EXTRACT_PATH_TEXT(doc, 'error') <> '' THEN
-    INSERT INTO {log} (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs)
-      VALUES (run, 'call', {component}, {component}, 'failed', started, GETDATE(), params, '', JSON_EXTRACT_PATH_TEXT(doc, 'error'), '');
-    COMMIT;
-    RAISE EXCEPTION 'terraplan {component_text}: %', JSON_EXTRACT_PATH_TEXT(doc, 'error');
-  END IF;
-{publish}
-  INSERT INTO {log} (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs)
-    VALUES (run, 'call', {component}, {component}, 'succeeded', started, GETDATE(), params, JSON_EXTRACT_PATH_TEXT(doc, 'report'), '', {outputs});
-END;
-$$ LANGUAGE plpgsql"""
-
-PUBLISH = """  IF {table} IS NOT NULL THEN
-    target := CASE WHEN POSITION('.' IN {table}) > 0 THEN quote_ident(SPLIT_PART({table}, '.', 1)) || '.' || quote_ident(SPLIT_PART({table}, '.', 2)) ELSE quote_ident({table}) END;
-    stage := 'terraplan_stage_' || SUBSTRING(MD5(run || {output}), 1, 12);
-    EXECUTE 'CREATE TEMP TABLE ' || stage || ' AS SELECT ' || quote_literal(run) || '::VARCHAR(64) AS run_id, {select}'
-      || ' FROM (SELECT JSON_PARSE(' || quote_literal(doc) || ') AS d) AS t, t.d.tables.{output_path} AS r';
-    EXECUTE 'DROP TABLE IF EXISTS ' || target;
-    EXECUTE 'CREATE TABLE ' || target || ' AS SELECT * FROM ' || stage;
-    EXECUTE 'DROP TABLE ' || stage;
-  END IF;"""
-
-
-def _select(component: str, output: str) -> str:
-    """The projection of one output from the answer's rows ``r`` (PartiQL), as a SQL
-    string literal's content (quotes doubled). Metric columns come from ``params``."""
-    fixed = output_columns(component, output, {"metrics": [], "current": "c"})
-    parts = [f"r.{ident(c)}::{TYPES[t]} AS {ident(c)}" for c, t in fixed]
-    return ", ".join(parts).replace("'", "''")
-
-
 def procedure(component: str, target: Target) -> str:
+    """``<component>(in_<input>..., out_<output>..., params)``: the prefixes keep an input
+    and an output of the same name (adjacency's ``edges``) apart."""
     spec = registry.get(component).spec
     ins = [t.name for t in spec.inputs]
     outs = [t.name for t in spec.outputs]
-    args = ", ".join(f"{n} VARCHAR(65535)" for n in [*ins, *outs, "params"])
+    args = ", ".join([*(f"in_{n} VARCHAR(65535)" for n in ins),
+                      *(f"out_{n} VARCHAR(65535)" for n in outs), "params VARCHAR(65535)"])
     declare = "\n".join(f"  packed_{n} VARCHAR(65535);" for n in ins)
-    pack = "\n".join(f"  CALL {target.sql('pack_table')}({n}, packed_{n});" for n in ins)
-    publish = "\n".join(PUBLISH.format(table=o, output=lit(o), output_path=ident(o),
-                                       select=_select(component, o)) for o in outs)
+    pack = "\n".join(f"  CALL {target.sql('pack_table')}(in_{n}, packed_{n});" for n in ins)
+    publish = "\n".join(
+        f"  CALL {target.sql('publish_output')}('terraplan_answer_tmp', {lit(o)}, out_{o}, run);"
+        for o in outs)
     outputs = " || ".join(
         [lit("{")] + [f"{lit(('' if i == 0 else ',') + chr(34) + o + chr(34) + ':')} || "
-                      f"COALESCE('\"' || {o} || '\"', 'null')" for i, o in enumerate(outs)]
+                      f"COALESCE('\"' || out_{o} || '\"', 'null')" for i, o in enumerate(outs)]
         + [lit("}")])
-    return PROCEDURE.format(
+    return plpgsql.PROCEDURE.format(
         name=target.sql(component), args=args, declare=declare, pack=pack,
         function=target.sql("f_" + component), packed=", ".join(f"packed_{n}" for n in ins),
         log=target.sql(RUN_LOG_TABLE), component=lit(component), component_text=component,
+        log_columns=", ".join(ident(c) for c, _ in RUN_LOG_COLUMNS[:12]),
         publish=publish, outputs=outputs)
 
 
-def statements(target: Target, components: list[str] | None = None) -> list[str]:
+def helper_procedures(target: Target) -> list[Statement]:
+    """``pack_table`` and ``publish_output``, shared by every component's procedure."""
+    return [Statement(plpgsql.PACK_TABLE.format(name=target.sql("pack_table"),
+                                                escape=plpgsql.ESCAPE), "procedure"),
+            Statement(plpgsql.PUBLISH_OUTPUT.format(name=target.sql("publish_output"),
+                                                    digits=plpgsql.DIGITS), "procedure")]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One deploy statement and its kind: ``schema``, ``table``, ``procedure`` or
+    ``external_function`` (the one kind only Redshift itself can run)."""
+
+    sql: str
+    kind: str
+
+
+def deploy_statements(target: Target, components: list[str] | None = None
+                      ) -> list[Statement]:
     names = components or list(registry.components())
     for n in names:
         registry.get(n)
-    out = [f"CREATE SCHEMA IF NOT EXISTS {ident(target.schema)}", run_log(target),
-           PACK_TABLE.format(name=target.sql("pack_table"))]
+    out = [Statement(f"CREATE SCHEMA IF NOT EXISTS {ident(target.schema)}", "schema"),
+           Statement(run_log(target), "table"), *helper_procedures(target)]
     for n in names:
-        out += [external_function(n, target), procedure(n, target)]
+        out += [Statement(external_function(n, target), "external_function"),
+                Statement(procedure(n, target), "procedure")]
     return out
+
+
+def statements(target: Target, components: list[str] | None = None) -> list[str]:
+    return [s.sql for s in deploy_statements(target, components)]
 
 
 def script(target: Target, components: list[str] | None = None) -> str:

@@ -25,11 +25,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pandas as pd
+
 from components import registry
-from udfs.protocol import call_packed
+from components.errors import TerraplanError
+from udfs.protocol import error_document, result_document, run_packed
 
 MAX_VARCHAR_BYTES = 65_535          # Redshift VARCHAR(MAX)
 MAX_LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024  # synchronous invocation, request and response
+COMPACT = (",", ":")                # the answer's JSON separators (see logical_columns)
 FUNCTION_PREFIX = "f_"              # Redshift reserves f_ for user-defined functions
 
 
@@ -84,7 +88,13 @@ def answer_row(component: str, row: list[Any] | None) -> str | None:
         return json.dumps({"error": f"f_{component} takes {n_inputs} table arguments and "
                                     "the parameters; got none", "kind": "input"})
     *tables, params = row
-    text = call_packed(component, tables, params)
+    try:
+        result = run_packed(component, [canonical_rows(t) for t in tables], params)
+    except (TerraplanError, json.JSONDecodeError) as err:
+        return json.dumps(error_document(err))
+    doc = result_document(result)
+    doc["columns"] = {name: logical_columns(df) for name, df in result.tables.items()}
+    text = json.dumps(doc, separators=COMPACT)
     size = len(text.encode())
     if size > MAX_VARCHAR_BYTES:
         return json.dumps({"error": f"the answer is {size:,} bytes, over Redshift's VARCHAR "
@@ -93,6 +103,50 @@ def answer_row(component: str, row: list[Any] | None) -> str | None:
                                     "'udfs.spark' / DuckDB for this size",
                            "kind": "input"})
     return text
+
+
+def canonical_rows(packed: Any) -> Any:
+    """A packed table with its rows in one fixed order. Redshift's ``LISTAGG`` (without
+    ``WITHIN GROUP``, which the procedure cannot use portably) joins rows in no fixed
+    order, and a solver breaks ties by position: sorting the rows makes the answer
+    depend on the table's content only. Anything that is not a JSON array of objects is
+    passed on for :mod:`udfs.protocol` to reject with its message."""
+    if not isinstance(packed, (str, bytes)):
+        return packed
+    try:
+        rows = json.loads(packed)
+    except json.JSONDecodeError:
+        return packed
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        return packed
+    return sorted(rows, key=lambda r: json.dumps(r, sort_keys=True))
+
+
+def logical_columns(df: pd.DataFrame) -> list[list[str]]:
+    """``[[column, logical type, JSON key], ...]`` of an output as answered, so the
+    procedure builds the table the call produced (per-metric columns included) with typed
+    columns. The JSON key is the column name as it appears in the compact answer text
+    (``"name"``); the procedure finds a JSON ``null`` as ``{"name":null`` or
+    ``,"name":null``, which cannot occur inside a string value, where a quote is
+    always escaped, so an empty string and NULL stay apart."""
+    out = []
+    for name, dtype in df.dtypes.items():
+        if dtype == object:  # noqa: E721  (nullable columns: judge by the values)
+            values = df[name].dropna()
+            if len(values) and all(isinstance(v, bool) for v in values):
+                dtype = pd.BooleanDtype()
+        if pd.api.types.is_bool_dtype(dtype):
+            kind = "boolean"
+        elif pd.api.types.is_integer_dtype(dtype):
+            kind = "bigint"
+        elif pd.api.types.is_float_dtype(dtype):
+            kind = "double"
+        elif pd.api.types.is_datetime64_any_dtype(dtype):
+            kind = "timestamp"
+        else:
+            kind = "string"
+        out.append([str(name), kind, json.dumps(str(name))])
+    return out
 
 
 def handle(event: Any) -> dict[str, Any]:
