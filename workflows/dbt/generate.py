@@ -30,8 +30,11 @@ HEADER = ("{#- generated from the component specs by `python -m workflows.dbt.ge
 
 
 def _param(p: Param) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": p.type, "required": p.required,
-                           "range": p.describe_range(), "help": p.help}
+    # dbt passes YAML/Jinja values through with their types: text is not read as a
+    # number or a bool there, as the CLI reads it, so the message says which type it takes
+    kind = "true or false" if p.type == "bool" else p.describe_range()
+    out: dict[str, Any] = {"type": p.type, "required": p.required, "range": kind,
+                           "help": p.help}
     if p.choices:
         out["choices"] = list(p.choices)
     if p.minimum is not None:

@@ -66,7 +66,7 @@
          ~ (known.keys() | list | sort | join(', ')) ~ ")") }}
     {%- endif -%}
     {%- set p = known[key] -%}
-    {%- set bad = terraplan._bad_value(p, value) -%}
+    {%- set bad = terraplan.bad_value(p, value) -%}
     {%- if value is not none and bad -%}
       {{ exceptions.raise_compiler_error("terraplan." ~ name ~ ": parameter '" ~ key ~ "' must be "
          ~ p.range ~ "; got " ~ tojson(value)) }}
@@ -82,7 +82,7 @@
 {% endmacro %}
 
 
-{% macro _bad_value(p, value) %}
+{% macro bad_value(p, value) %}
   {%- if value is none -%}{{ return(false) }}{%- endif -%}
   {%- set values = value if (p.type == 'list[str]' and value is sequence and value is not string) else [value] -%}
   {%- if p.type == 'list[str]' and values | length == 0 -%}{{ return(true) }}{%- endif -%}

@@ -13,7 +13,7 @@
   {{ return('"' ~ name.replace('"', '""') ~ '"') }}
 {% endmacro %}
 
-{% macro bigquery__quote(name) %}{{ return('`' ~ name.replace('\\', '\\\\').replace('`', '\\`') ~ '`') }}{% endmacro %}
+{% macro bigquery__quote(name) %}{{ return(terraplan.databricks__quote(name)) }}{% endmacro %}
 
 {% macro databricks__quote(name) %}{{ return('`' ~ name.replace('`', '``') ~ '`') }}{% endmacro %}
 

@@ -88,9 +88,11 @@ where o.m{{ loop.index }} > 0 and abs(t.m{{ loop.index }} / (o.m{{ loop.index }}
   select cast({{ terraplan.quote(id) }} as {{ s }}) as unit, cast({{ terraplan.quote(territory) }} as {{ s }}) as territory from {{ model }}
 ),
 links as (
-  select cast({{ terraplan.quote(from_id) }} as {{ s }}) as a, cast({{ terraplan.quote(to_id) }} as {{ s }}) as b from {{ edges }}
-  union
-  select cast({{ terraplan.quote(to_id) }} as {{ s }}) as a, cast({{ terraplan.quote(from_id) }} as {{ s }}) as b from {{ edges }}
+  select distinct a, b from (
+    select cast({{ terraplan.quote(from_id) }} as {{ s }}) as a, cast({{ terraplan.quote(to_id) }} as {{ s }}) as b from {{ edges }}
+    union all
+    select cast({{ terraplan.quote(to_id) }} as {{ s }}) as a, cast({{ terraplan.quote(from_id) }} as {{ s }}) as b from {{ edges }}
+  ) as both_ways
 ),
 inner_links as (
   select l.a, l.b from links as l

@@ -6,8 +6,14 @@
 
 {% macro redshift__pack(relation) %}
   {%- set parts = [] -%}
-  {%- for column in adapter.get_columns_in_relation(relation) -%}
-    {%- do parts.append(terraplan.string_literal(column.name) ~ ', t.' ~ terraplan.quote(column.name)) -%}
+  {%- if relation is mapping -%}{#- a subquery with its columns (redshift__current_input) -#}
+    {%- set names = relation.columns -%}
+    {%- set relation = relation.sql -%}
+  {%- else -%}
+    {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+  {%- endif -%}
+  {%- for name in names -%}
+    {%- do parts.append(terraplan.string_literal(name) ~ ', t.' ~ terraplan.quote(name)) -%}
   {%- endfor -%}
   {%- if not parts and execute -%}
     {{ exceptions.raise_compiler_error("terraplan: " ~ relation ~ " has no columns (or does not exist)") }}
@@ -34,4 +40,10 @@ select {{ cols | join(', ') }}
 from {{ source }} as c, c.doc.tables.{{ terraplan.quote(output) }} as r
   {%- endset -%}
   {{ return(sql) }}
+{% endmacro %}
+
+{#- The previous version joined in, with its column list (for the packing above). -#}
+{% macro redshift__current_input(relation, previous, id, column) %}
+  {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+  {{ return({'sql': terraplan.default__current_input(relation, previous, id, column), 'columns': names + [column]}) }}
 {% endmacro %}

@@ -1,0 +1,9 @@
+-- terraplan:component territory_balancing assignments
+-- terraplan:solve
+call "TERRAPLAN"."TERRITORY_BALANCING"(
+    '"analytics"."sales"."scus"',
+    NULL,
+    '"analytics"."sales"."scu_edges"',
+    __terraplan_stage__,
+    NULL,
+    parse_json('{"lat": "lat", "lon": "lon", "metrics": ["population", "accounts"], "seed": 0, "territories": 8, "tolerance": 0.05}'))
