@@ -120,7 +120,8 @@
   {%- for statement_sql in blocks.input -%}{%- do run_query(statement_sql) -%}{%- endfor -%}
   {%- set raw = terraplan.sibling('__terraplan_raw') -%}
   {%- set result = run_query(blocks.solve.replace('__terraplan_stage__', terraplan.string_literal(raw | string))) -%}
-  {%- set summary = fromjson(result.rows[0][0]) -%}
+  {%- set summary = result.rows[0][0] -%}
+  {%- set summary = fromjson(summary) if summary is string else summary -%}
   {%- set report = summary.get('report', {}) -%}
   {% call statement('terraplan_unpack') -%}
     {{ get_create_table_as_sql(False, stage, 'select ' ~ meta ~ ', r.* exclude ("RUN_ID") from ' ~ raw ~ ' as r') }}
