@@ -122,7 +122,11 @@ def test_alignment_form_golden_and_parsed(adapter: str, previous: bool) -> None:
         expected.update(current="terraplan_current", disruption_weight=5, max_moved=0.1)
         text = " ".join(t.sql(DIALECTS[adapter]) for t in trees)
         assert "territory_alignment" in text and "(new)" in text
-    assert json_literals(trees) == [expected]
+    # the solve's parameters, then the fingerprint's: the original call and the rebalance
+    assert json_literals(trees[:-1]) == [expected]
+    fingerprint = json_literals(trees[-1:])
+    assert sorted(fingerprint, key=json.dumps) == sorted(
+        [BALANCE, {"disruption_weight": 5, "max_moved": 0.1}], key=json.dumps)
     assert sql.splitlines()[0] == "-- terraplan:component territory_balancing assignments"
 
 

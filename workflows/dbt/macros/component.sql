@@ -22,8 +22,9 @@
   {%- endfor -%}
   {%- set output = terraplan.check_output(name, output) -%}
   {%- if config.get('materialized') == 'terraplan_alignment' -%}
+    {%- set fingerprint = terraplan.fingerprint_sql(name, given, params) -%}
     {%- set given, params = terraplan.with_current(name, given, params) -%}
-    {{ return(terraplan.solve_sql(name, given, params, output)) }}
+    {{ return(terraplan.solve_sql(name, given, params, output, fingerprint)) }}
   {%- endif -%}
   {{ return(adapter.dispatch('select_output', 'terraplan')(name, given, params, output)) }}
 {% endmacro %}

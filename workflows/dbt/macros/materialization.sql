@@ -29,18 +29,32 @@
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
   {%- for rel in [stage, doc] -%}{%- do adapter.drop_relation(rel) -%}{%- endfor -%}
+  {%- set previous = load_cached_relation(this) -%}
+
+  {#- sources unchanged since the last published version: nothing to solve -#}
+  {%- set fingerprint = run_query(blocks.fingerprint).rows[0][0] if blocks.fingerprint else none -%}
+  {%- if previous is not none and fingerprint is not none and not should_full_refresh()
+        and not var('terraplan_fresh', false) and fingerprint == terraplan.last_fingerprint(runs) -%}
+    {%- do terraplan.log_attempt(runs, blocks, {'status': 'unchanged', 'error': none, 'report': none}, false, run_at, fingerprint) -%}
+    {% call statement('main') -%}
+      select 0 as terraplan_published
+    {%- endcall %}
+    {{ run_hooks(post_hooks, inside_transaction=True) }}
+    {%- do adapter.commit() -%}
+    {{ run_hooks(post_hooks, inside_transaction=False) }}
+    {{ return({'relations': [target]}) }}
+  {%- endif -%}
 
   {%- set outcome = adapter.dispatch('solve_into', 'terraplan')(blocks, stage, doc, meta) -%}
   {%- set infeasible = outcome.status in ('tolerance_not_met', 'constraint_violated', 'infeasible', 'no_feasible_found') -%}
   {%- set publish = outcome.error is none and (not infeasible or config.get('accept_infeasible', false)) -%}
-  {%- set previous = load_cached_relation(this) -%}
 
   {%- if publish -%}
     {%- if previous is not none -%}{%- do adapter.drop_relation(previous) -%}{%- endif -%}
     {%- do adapter.rename_relation(stage, target) -%}
     {%- do terraplan.append_history(target, history) -%}
   {%- endif -%}
-  {%- do terraplan.log_attempt(runs, blocks, outcome, publish, run_at) -%}
+  {%- do terraplan.log_attempt(runs, blocks, outcome, publish, run_at, fingerprint) -%}
   {%- do adapter.drop_relation(doc) -%}
   {%- if not publish -%}{%- do adapter.drop_relation(stage) -%}{%- endif -%}
 
@@ -73,7 +87,8 @@
 
 {#- The compiled model cut into its `-- terraplan:<kind>` blocks (see solve_sql). -#}
 {% macro parse_blocks(sql) %}
-  {%- set out = {'component': none, 'output': none, 'input': [], 'solve': none, 'unpack': none} -%}
+  {%- set out = {'component': none, 'output': none, 'input': [], 'solve': none, 'unpack': none,
+                 'fingerprint': none} -%}
   {%- for chunk in ('\n' ~ sql).split('\n-- terraplan:')[1:] -%}
     {%- set lines = chunk.split('\n') -%}
     {%- set head = lines[0].strip().split(' ') -%}
@@ -82,7 +97,7 @@
       {%- do out.update({'component': head[1], 'output': head[2]}) -%}
     {%- elif head[0] == 'input' -%}
       {%- do out.input.append(body) -%}
-    {%- elif head[0] in ('solve', 'unpack') -%}
+    {%- elif head[0] in ('solve', 'unpack', 'fingerprint') -%}
       {%- do out.update({head[0]: body}) -%}
     {%- endif -%}
   {%- endfor -%}
@@ -154,7 +169,7 @@
 {% endmacro %}
 
 
-{% macro log_attempt(runs, blocks, outcome, published, run_at) %}
+{% macro log_attempt(runs, blocks, outcome, published, run_at, fingerprint=none) %}
   {%- set text = terraplan.string_type() -%}
   {%- set existing = adapter.get_relation(runs.database, runs.schema, runs.identifier) -%}
   {%- if existing is none -%}
@@ -162,7 +177,8 @@
       create table {{ runs }} ({{ terraplan.quote('run_id') }} {{ text }}, {{ terraplan.quote('run_at') }} timestamp,
         {{ terraplan.quote('component') }} {{ text }}, {{ terraplan.quote('output') }} {{ text }},
         {{ terraplan.quote('status') }} {{ text }}, {{ terraplan.quote('published') }} boolean,
-        {{ terraplan.quote('error') }} {{ text }}, {{ terraplan.quote('report') }} {{ text }})
+        {{ terraplan.quote('error') }} {{ text }}, {{ terraplan.quote('report') }} {{ text }},
+        {{ terraplan.quote('fingerprint') }} {{ text }})
     {%- endcall %}
   {%- endif -%}
   {% call statement('terraplan_runs') -%}
@@ -170,6 +186,16 @@
       {{ terraplan.string_literal(blocks.component) }}, {{ terraplan.string_literal(blocks.output) }},
       {{ terraplan.string_literal(outcome.status) if outcome.status is not none else 'null' }}, {{ 'true' if published else 'false' }},
       {{ terraplan.string_literal(outcome.error) if outcome.error is not none else 'null' }},
-      {{ terraplan.string_literal(outcome.report) if outcome.report is not none else 'null' }})
+      {{ terraplan.string_literal(outcome.report) if outcome.report is not none else 'null' }},
+      {{ terraplan.string_literal(fingerprint) if fingerprint is not none else 'null' }})
   {%- endcall %}
+{% endmacro %}
+
+
+{#- The fingerprint of the last published version, or none. -#}
+{% macro last_fingerprint(runs) %}
+  {%- if adapter.get_relation(runs.database, runs.schema, runs.identifier) is none -%}{{ return(none) }}{%- endif -%}
+  {%- set rows = run_query('select ' ~ terraplan.quote('fingerprint') ~ ' from ' ~ runs ~ ' where '
+        ~ terraplan.quote('published') ~ ' order by ' ~ terraplan.quote('run_at') ~ ' desc limit 1').rows -%}
+  {{ return(rows[0][0] if rows else none) }}
 {% endmacro %}

@@ -23,8 +23,47 @@ with terraplan_call as (
       solve      the solve: a SELECT of one `doc` column (packed-JSON warehouses) or a CALL
       unpack     the output's rows from the staged answer (__terraplan_doc__)
     so `dbt compile` shows exactly what will run. -#}
-{% macro solve_sql(name, inputs, params, output) %}
-  {{ return(adapter.dispatch('solve_sql', 'terraplan')(name, inputs, params, output)) }}
+{% macro solve_sql(name, inputs, params, output, fingerprint=none) %}
+  {%- set sql = adapter.dispatch('solve_sql', 'terraplan')(name, inputs, params, output) -%}
+  {%- if fingerprint is not none -%}
+    {%- set sql = sql ~ '\n-- terraplan:fingerprint\n' ~ fingerprint -%}
+  {%- endif -%}
+  {{ return(sql) }}
+{% endmacro %}
+
+
+{#- One text that changes when an input table's rows or the call change: a row count and
+    an order-independent hash per input (the original tables, before the previous version
+    is joined in), then the parameters and the rebalance settings. A terraplan_alignment
+    model whose fingerprint equals its last published one is not solved again. -#}
+{% macro fingerprint_sql(name, inputs, params) %}
+  {%- set parts = [] -%}
+  {%- for t in terraplan.component_spec(name).inputs -%}
+    {%- if inputs.get(t.name) is none -%}{%- do parts.append("'-'") -%}
+    {%- else -%}{%- do parts.append(adapter.dispatch('table_hash', 'terraplan')(inputs[t.name])) -%}{%- endif -%}
+  {%- endfor -%}
+  {%- do parts.append(terraplan.params_literal(params)) -%}
+  {%- do parts.append(terraplan.string_literal(tojson(config.get('rebalance', {}), sort_keys=true))) -%}
+  {{ return('select ' ~ parts | join(" || '|' || ") ~ ' as fingerprint') }}
+{% endmacro %}
+
+{% macro duckdb__table_hash(relation) %}
+  {{ return("(select cast(count(*) as varchar) || ':' || cast(coalesce(sum(hash(t)), 0) as varchar) from " ~ relation ~ " as t)") }}
+{% endmacro %}
+{% macro snowflake__table_hash(relation) %}
+  {{ return("(select to_varchar(count(*)) || ':' || to_varchar(hash_agg(*)) from " ~ relation ~ ")") }}
+{% endmacro %}
+{% macro bigquery__table_hash(relation) %}
+  {{ return("(select format('%d:%d', count(*), coalesce(bit_xor(farm_fingerprint(to_json_string(t))), 0)) from " ~ relation ~ " as t)") }}
+{% endmacro %}
+{% macro databricks__table_hash(relation) %}
+  {{ return("(select concat(cast(count(*) as string), ':', cast(coalesce(bit_xor(xxhash64(struct(t.*))), 0) as string)) from " ~ relation ~ " as t)") }}
+{% endmacro %}
+{% macro spark__table_hash(relation) %}{{ return(terraplan.databricks__table_hash(relation)) }}{% endmacro %}
+{#- Redshift packs at most 64 KB per table anyway: the packed text's md5 (row order
+    may change it, which only costs a solve that was not needed). -#}
+{% macro redshift__table_hash(relation) %}
+  {{ return('md5(' ~ terraplan.redshift__pack(relation) ~ ')') }}
 {% endmacro %}
 
 {% macro default__solve_sql(name, inputs, params, output) %}
