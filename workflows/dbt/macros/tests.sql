@@ -73,8 +73,9 @@ where o.m{{ loop.index }} > 0 and abs(t.m{{ loop.index }} / (o.m{{ loop.index }}
 {% endtest %}
 
 {#- A recursive CTE with UNION (set semantics: it stops when no new unit is reached) where
-    the warehouse has one; Snowflake, BigQuery, Redshift and Databricks take only UNION
-    ALL in a recursive CTE, which would walk every path of a cyclic graph, so there the
+    the warehouse has one; Snowflake, BigQuery and Redshift take only UNION ALL in a
+    recursive CTE, which would walk every path of a cyclic graph (and Databricks has had
+    recursive CTEs only since 2025), so there the
     same reachability is computed by label propagation unrolled `max_hops` times (a
     territory more than max_hops units across fails with "raise max_hops"). -#}
 {% macro default__contiguity_method() %}{{ return('labels') }}{% endmacro %}
