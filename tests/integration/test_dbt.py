@@ -59,6 +59,27 @@ class Project:
         return units, edges
 
 
+def accounts(units: pd.DataFrame) -> pd.DataFrame:
+    """One row per account of each county, near its centroid, with a revenue (seeded)."""
+    rng = np.random.default_rng(7)
+    county = units.loc[units.index.repeat(units["accounts"])]
+    return pd.DataFrame({
+        "account_id": [f"A{i:05d}" for i in range(len(county))],
+        "scu_id": county["scu_id"].to_numpy(),
+        "lon": county["lon"].to_numpy() + rng.uniform(-0.02, 0.02, len(county)),
+        "lat": county["lat"].to_numpy() + rng.uniform(-0.02, 0.02, len(county)),
+        "revenue": rng.integers(100, 10_000, len(county)),
+    })
+
+
+def problems(result) -> object:
+    """What went wrong in a dbt invocation: the failing nodes and messages, or the error."""
+    if result.result is None or not hasattr(result.result, "results"):
+        return result.exception
+    return [(r.node.name, r.message) for r in result.result.results
+            if str(r.status) not in ("success", "pass")]
+
+
 def node(result, name: str):
     return next(r for r in result.result.results if r.node.name == name)
 
@@ -99,6 +120,8 @@ def project(tmp_path_factory) -> Project:
             "plugins": [{"module": "udfs.duckdb_dbt", "alias": "terraplan"}]}}}}))
     shutil.copy(DATA / "scus.csv", path / "seeds" / "ga_counties.csv")
     shutil.copy(DATA / "edges.csv", path / "seeds" / "ga_edges.csv")
+    accounts(pd.read_csv(DATA / "scus.csv", dtype={"scu_id": str})).to_csv(
+        path / "seeds" / "ga_accounts.csv", index=False)
     project = Project(path)
     assert project.dbt("deps").success
     return project
@@ -107,9 +130,7 @@ def project(tmp_path_factory) -> Project:
 @pytest.fixture(scope="module")
 def first(project: Project) -> pd.DataFrame:
     result = project.dbt("build")
-    failed = [(r.node.name, r.message) for r in result.result.results
-              if str(r.status) not in ("success", "pass")]
-    assert result.success, failed
+    assert result.success, problems(result)
     return project.query("SELECT * FROM territory_alignment")
 
 
@@ -125,7 +146,7 @@ def test_first_build_solves_and_passes_its_tests(project: Project, first: pd.Dat
 
     # sources unchanged: the next build does not solve again, nor add a version
     result = project.dbt("run", "-s", "territory_alignment")
-    assert result.success
+    assert result.success, problems(result)
     assert project.query("SELECT count(DISTINCT run_id) AS n FROM "
                          "territory_alignment__history")["n"][0] == 1
     pd.testing.assert_frame_equal(project.query("SELECT * FROM territory_alignment"), first)
@@ -148,6 +169,28 @@ def test_first_build_solves_and_passes_its_tests(project: Project, first: pd.Dat
     costs = project.query("SELECT * FROM nearest_neighbours")
     assert costs.groupby("origin_id").size().eq(3).all()
 
+    # SCUs aggregated in the warehouse from the account points: counts and sums as pandas
+    points = pd.read_csv(project.path / "seeds" / "ga_accounts.csv", dtype={"scu_id": str})
+    scus = project.query("SELECT * FROM scus_from_accounts").set_index("id").sort_index()
+    expected = points.groupby("scu_id").agg(n=("account_id", "size"), revenue=("revenue", "sum"))
+    assert scus["n_points"].tolist() == expected["n"].tolist()
+    assert scus["revenue"].tolist() == expected["revenue"].astype(float).tolist()
+    assert np.allclose(scus["lon"], points.groupby("scu_id")["lon"].mean())
+
+    # adjacency from the centroids: pairs of distinct existing counties, none left out
+    adjacency = project.query("SELECT * FROM county_adjacency")
+    assert set(adjacency["from_id"]) | set(adjacency["to_id"]) <= set(units["scu_id"])
+    assert (adjacency["from_id"] != adjacency["to_id"]).all()
+    assert set(adjacency["from_id"]) | set(adjacency["to_id"]) == set(units["scu_id"])
+
+    # one polygon per territory whose population is the territory's, by the alignment
+    shapes = project.query("SELECT * FROM territory_shapes").set_index("territory")
+    totals = first.merge(units, left_on="id", right_on="scu_id").groupby("territory")[
+        "population"].sum()
+    assert sorted(shapes.index) == sorted(totals.index)
+    assert np.allclose(shapes.loc[totals.index, "population"], totals)
+    assert shapes["wkt"].str.match(r"(MULTI)?POLYGON").all()
+
 
 @pytest.fixture(scope="module")
 def second(project: Project, first: pd.DataFrame) -> pd.DataFrame:
@@ -155,7 +198,8 @@ def second(project: Project, first: pd.DataFrame) -> pd.DataFrame:
     units.loc[units["scu_id"] == "13001", "population"] += 30_000   # a metric value moves
     new = {"scu_id": NEW_UNIT, "name": "New County", "state": "GA", "lon": -84.45,
            "lat": 33.85, "population": 20_000, "accounts": 8, "current_territory": "",
-           "wkt": ""}
+           "wkt": "POLYGON ((-84.47 33.83, -84.43 33.83, -84.43 33.87, -84.47 33.87, "
+                  "-84.47 33.83))"}
     units = pd.concat([units, pd.DataFrame([new])], ignore_index=True)  # a unit is added
     edges = pd.concat([edges, pd.DataFrame({"from_id": [NEW_UNIT, NEW_UNIT],
                                             "to_id": ["13121", "13089"],
@@ -163,7 +207,7 @@ def second(project: Project, first: pd.DataFrame) -> pd.DataFrame:
     units.to_csv(project.path / "seeds" / "ga_counties.csv", index=False)
     edges.to_csv(project.path / "seeds" / "ga_edges.csv", index=False)
     result = project.dbt("build")
-    assert result.success, [(r.node.name, r.message) for r in result.result.results]
+    assert result.success, problems(result)
     return project.query("SELECT * FROM territory_alignment")
 
 

@@ -111,7 +111,7 @@
     only when a parameter is set. -#}
 {% macro output_columns(name, output, params) %}
   {%- set table = terraplan.component_spec(name).outputs | selectattr('name', 'equalto', output) | first -%}
-  {%- set metrics = params.get('metrics') or [] -%}
+  {%- set metrics = params.get('metrics') or params.get('metric') or [] -%}
   {%- if metrics is string -%}{%- set metrics = metrics.split(',') | map('trim') | reject('equalto', '') | list -%}{%- endif -%}
   {%- set out = [] -%}
   {%- for column, kind, needs in table.columns -%}

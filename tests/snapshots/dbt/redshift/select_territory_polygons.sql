@@ -4,5 +4,5 @@ with terraplan_call as (
     (select '[' || listagg(json_serialize(object('id', t."id", 'territory', t."territory")), ',') || ']' from "analytics"."sales"."territory_alignment" as t),
     '{"metric": ["population"]}')) as doc
 )
-select r."territory"::varchar(65535) as "territory", r."wkt"::double precision as "wkt"
+select r."territory"::varchar(65535) as "territory", r."n_units"::bigint as "n_units", r."n_parts"::bigint as "n_parts", r."population"::double precision as "population", r."wkt"::varchar(65535) as "wkt"
 from terraplan_call as c, c.doc.tables."polygons" as r
