@@ -62,6 +62,7 @@ OUTPUT_COLUMN_TYPES: dict[str, str] = {
     "moved": "boolean", "artificial": "boolean", "contiguous": "boolean", "open": "boolean",
     "covered": "boolean", "fixed": "boolean",
     "n_units": "bigint", "n_points": "bigint", "units": "bigint", "n_assigned": "bigint",
+    "n_parts": "bigint", "wkt": "string",
 }
 
 
@@ -92,7 +93,7 @@ def output_columns(component: str, output: str, params: Mapping[str, Any]
     if table is None:
         raise InputError(f"component '{component}' has no output '{output}' (outputs: "
                          f"{', '.join(t.name for t in spec.outputs)})", column="output")
-    metrics = params.get("metrics") or []
+    metrics = params.get("metrics") or params.get("metric") or []  # polygons: `metric`
     if isinstance(metrics, str):
         metrics = [m.strip() for m in metrics.split(",") if m.strip()]
     out: list[tuple[str, str]] = []

@@ -39,7 +39,8 @@ SPEC = ComponentSpec(
     outputs=(
         Table("polygons", "territories: territory, n_units, n_parts (1 when the territory's "
               "area is in one piece), metric totals, wkt; units: the units' columns plus "
-              "territory", columns=("territory", "wkt")),
+              "territory",
+              columns=("territory", "n_units", "n_parts", "<metric>", "wkt")),
     ),
     examples=(
         "terraplan polygons counties.geojson --id scu_id --assignments out/assignments.csv "

@@ -19,6 +19,9 @@ def test_wheel_contains_sql_and_finds_it_installed(tmp_path):
     assert "components/sql/scu/profile.sql" in names
     assert "components/sql/scu/aggregate.sql" in names
     assert not any(n.startswith("tests/") for n in names)
+    # the dbt package, for packages.yml `local:` pointing into an installed terraplan
+    assert {"workflows/dbt/dbt_project.yml", "workflows/dbt/macros/materialization.sql",
+            "workflows/dbt/macros/generated/spec.sql"} <= set(names)
     entry = [n for n in names if n.endswith("entry_points.txt")]
     assert "terraplan = workflows.cli:main" in zipfile.ZipFile(wheel).read(entry[0]).decode()
 

@@ -1,0 +1,1 @@
+select scu_id as id, wkt, population from {{ ref('ga_counties') }}
