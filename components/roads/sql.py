@@ -198,7 +198,10 @@ def overture_segments_sql(segments: str | tuple[str, ...], connectors: str | tup
     return sqlgen.render(
         "roads/overture_segments", dialect, segments=_table(segments),
         connectors=_table(connectors), class_kmh=_class_kmh(table),
-        mode_named=_in(exp.column("mode", table="m"), OVERTURE_MODES[profile]),
+        # TRIM: fakesnow casts a VARIANT string to text with its JSON quotes, Snowflake
+        # without; mode names have no quotes, so both read the same
+        mode_named=_in(exp.Trim(this=exp.cast(exp.column("mode", table="m"), "text"),
+                                expression=exp.Literal.string('"')), OVERTURE_MODES[profile]),
         heading_matters=exp.true() if profile == "drive" else exp.false(),
         use_limits=exp.true() if profile == "drive" else exp.false(),
         segment_length_m=segment_length)

@@ -10,12 +10,13 @@
 /* profile's modes ($mode_named tests m.mode). $heading_matters is FALSE for walking: */
 /* heading-scoped rules (one-way streets) then close nothing, as in the OSM builder. */
 /* Speed: the max_speed of the most specific rule in scope (heading-scoped first, then */
-/* mode-named, then the lowest), mph converted to km/h, else $class_kmh (km/h by highway class, NULL drops the */
-/* segment); $use_limits is FALSE for walking. Length: $segment_length_m * (next at - at) */
-/* when given (ST_LENGTH of a GEOGRAPHY, metres), else the haversine chord between the two */
-/* connectors (R = 6371008.8 m). A step open both ways at one speed is one row with */
-/* oneway FALSE; otherwise each open direction is its own row with oneway TRUE. */
-/* Snowflake reads the nested fields as VARIANT paths (GET_PATH), hence the casts. */
+/* mode-named, then the lowest), mph converted to km/h, else $class_kmh (km/h by highway */
+/* class, NULL drops the segment); $use_limits is FALSE for walking. Length: */
+/* $segment_length_m * (next at - at) when given (ST_LENGTH of a GEOGRAPHY, metres), else */
+/* the haversine chord between the two connectors (R = 6371008.8 m). A step open both ways */
+/* at one speed is one row with oneway FALSE; otherwise each open direction is its own row */
+/* with oneway TRUE. Snowflake reads the nested fields as VARIANT paths (GET_PATH), hence */
+/* the casts. */
 WITH roads AS (
   SELECT
     s.id AS segment_id,
@@ -86,7 +87,7 @@ WITH roads AS (
   CROSS JOIN TABLE(FLATTEN(INPUT => s.access_restrictions)) AS r(seq, key, path, pos, rule, this)
   CROSS JOIN TABLE(FLATTEN(INPUT => GET_PATH(r.rule, 'when.mode'))) AS m(seq, key, path, index, mode, this)
   WHERE
-    m.mode IN ('car', 'motor_vehicle', 'vehicle')
+    TRIM(CAST(m.mode AS VARCHAR), '"') IN ('car', 'motor_vehicle', 'vehicle')
   GROUP BY
     s.id,
     r.pos
@@ -99,7 +100,7 @@ WITH roads AS (
   CROSS JOIN TABLE(FLATTEN(INPUT => s.speed_limits)) AS r(seq, key, path, pos, rule, this)
   CROSS JOIN TABLE(FLATTEN(INPUT => GET_PATH(r.rule, 'when.mode'))) AS m(seq, key, path, index, mode, this)
   WHERE
-    m.mode IN ('car', 'motor_vehicle', 'vehicle')
+    TRIM(CAST(m.mode AS VARCHAR), '"') IN ('car', 'motor_vehicle', 'vehicle')
   GROUP BY
     s.id,
     r.pos
