@@ -77,7 +77,7 @@ def _grid_rows(quick: bool) -> list[dict[str, Any]]:
     tracemalloc.stop()
     r = built.report
     rows = [_row(f"build drive network, synthetic grid city {side} x {side}",
-                 round(build_s, 2), "CPU s", "< 30 s",
+                 round(build_s, 2), "CPU s", "< 30",
                  f"{len(frame):,} way-node rows -> {r['n_nodes']:,} nodes, {r['n_edges']:,} "
                  f"edges ({r['n_oneway_edges']:,} one-way); peak traced memory {peak:,.0f} MiB")]
     nodes, edges = built.tables["nodes"], built.tables["edges"]
@@ -107,7 +107,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     repeats = 1 if quick else 3
     rows = []
     read_s, frame = _median_cpu(lambda: read_osm(path), repeats)
-    rows.append(_row("read Helsinki.osm.pbf (pyosmium)", round(read_s, 3), "CPU s", "< 2 s",
+    rows.append(_row("read Helsinki.osm.pbf (pyosmium)", round(read_s, 3), "CPU s", "< 2",
                      f"{len(frame):,} way-node rows of {frame['way_id'].nunique():,} highway "
                      f"ways; file {path.stat().st_size / MIB:.2f} MiB"))
     for profile in ("drive", "walk"):
@@ -117,7 +117,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         peak = tracemalloc.get_traced_memory()[1] / MIB
         tracemalloc.stop()
         r = built.report
-        rows.append(_row(f"build {profile} network", round(build_s, 3), "CPU s", "< 2 s",
+        rows.append(_row(f"build {profile} network", round(build_s, 3), "CPU s", "< 2",
                          f"{r['n_nodes']:,} nodes, {r['n_edges']:,} edges "
                          f"({r['n_oneway_edges']:,} one-way), {r['total_length_km']:.1f} km; "
                          f"{r['components']['strongly_connected'] - 1} smaller parts "
