@@ -172,8 +172,37 @@ def _radians_as_arithmetic(expression: exp.Expression, *, dialect: str) -> exp.E
     return expression.transform(rewrite)
 
 
+def _variant_paths(expression: exp.Expression, *, dialect: str) -> exp.Expression:
+    """Snowflake reads nested fields as paths: ``a.col.key`` -> ``GET_PATH(a.col, 'key')``.
+
+    DuckDB's (and BigQuery's) struct field access ``r.rule.max_speed.unit`` would be read
+    by Snowflake as a qualified column name; its nested data is VARIANT/OBJECT/ARRAY (and
+    FLATTEN's value column is VARIANT), reached with ``:`` paths. A column reference with
+    more than two parts whose first part is a table alias in the statement is such a path.
+    """
+    if dialect != "snowflake":
+        return expression
+    aliases = {a.name for a in expression.find_all(exp.TableAlias) if a.name}
+    aliases |= {t.alias_or_name for t in expression.find_all(exp.Table)}
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if not isinstance(node, exp.Column):
+            return node
+        parts = [p for p in (node.args.get("catalog"), node.args.get("db"),
+                             node.args.get("table"), node.this) if p is not None]
+        if len(parts) < 3 or parts[0].name not in aliases:
+            return node
+        keys = [exp.JSONPathKey(this=p.name, quoted=p.quoted) for p in parts[2:]]
+        return exp.JSONExtract(
+            this=exp.column(parts[1].copy(), table=parts[0].copy()),
+            expression=exp.JSONPath(expressions=[exp.JSONPathRoot(), *keys]),
+            variant_extract=True, requires_json=True)
+
+    return expression.transform(rewrite)
+
+
 # rewrites applied before rendering: small functions rule(expression, *, dialect)
-RULES = (_radians_as_arithmetic,)
+RULES = (_radians_as_arithmetic, _variant_paths)
 
 
 def render(name: str, dialect: str = "duckdb", *, pretty: bool = True,

@@ -259,3 +259,27 @@ def _field_values(column: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(column):
         return column.to_numpy()
     return np.array([None if pd.isna(v) else str(v) for v in column], dtype=object)
+
+
+GIS_EXPORTS = {"geojson": ".geojson", "gpkg": ".gpkg", "fgb": ".fgb"}
+
+
+def stage_gis(stage: Path, tables: dict[str, pd.DataFrame], spec: dict) -> list[str]:
+    """Write a workflow's ``exports.gis`` tables as GIS files into its staged export folder.
+
+    The folder is swapped in whole after the publish (workflows.io.swap_in), so the files
+    appear with the run's other exports or not at all. Returns the file names written.
+    """
+    wkt = spec.get("wkt") or "wkt"
+    written = []
+    for name in spec["tables"]:
+        frame = tables[name]
+        if wkt not in frame.columns:
+            raise InputError(f"exports.gis: table '{name}' has no geometry column '{wkt}' "
+                             f"(columns: {', '.join(map(str, frame.columns))}); export the "
+                             "output of a territory_polygons step, or set exports.gis.wkt",
+                             column=wkt)
+        for fmt in spec.get("formats") or ("geojson", "gpkg"):
+            write_gis(stage / f"{name}{GIS_EXPORTS[fmt]}", frame, wkt=wkt, layer=name)
+            written.append(f"{name}{GIS_EXPORTS[fmt]}")
+    return written

@@ -49,6 +49,7 @@ from components.scu import SCUColumns
 from components.sqlgen import Ident, ident, render, table
 from udfs.base import RUN_LOG_TABLE, RunRecord, new_run_id
 from udfs.duckdb import DEFAULT_WAIT, DuckDBWarehouse, now
+from workflows.formats import stage_gis
 from workflows.io import discard, read_input, stage_outputs, swap_in, text_columns
 from workflows.spec import WORKFLOW_NAME, Step, Workflow, load_workflow
 
@@ -550,7 +551,14 @@ def _export(wh: DuckDBWarehouse, wf: Workflow, results: dict[str, ComponentResul
     spec = wf.exports.get("map")
     if spec:
         extra["map.html"] = _map_html(wh, wf, results[spec["step"]], spec, report, staged)
-    return stage_outputs(out_dir, tables, report, extra)
+    stage = stage_outputs(out_dir, tables, report, extra)
+    if wf.exports.get("gis"):
+        try:
+            stage_gis(stage, tables, wf.exports["gis"])
+        except BaseException:
+            discard(stage)
+            raise
+    return stage
 
 
 def _map_html(wh: DuckDBWarehouse, wf: Workflow, result: ComponentResult,

@@ -118,6 +118,17 @@ SCHEMA: dict[str, Any] = {
                                    "wkt": {"type": "string"}, "edges": NAME,
                                    "title": {"type": "string"}},
                 },
+                "gis": {
+                    "type": "object", "additionalProperties": False, "required": ["tables"],
+                    "description": "step outputs with a WKT column (territory_polygons) "
+                                   "written as lon/lat GIS files into the export folder",
+                    "properties": {
+                        "tables": {"type": "array", "minItems": 1, "items": NAME},
+                        "formats": {"type": "array", "minItems": 1, "uniqueItems": True,
+                                    "items": {"enum": ["geojson", "gpkg", "fgb"]}},
+                        "wkt": {"type": "string"},
+                    },
+                },
             },
         },
     },
@@ -261,6 +272,12 @@ def load_workflow(path: str | Path) -> Workflow:
             if src not in sources:
                 raise _fail(path, _line_of(root, [key, "on_change"]),
                             f"schedule.on_change: '{src}' is not a source")
+    gis = (data.get("exports") or {}).get("gis") or {}
+    for k, table in enumerate(gis.get("tables", [])):
+        if table not in available - set(sources):
+            raise _fail(path, _line_of(root, ["exports", "gis", "tables", k]),
+                        f"exports.gis: '{table}' is not an output of any step; outputs: "
+                        f"{', '.join(sorted(available - set(sources))) or '(none)'}")
     step_names = {s.name for s in steps}
     for key in ("rebalance", "scenarios"):
         block = data.get(key) or {}

@@ -313,9 +313,17 @@ def _check_cutoff_straight(costs: sp.csr_matrix, origins: PointTable, dests: Poi
 
 def as_text_ids(values: Any) -> pd.Series:
     """Ids as text the way the CLI reads them (``3.0`` -> ``'3'``); missing stay missing."""
-    series = pd.Series(values).astype(object)
-    return series.map(lambda v: v if pd.isna(v) else
-                      str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+    series = pd.Series(values)
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu":  # one conversion
+        return pd.Series(series.to_numpy().astype(str).astype(object), index=series.index)
+    # a road network repeats each node id in several edges: convert each distinct id once
+    raw = series.astype(object).to_numpy()
+    codes, uniques = pd.factorize(raw)
+    text = np.array([str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+                     for v in uniques] + [None], dtype=object)
+    out = text[codes]
+    out[codes < 0] = raw[codes < 0]
+    return pd.Series(out, index=series.index)
 
 
 def _text_edges(edges: pd.DataFrame) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from components.adjacency._optional import require
 from components.errors import InputError, MissingColumnError, UnknownIdError, preview
 from components.polygons.spec import SPEC
 from components.result import ComponentResult
@@ -27,11 +28,7 @@ def territory_polygons(units: pd.DataFrame, *, assignments: pd.DataFrame | None 
     """
     started = time.perf_counter()
     p = SPEC.validate_params(params)
-    try:
-        import shapely
-    except ImportError:
-        raise InputError("territory polygons need shapely: pip install 'terraplan[geo]'",
-                         column="wkt") from None
+    shapely = require("shapely", "territory polygons")
     if assignments is None:
         raise InputError("territory polygons need the assignments table (--assignments "
                          "FILE with id and territory columns)", column="assignments")

@@ -159,3 +159,49 @@ def _posted_kmh() -> Any:
             exp.Like(this=first.copy(), expression=exp.Literal.string(f"%:{zone}"))),
             exp.Literal.number(repr(kmh)))
     return case
+
+
+# -- Overture Maps -------------------------------------------------------------------------
+
+# Overture travel modes that a profile's rules name (TravelMode values of the schema)
+OVERTURE_MODES = {"drive": ("car", "motor_vehicle", "vehicle"), "walk": ("foot",)}
+LENGTHS = ("chord", "st_length")
+
+
+def overture_segments_sql(segments: str | tuple[str, ...], connectors: str | tuple[str, ...],
+                          *, dialect: str = "duckdb", profile: str = "drive",
+                          speeds: Mapping[str, Any] | None = None,
+                          length: str = "chord") -> str:
+    """SQL for the edge table of ``profile`` from Overture ``segment``/``connector`` tables.
+
+    ``length="chord"`` measures a step as the haversine between its two connectors
+    (portable, no geography functions; short of the road's length where it bends between
+    connectors); ``"st_length"`` uses ``ST_LENGTH(geometry) * (at' - at)``, metres where
+    ``geometry`` is a GEOGRAPHY (BigQuery, Snowflake).
+
+    >>> "FLATTEN" in overture_segments_sql("segment", "connector", dialect="snowflake")
+    True
+    """
+    from sqlglot import exp
+
+    from components import sqlgen
+
+    if profile not in PROFILES:
+        raise ParameterError(f"profile must be one of {', '.join(PROFILES)}; got "
+                             f"{profile!r}", column="profile")
+    if length not in LENGTHS:
+        raise ParameterError(f"length must be one of {', '.join(LENGTHS)}; got {length!r}",
+                             column="length")
+    table = speed_table(profile, speeds)
+    segment_length = (exp.func("ST_LENGTH", exp.column("geometry", table="s"))
+                      if length == "st_length" else exp.cast(exp.null(), "double"))
+    return sqlgen.render(
+        "roads/overture_segments", dialect, segments=_table(segments),
+        connectors=_table(connectors), class_kmh=_class_kmh(table),
+        # TRIM: fakesnow casts a VARIANT string to text with its JSON quotes, Snowflake
+        # without; mode names have no quotes, so both read the same
+        mode_named=_in(exp.Trim(this=exp.cast(exp.column("mode", table="m"), "text"),
+                                expression=exp.Literal.string('"')), OVERTURE_MODES[profile]),
+        heading_matters=exp.true() if profile == "drive" else exp.false(),
+        use_limits=exp.true() if profile == "drive" else exp.false(),
+        segment_length_m=segment_length)

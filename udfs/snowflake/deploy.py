@@ -225,8 +225,9 @@ def available_packages(session: Any, echo: Callable[[str], None]) -> tuple[str, 
     geo = tuple(p for p in ddl.GEO_PACKAGES if p in offered)
     for p in ddl.GEO_PACKAGES:
         if p not in offered:
-            echo(f"note: the channel offers no {p}: "
-                 f"{'polygon' if p == 'shapely' else 'H3'} adjacency will not run here")
+            lost = ("polygon adjacency and territory polygons" if p == "shapely"
+                    else "H3 adjacency")
+            echo(f"note: the channel offers no {p}: {lost} will not run here")
     return ddl.PACKAGES + geo
 
 

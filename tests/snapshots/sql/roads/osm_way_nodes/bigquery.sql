@@ -2,24 +2,36 @@
 /* tables (bigquery-public-data.geo_openstreetmap): $ways like planet_ways (id, nodes */
 /* ARRAY<STRUCT<id>>, all_tags ARRAY<STRUCT<key, value>>) and $nodes like planet_nodes */
 /* (id, longitude, latitude). One row per (way, position) of every way tagged highway, */
-/* with the tags routing reads; seq counts from 0 along the way. The bound bbox */
+/* with the tags routing reads; seq counts from 0 along the way (from the array position, */
+/* whatever base a dialect's UNNEST/FLATTEN/POSEXPLODE counts from). The bound bbox */
 /* ($min_lon.. $max_lat, all NULL for none) keeps the way nodes inside it; a way cut by it */
 /* is split by the builder where nodes are missing from the sequence. */
 WITH tagged AS (
   SELECT
     w.id AS way_id,
-    MAX(CASE WHEN tag.key = 'highway' THEN tag.value END) AS highway,
-    MAX(CASE WHEN tag.key = 'oneway' THEN tag.value END) AS oneway,
-    MAX(CASE WHEN tag.key = 'maxspeed' THEN tag.value END) AS maxspeed,
-    MAX(CASE WHEN tag.key = 'junction' THEN tag.value END) AS junction,
-    MAX(CASE WHEN tag.key = 'access' THEN tag.value END) AS access,
-    MAX(CASE WHEN tag.key = 'motor_vehicle' THEN tag.value END) AS motor_vehicle,
-    MAX(CASE WHEN tag.key = 'motorcar' THEN tag.value END) AS motorcar,
-    MAX(CASE WHEN tag.key = 'foot' THEN tag.value END) AS foot,
-    MAX(CASE WHEN tag.key = 'area' THEN tag.value END) AS area,
-    MAX(CASE WHEN tag.key = 'bridge' THEN tag.value END) AS bridge,
-    MAX(CASE WHEN tag.key = 'tunnel' THEN tag.value END) AS tunnel,
-    MAX(CASE WHEN tag.key = 'name' THEN tag.value END) AS name
+    MAX(CASE WHEN CAST(tag.key AS STRING) = 'highway' THEN CAST(tag.value AS STRING) END) AS highway,
+    MAX(CASE WHEN CAST(tag.key AS STRING) = 'oneway' THEN CAST(tag.value AS STRING) END) AS oneway,
+    MAX(
+      CASE WHEN CAST(tag.key AS STRING) = 'maxspeed' THEN CAST(tag.value AS STRING) END
+    ) AS maxspeed,
+    MAX(
+      CASE WHEN CAST(tag.key AS STRING) = 'junction' THEN CAST(tag.value AS STRING) END
+    ) AS junction,
+    MAX(CASE WHEN CAST(tag.key AS STRING) = 'access' THEN CAST(tag.value AS STRING) END) AS access,
+    MAX(
+      CASE
+        WHEN CAST(tag.key AS STRING) = 'motor_vehicle'
+        THEN CAST(tag.value AS STRING)
+      END
+    ) AS motor_vehicle,
+    MAX(
+      CASE WHEN CAST(tag.key AS STRING) = 'motorcar' THEN CAST(tag.value AS STRING) END
+    ) AS motorcar,
+    MAX(CASE WHEN CAST(tag.key AS STRING) = 'foot' THEN CAST(tag.value AS STRING) END) AS foot,
+    MAX(CASE WHEN CAST(tag.key AS STRING) = 'area' THEN CAST(tag.value AS STRING) END) AS area,
+    MAX(CASE WHEN CAST(tag.key AS STRING) = 'bridge' THEN CAST(tag.value AS STRING) END) AS bridge,
+    MAX(CASE WHEN CAST(tag.key AS STRING) = 'tunnel' THEN CAST(tag.value AS STRING) END) AS tunnel,
+    MAX(CASE WHEN CAST(tag.key AS STRING) = 'name' THEN CAST(tag.value AS STRING) END) AS name
   FROM `bigquery-public-data`.`geo_openstreetmap`.`planet_ways` AS w
   CROSS JOIN UNNEST(w.all_tags) AS tag
   GROUP BY
@@ -27,8 +39,8 @@ WITH tagged AS (
 ), positions AS (
   SELECT
     w.id AS way_id,
-    pos - 1 AS seq,
-    node.id AS node_id
+    ROW_NUMBER() OVER (PARTITION BY w.id ORDER BY pos NULLS LAST) - 1 AS seq,
+    CAST(node.id AS INT64) AS node_id
   FROM `bigquery-public-data`.`geo_openstreetmap`.`planet_ways` AS w
   CROSS JOIN UNNEST(w.nodes) AS node WITH OFFSET AS pos
 )

@@ -2,24 +2,64 @@
 /* tables (bigquery-public-data.geo_openstreetmap): $ways like planet_ways (id, nodes */
 /* ARRAY<STRUCT<id>>, all_tags ARRAY<STRUCT<key, value>>) and $nodes like planet_nodes */
 /* (id, longitude, latitude). One row per (way, position) of every way tagged highway, */
-/* with the tags routing reads; seq counts from 0 along the way. The bound bbox */
+/* with the tags routing reads; seq counts from 0 along the way (from the array position, */
+/* whatever base a dialect's UNNEST/FLATTEN/POSEXPLODE counts from). The bound bbox */
 /* ($min_lon.. $max_lat, all NULL for none) keeps the way nodes inside it; a way cut by it */
 /* is split by the builder where nodes are missing from the sequence. */
 WITH tagged AS (
   SELECT
     w.id AS way_id,
-    MAX(CASE WHEN t.tag.key = 'highway' THEN t.tag.value END) AS highway,
-    MAX(CASE WHEN t.tag.key = 'oneway' THEN t.tag.value END) AS oneway,
-    MAX(CASE WHEN t.tag.key = 'maxspeed' THEN t.tag.value END) AS maxspeed,
-    MAX(CASE WHEN t.tag.key = 'junction' THEN t.tag.value END) AS junction,
-    MAX(CASE WHEN t.tag.key = 'access' THEN t.tag.value END) AS access,
-    MAX(CASE WHEN t.tag.key = 'motor_vehicle' THEN t.tag.value END) AS motor_vehicle,
-    MAX(CASE WHEN t.tag.key = 'motorcar' THEN t.tag.value END) AS motorcar,
-    MAX(CASE WHEN t.tag.key = 'foot' THEN t.tag.value END) AS foot,
-    MAX(CASE WHEN t.tag.key = 'area' THEN t.tag.value END) AS area,
-    MAX(CASE WHEN t.tag.key = 'bridge' THEN t.tag.value END) AS bridge,
-    MAX(CASE WHEN t.tag.key = 'tunnel' THEN t.tag.value END) AS tunnel,
-    MAX(CASE WHEN t.tag.key = 'name' THEN t.tag.value END) AS name
+    MAX(
+      CASE
+        WHEN CAST(t.tag.key AS STRING) = 'highway'
+        THEN CAST(t.tag.value AS STRING)
+      END
+    ) AS highway,
+    MAX(
+      CASE WHEN CAST(t.tag.key AS STRING) = 'oneway' THEN CAST(t.tag.value AS STRING) END
+    ) AS oneway,
+    MAX(
+      CASE
+        WHEN CAST(t.tag.key AS STRING) = 'maxspeed'
+        THEN CAST(t.tag.value AS STRING)
+      END
+    ) AS maxspeed,
+    MAX(
+      CASE
+        WHEN CAST(t.tag.key AS STRING) = 'junction'
+        THEN CAST(t.tag.value AS STRING)
+      END
+    ) AS junction,
+    MAX(
+      CASE WHEN CAST(t.tag.key AS STRING) = 'access' THEN CAST(t.tag.value AS STRING) END
+    ) AS access,
+    MAX(
+      CASE
+        WHEN CAST(t.tag.key AS STRING) = 'motor_vehicle'
+        THEN CAST(t.tag.value AS STRING)
+      END
+    ) AS motor_vehicle,
+    MAX(
+      CASE
+        WHEN CAST(t.tag.key AS STRING) = 'motorcar'
+        THEN CAST(t.tag.value AS STRING)
+      END
+    ) AS motorcar,
+    MAX(
+      CASE WHEN CAST(t.tag.key AS STRING) = 'foot' THEN CAST(t.tag.value AS STRING) END
+    ) AS foot,
+    MAX(
+      CASE WHEN CAST(t.tag.key AS STRING) = 'area' THEN CAST(t.tag.value AS STRING) END
+    ) AS area,
+    MAX(
+      CASE WHEN CAST(t.tag.key AS STRING) = 'bridge' THEN CAST(t.tag.value AS STRING) END
+    ) AS bridge,
+    MAX(
+      CASE WHEN CAST(t.tag.key AS STRING) = 'tunnel' THEN CAST(t.tag.value AS STRING) END
+    ) AS tunnel,
+    MAX(
+      CASE WHEN CAST(t.tag.key AS STRING) = 'name' THEN CAST(t.tag.value AS STRING) END
+    ) AS name
   FROM `bigquery-public-data`.`geo_openstreetmap`.`planet_ways` AS w
   LATERAL VIEW
   EXPLODE(w.all_tags) t AS tag
@@ -28,8 +68,8 @@ WITH tagged AS (
 ), positions AS (
   SELECT
     w.id AS way_id,
-    p.pos - 1 AS seq,
-    p.node.id AS node_id
+    ROW_NUMBER() OVER (PARTITION BY w.id ORDER BY p.pos NULLS LAST) - 1 AS seq,
+    CAST(p.node.id AS BIGINT) AS node_id
   FROM `bigquery-public-data`.`geo_openstreetmap`.`planet_ways` AS w
   LATERAL VIEW
   POSEXPLODE(w.nodes) p AS pos, node
