@@ -53,7 +53,15 @@ class PlannerServer(ThreadingHTTPServer):
             raise InputError(f"binding {host} exposes the planner beyond this machine: pass "
                              "--token SECRET (or bind 127.0.0.1)", column="--host")
         self.workspace, self.token, self.basemap, self.quiet = workspace, token, basemap, quiet
+        self._cache: dict[str, bytes] = {}  # the unit table and geometry never change
+        self._cache_lock = threading.Lock()
         super().__init__((host, port), Handler)
+
+    def cached(self, key: str, make: Callable[[], bytes]) -> bytes:
+        with self._cache_lock:
+            if key not in self._cache:
+                self._cache[key] = make()
+            return self._cache[key]
 
     @property
     def url(self) -> str:
@@ -105,7 +113,9 @@ class Handler(BaseHTTPRequestHandler):
             if route is None:
                 raise _HttpError(HTTPStatus.NOT_FOUND, f"no API route {method} {url.path}")
             result = route(self, {**query, **body}, parts[2:])
-            if isinstance(result, _File):
+            if isinstance(result, _Bytes):
+                self._send(HTTPStatus.OK, result.body, result.media)
+            elif isinstance(result, _File):
                 self._send(HTTPStatus.OK, result.body.encode("utf-8"), result.media,
                            {"Content-Disposition": f'attachment; filename="{result.name}"'})
             else:
@@ -181,6 +191,11 @@ class _HttpError(Exception):
         self.status, self.message = status, message
 
 
+class _Bytes:
+    def __init__(self, body: bytes, media: str) -> None:
+        self.body, self.media = body, media
+
+
 class _File:
     def __init__(self, body: str, media: str, name: str) -> None:
         self.body, self.media, self.name = body, media, name
@@ -200,14 +215,22 @@ def _meta(h: Handler, q: dict, rest: list[str]) -> dict[str, Any]:
                                                     "disruption_weight", "max_moved")}}
 
 
-def _units(h: Handler, q: dict, rest: list[str]) -> dict[str, Any]:
+def _units(h: Handler, q: dict, rest: list[str]) -> _Bytes:
+    """Ids, names (null when the table has no name column) and metrics, in unit order."""
+    def make() -> bytes:
+        ws = h.ws
+        names = ws.units[ws.name_column].astype(str).tolist() if ws.name_column else None
+        doc = {"ids": ws.ids.tolist(), "names": names,
+               "metrics": {k: ws.units[k].astype(float).tolist() for k in ws.metrics}}
+        return json.dumps(jsonable(doc), separators=(",", ":")).encode("utf-8")
+    return _Bytes(h.server.cached("units", make), "application/json")
+
+
+def _geometry(h: Handler, q: dict, rest: list[str]) -> _Bytes:
+    """Shapes, centers and adjacency as one binary buffer (``geometry.encode``)."""
     ws = h.ws
-    names = (ws.units[ws.name_column].astype(str).tolist() if ws.name_column
-             else ws.ids.tolist())
-    return {"ids": ws.ids.tolist(), "names": names,
-            "metrics": {k: ws.units[k].astype(float).tolist() for k in ws.metrics},
-            "shapes": ws.shapes.packed(ws.xy),
-            "edges": ws.edge_index.T.tolist() if len(ws.edge_index) else [[], []]}
+    return _Bytes(h.server.cached("geometry", lambda: ws.shapes.binary(
+        ws.xy, ws.lonlat, ws.edge_index)), "application/octet-stream")
 
 
 def _summary(sc: Scenario) -> dict[str, Any]:
@@ -342,7 +365,7 @@ def _export(h: Handler, q: dict, rest: list[str]) -> Any:
 
 
 ROUTES: dict[tuple[str, str], Route] = {
-    ("GET", "meta"): _meta, ("GET", "units"): _units,
+    ("GET", "meta"): _meta, ("GET", "units"): _units, ("GET", "geometry"): _geometry,
     ("GET", "scenarios"): _scenarios, ("POST", "scenarios"): _save_scenario,
     ("DELETE", "scenarios"): _delete_scenario, ("POST", "evaluate"): _evaluate,
     ("POST", "optimise"): _optimise, ("GET", "jobs"): _jobs, ("GET", "compare"): _compare,

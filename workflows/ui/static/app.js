@@ -12,7 +12,8 @@
     selected: new Set(), undo: [], redo: [], colours: {}, centers: {}, planName: 'current',
     scenarios: [], tool: 'click', diff: null, hist: [], locations: null, showLocations: false,
   };
-  const planner = window.planner = { state: S, ready: false, errors: [] };
+  const planner = window.planner = { state: S, ready: false, errors: [], marks: {} };
+  const mark = name => { planner.marks[name] = performance.now(); };
 
   // -- API ------------------------------------------------------------------------------
   async function api(path, body, method) {
@@ -36,7 +37,7 @@
   function neighbours() { // unit adjacency lists
     if (S.adj) return S.adj;
     const adj = Array.from({ length: S.n }, () => []);
-    const [a, b] = S.units.edges;
+    const a = S.geom.edge_a, b = S.geom.edge_b;
     for (let k = 0; k < a.length; k++) { adj[a[k]].push(b[k]); adj[b[k]].push(a[k]); }
     return (S.adj = adj);
   }
@@ -89,8 +90,8 @@
     const broken = rows.filter(r => r.pieces > 1);
     const out = rows.filter(r => r.ratios.some((x, j) => Math.abs(x - 1) > tol[j] + 1e-9));
     $('#warnings').innerHTML =
-      (broken.length ? `<div class="warn" id="contiguity-warning">Contiguity broken: ${broken.map(r => `${esc(r.territory)} (${r.pieces} pieces)`).join(', ')}</div>` : '<div class="ok" id="contiguity-ok">All territories contiguous</div>') +
-      (out.length ? `<div class="error" id="band-warning">${out.length} territor${out.length === 1 ? 'y' : 'ies'} outside the tolerance band: ${out.map(r => esc(r.territory)).join(', ')}</div>` : '');
+      (broken.length ? `<div class="warn" id="contiguity-warning">Contiguity broken: ${broken.slice(0, 12).map(r => `${esc(r.territory)} (${r.pieces} pieces)`).join(', ')}${broken.length > 12 ? `, … (${broken.length} territories)` : ''}</div>` : '<div class="ok" id="contiguity-ok">All territories contiguous</div>') +
+      (out.length ? `<div class="error" id="band-warning">${out.length} territor${out.length === 1 ? 'y' : 'ies'} outside the tolerance band: ${out.slice(0, 12).map(r => esc(r.territory)).join(', ')}${out.length > 12 ? ', …' : ''}</div>` : '');
     const range = metrics.map((_, j) => { const v = rows.map(r => r.ratios[j]); return [Math.min(...v), Math.max(...v)]; });
     $('#balance-summary').textContent = metrics.map((k, j) => `${k}: ${range[j][0].toFixed(3)}–${range[j][1].toFixed(3)} (±${(tol[j] * 100).toFixed(0)} %)`).join(' · ') + ` · ${rows.length} territories`;
     const lo = 0.7, hi = 1.3, pct = x => `${(Math.max(lo, Math.min(hi, x)) - lo) / (hi - lo) * 100}%`;
@@ -137,14 +138,15 @@
       if (S.n <= 5000 || map.getZoom() >= 8) L.marker(ll, { interactive: false, keyboard: false, icon: L.divIcon({ className: 'center-label', iconSize: [60, 14], iconAnchor: [-12, 7], html: esc(t) }) }).addTo(centerLayer);
     }
   }
-  function unitLatLng(i) { return map.unproject([layer.cx[i], layer.cy[i]], 0); }
+  function unitLatLng(i) { return layer.latLng(i); }
+  function nameOf(i) { return (S.units.names || S.units.ids)[i]; }
 
   function setupMap() {
     const lonlat = S.meta.lonlat;
     map = L.map('map', { crs: lonlat ? L.CRS.EPSG3857 : L.CRS.Simple, boxZoom: false, zoomSnap: 0.25, minZoom: -20, preferCanvas: true, attributionControl: false });
     if (S.meta.basemap) L.tileLayer(S.meta.basemap, { maxZoom: 19 }).addTo(map);
-    layer = new UnitLayer(S.units.shapes, lonlat);
-    layer.labels = S.units.names;
+    layer = new UnitLayer(S.geom);
+    layer.labels = S.units.names || S.units.ids;
     map.fitBounds(layer.bounds(), { padding: [10, 10] });
     layer.addTo(map);
     centerLayer = L.layerGroup().addTo(map);
@@ -211,10 +213,10 @@
     const t = S.plan[i], rows = balance(), row = rows.find(r => r.territory === t);
     const ci = S.units.ids.indexOf(S.centers[t]);
     const dist = ci >= 0 ? distance(i, ci) : null;
-    let html = `<dl class="kv" id="hover-details"><dt>name</dt><dd class="d-name">${esc(S.units.names[i])}</dd><dt>id</dt><dd class="d-id">${esc(S.units.ids[i])}</dd>`;
+    let html = `<dl class="kv" id="hover-details"><dt>name</dt><dd class="d-name">${esc(nameOf(i))}</dd><dt>id</dt><dd class="d-id">${esc(S.units.ids[i])}</dd>`;
     for (const k of S.meta.metrics) html += `<dt>${esc(k)}</dt><dd class="d-metric" data-metric="${esc(k)}">${fmt(S.units.metrics[k][i])}</dd>`;
     html += `<dt>territory</dt><dd class="d-territory"><span class="swatch" style="background:${colourOf(t)}"></span>${esc(t)}${S.locked[i] ? ' (locked)' : ''}${S.plan[i] !== S.base[i] ? ` (was ${esc(S.base[i])})` : ''}</dd>`;
-    if (dist != null) html += `<dt>to center</dt><dd>${dist.toFixed(1)} ${S.meta.lonlat ? 'km' : ''} (center ${esc(S.units.names[ci])})</dd>`;
+    if (dist != null) html += `<dt>to center</dt><dd>${dist.toFixed(1)} ${S.meta.lonlat ? 'km' : ''} (center ${esc(nameOf(ci))})</dd>`;
     if (row) S.meta.metrics.forEach((k, j) => { html += `<dt>territory ${esc(k)}</dt><dd>${fmt(row.totals[j])} · ${row.ratios[j].toFixed(3)} of target</dd>`; });
     if (S.showLocations && S.locations && S.locations.assignment[i] != null) html += `<dt>facility</dt><dd>${esc(S.locations.assignment[i])}</dd>`;
     body.innerHTML = html + '</dl>';
@@ -223,10 +225,10 @@
     return S.meta.metrics.map(k => { let s = 0; for (const i of S.selected) s += S.units.metrics[k][i]; return `${k} ${fmt(s)}`; }).join(', ');
   }
   function distance(i, j) {
-    const s = S.units.shapes;
-    if (!S.meta.lonlat) return Math.hypot(s.x[i] - s.x[j], s.y[i] - s.y[j]);
-    const r = Math.PI / 180, dl = (s.y[j] - s.y[i]) * r, dn = (s.x[j] - s.x[i]) * r;
-    const h = Math.sin(dl / 2) ** 2 + Math.cos(s.y[i] * r) * Math.cos(s.y[j] * r) * Math.sin(dn / 2) ** 2;
+    const x = S.geom.lon, y = S.geom.lat;
+    if (!S.meta.lonlat) return Math.hypot(x[i] - x[j], y[i] - y[j]);
+    const r = Math.PI / 180, dl = (y[j] - y[i]) * r, dn = (x[j] - x[i]) * r;
+    const h = Math.sin(dl / 2) ** 2 + Math.cos(y[i] * r) * Math.cos(y[j] * r) * Math.sin(dn / 2) ** 2;
     return 2 * 6371.0088 * Math.asin(Math.sqrt(h));
   }
 
@@ -323,7 +325,7 @@
     cmpMaps.forEach(m => m.remove()); cmpMaps = [];
     for (const [el, sc] of [['cmp-a', sa], ['cmp-b', sb]]) {
       const m = L.map(el, { crs: S.meta.lonlat ? L.CRS.EPSG3857 : L.CRS.Simple, attributionControl: false, zoomSnap: 0.25, minZoom: -20 });
-      const l = new UnitLayer(S.units.shapes, S.meta.lonlat);
+      const l = new UnitLayer(S.geom);
       const names = [...new Set(sc.assignment)].sort(), pos = new Map(names.map((t, k) => [t, k]));
       const saved = S.plan; S.plan = sc.assignment; colourTerritories();
       sc.assignment.forEach((t, i) => { l.colour[i] = S.colours[t]; l.group[i] = pos.get(t); if (sa.assignment[i] !== sb.assignment[i]) l.flags[i] = 4; });
@@ -472,16 +474,20 @@
 
   async function start() {
     try {
-      const [meta, units, current] = await Promise.all([api('meta'), api('units'), api('scenarios/current')]);
-      S.meta = meta; S.units = units; S.n = units.ids.length; S.meta.current_run = current.published_run;
+      const [meta, units, geometry, current] = await Promise.all([api('meta'), api('units'),
+        api('geometry').then(r => r.arrayBuffer()), api('scenarios/current')]);
+      mark('fetched');
+      S.meta = meta; S.units = units; S.geom = decodeGeometry(geometry); S.n = units.ids.length; S.meta.current_run = current.published_run;
       S.locked = new Uint8Array(S.n); S.base = current.assignment.slice();
       $('#title').textContent = meta.title; $('#source').textContent = `${meta.source} · ${S.n.toLocaleString('en-US')} units`;
       document.title = `${meta.title} · terraplan`;
       $('#opt-tl').value = Math.min(30, meta.params.time_limit || 20);
       if (!meta.can_publish) document.querySelectorAll('[data-tab=history]').forEach(b => (b.disabled = true));
-      setupMap(); wire();
-      openPlan(current);
-      planner.firstPaint = performance.now();
+      setupMap(); wire(); mark('layer');
+      openPlan(current); mark('planned');
+      // first paint: the first animation frame after the canvas holds every unit in view
+      await layer.drawn(); await new Promise(requestAnimationFrame);
+      planner.drawnUnits = layer.lastDrawn; planner.firstPaint = performance.now();
       await refreshScenarios(); await setupLocations();
       planner.ready = true;
     } catch (err) {
