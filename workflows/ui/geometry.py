@@ -10,6 +10,7 @@ the page maps onto typed arrays without parsing.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -197,7 +198,7 @@ def _nest_holes(features: list[dict[str, Any]]) -> None:
         if g["type"] != "MultiPolygon" or len(g["coordinates"]) < 2:
             continue
         polys = [Polygon(p[0]) for p in g["coordinates"]]
-        merged = shapely.symmetric_difference_all(polys)  # evenodd: holes stay holes
+        merged = functools.reduce(shapely.symmetric_difference, polys)  # even-odd: holes
         if isinstance(merged, Polygon):
             merged = MultiPolygon([merged])
         f["geometry"] = mapping(merged)

@@ -210,7 +210,7 @@ def _meta(h: Handler, q: dict, rest: list[str]) -> dict[str, Any]:
             "kind": ws.shapes.kind, "base_run": ws.base.run_id if ws.base else None,
             "workflow": ws.base.workflow if ws.base else None,
             "can_publish": ws.store is not None, "basemap": h.server.basemap,
-            "has_locations": ws.locations is not None,
+            "has_locations": bool(ws.locations),
             "params": {k: ws.params.get(k) for k in ("territories", "tolerance", "time_limit",
                                                     "disruption_weight", "max_moved")}}
 
@@ -347,11 +347,22 @@ def _rollback(h: Handler, q: dict, rest: list[str]) -> Any:
 
 
 def _locations(h: Handler, q: dict, rest: list[str]) -> Any:
-    loc = h.ws.locations
+    """Every location-allocation step in the database; ``?step=NAME`` for one, with its
+    facility per unit in unit order."""
+    found = h.ws.locations or []
+    steps = [{"step": r["step"], "strategy": r["strategy"], "run_id": r["run_id"]}
+             for r in found]
+    if not q.get("step"):
+        if not found:
+            return {"steps": [], "note": "no location_allocation run in this database"}
+        q = {**q, "step": found[-1]["step"]}
+    loc = next((r for r in found if r["step"] == q["step"]), None)
     if loc is None:
-        return {"facilities": [], "note": "no location_allocation run in this database"}
+        raise InputError(f"no location_allocation step '{q['step']}'; steps: "
+                         f"{', '.join(s['step'] for s in steps) or 'none'}", column="step")
     assign = [loc["assignment"].get(u) for u in h.ws.ids]
-    return {**{k: v for k, v in loc.items() if k != "assignment"}, "assignment": assign}
+    return {**{k: v for k, v in loc.items() if k != "assignment"}, "assignment": assign,
+            "steps": steps}
 
 
 def _export(h: Handler, q: dict, rest: list[str]) -> Any:

@@ -9,7 +9,7 @@
   const token = new URLSearchParams(location.search).get('token') || '';
   const S = {               // the page's state
     meta: null, units: null, n: 0, plan: [], locked: new Uint8Array(0), base: [],
-    selected: new Set(), undo: [], redo: [], colours: {}, centers: {}, planName: 'current',
+    selected: new Set(), undo: [], redo: [], colours: {}, centers: {}, pinned: {}, planName: 'current',
     scenarios: [], tool: 'click', diff: null, hist: [], locations: null, showLocations: false,
   };
   const planner = window.planner = { state: S, ready: false, errors: [], marks: {} };
@@ -129,12 +129,16 @@
   function drawCenters() {
     centerLayer.clearLayers();
     if (S.showLocations) return;
-    const idx = new Map(S.units.ids.map((u, i) => [u, i]));
+    const idx = S.idIndex;
     for (const t of territories()) {
       let c = S.centers[t]; let i = idx.get(c);
       if (i == null || S.plan[i] !== t) { i = S.plan.indexOf(t); S.centers[t] = S.units.ids[i]; }
+      const pin = S.pinned[t];
+      if (pin != null && S.plan[idx.get(pin)] !== t) delete S.pinned[t];  // its unit moved away
+      const pinned = S.pinned[t] != null;
+      if (pinned) i = idx.get(S.pinned[t]);
       const ll = unitLatLng(i);
-      L.marker(ll, { interactive: false, keyboard: false, icon: L.divIcon({ className: '', iconSize: [16, 16], iconAnchor: [8, 8], html: `<div class="center-icon" title="center of ${esc(t)}"><i style="background:${colourOf(t)}"></i></div>` }) }).addTo(centerLayer);
+      L.marker(ll, { interactive: false, keyboard: false, icon: L.divIcon({ className: '', iconSize: [16, 16], iconAnchor: [8, 8], html: `<div class="center-icon${pinned ? ' pinned' : ''}" data-t="${esc(t)}" data-unit="${esc(S.units.ids[i])}" title="${pinned ? 'pinned ' : ''}center of ${esc(t)}"><i style="background:${colourOf(t)}"></i></div>` }) }).addTo(centerLayer);
       if (S.n <= 5000 || map.getZoom() >= 8) L.marker(ll, { interactive: false, keyboard: false, icon: L.divIcon({ className: 'center-label', iconSize: [60, 14], iconAnchor: [-12, 7], html: esc(t) }) }).addTo(centerLayer);
     }
   }
@@ -250,6 +254,13 @@
     commit({ moves });
     say($('#opt-msg'), skipped ? `${skipped} locked unit(s) not moved: unlock them first` : '', 'warn');
   }
+  function pinSelected() {
+    if (S.selected.size !== 1) { say($('#opt-msg'), 'select one unit to pin as its territory\'s center', 'warn'); return; }
+    const i = [...S.selected][0], t = S.plan[i], id = S.units.ids[i];
+    if (S.pinned[t] === id) delete S.pinned[t]; else { S.pinned[t] = id; S.centers[t] = id; }
+    say($('#opt-msg'), S.pinned[t] ? `${nameOf(i)} is now the fixed center of ${t}` : `center of ${t} unpinned`);
+    paint();
+  }
   function lockSelected(value) { commit({ locks: [...S.selected].filter(i => S.locked[i] !== value).map(i => [i, S.locked[i], value]) }); }
   function undo() { const a = S.undo.pop(); if (!a) return; apply(a, false); S.redo.push(a); colourTerritories(); paint(); }
   function redo() { const a = S.redo.pop(); if (!a) return; apply(a, true); S.undo.push(a); colourTerritories(); paint(); }
@@ -265,6 +276,7 @@
     const m = +$('#opt-m').value, cur = names.length;
     $('#opt-mode').textContent = m === cur ? 'optimise existing' : m < cur ? `consolidate ${cur} → ${m}` : `expand ${cur} → ${m}`;
     $('#plan-name').textContent = S.planName;
+    $('#pin-count').textContent = Object.keys(S.pinned).length;
   }
 
   // -- scenarios, optimise ----------------------------------------------------------------
@@ -295,6 +307,7 @@
       assignment: S.plan, locked: S.units.ids.filter((_, i) => S.locked[i]), territories: +$('#opt-m').value,
       disruption_weight: +$('#opt-dw').value, time_limit: +$('#opt-tl').value,
     };
+    if ($('#opt-pin').checked && Object.keys(S.pinned).length) body.centers = { ...S.pinned };
     const cap = +$('#opt-cap').value; if (cap < 100) body.max_moved = cap / 100;
     $('#opt-run').disabled = true; $('#progress').classList.remove('hidden');
     try {
@@ -372,24 +385,38 @@
   }
 
   // -- locations --------------------------------------------------------------------------
-  async function setupLocations() {
+  async function setupLocations(step) {
     if (!S.meta.has_locations) return;
-    S.locations = await api('locations');
-    const L0 = S.locations;
-    $('#locations-body').innerHTML = `<label><input type="checkbox" id="loc-show"> show facilities and catchments</label>
-      <p>${esc(L0.step)} (${esc(L0.strategy || '')}): ${L0.facilities.length} open facilities${L0.radius ? `, coverage radius ${L0.radius}` : ''}; status ${esc(L0.report.status || '')}${L0.report.coverage != null ? `, coverage ${(100 * L0.report.coverage).toFixed(1)} %` : ''}</p>
-      <table class="grid"><thead><tr><th>facility</th><th>load</th><th>units</th></tr></thead><tbody>${L0.facilities.map((f, k) =>
-        `<tr><td><span class="swatch" style="background:${PALETTE[k % PALETTE.length]}"></span>${esc(f.id)}</td><td>${fmt(f.load)}</td><td>${L0.assignment.filter(x => x === f.id).length}</td></tr>`).join('')}</tbody></table>`;
+    S.locations = await api('locations' + (step ? `?step=${encodeURIComponent(step)}` : ''));
+    const L0 = S.locations, r = L0.report, served = L0.assignment.filter(x => x != null).length;
+    const unit = L0.distance === 'haversine' || S.meta.lonlat ? ' km' : '';
+    const steps = L0.steps.map(s => `<option value="${esc(s.step)}" ${s.step === L0.step ? 'selected' : ''}>${esc(s.step)} (${esc(s.strategy || '')})</option>`).join('');
+    $('#locations-body').innerHTML = `<div class="row"><label>Study <select id="loc-step">${steps}</select></label>
+      <label><input type="checkbox" id="loc-show" ${S.showLocations ? 'checked' : ''}> show facilities and catchments</label></div>
+      <dl class="kv" id="loc-summary"><dt>strategy</dt><dd>${esc(L0.strategy || '')}</dd>
+      <dt>open facilities</dt><dd id="loc-open">${L0.facilities.length}</dd>
+      ${L0.radius ? `<dt>coverage radius</dt><dd id="loc-radius">${fmt(L0.radius)}${unit}</dd>` : ''}
+      <dt>status</dt><dd>${esc(r.status || '')}${r.gap != null ? `, gap ${(100 * r.gap).toFixed(2)} %` : ''}</dd>
+      <dt>units served</dt><dd id="loc-served">${served} of ${L0.assignment.length}${r.coverage_pct != null ? ` · ${r.coverage_pct.toFixed(1)} % of demand covered` : ''}</dd>
+      ${r.objective != null ? `<dt>objective</dt><dd>${fmt(r.objective)}${r.objective_meaning ? ` (${esc(r.objective_meaning)})` : ''}</dd>` : ''}</dl>
+      <table class="grid" id="loc-facilities"><thead><tr><th>facility</th><th>name</th><th>load</th><th>units</th></tr></thead><tbody>${L0.facilities.map((f, k) => {
+        const i = S.units.ids.indexOf(f.id);
+        return `<tr data-f="${esc(f.id)}"><td><span class="swatch" style="background:${PALETTE[k % PALETTE.length]}"></span>${esc(f.id)}</td><td>${i >= 0 ? esc(nameOf(i)) : ''}</td><td>${fmt(f.load)}</td><td>${L0.assignment.filter(x => x === f.id).length}</td></tr>`;
+      }).join('')}</tbody></table>`;
     $('#loc-show').onchange = e => { S.showLocations = e.target.checked; drawLocations(); paint(); };
+    $('#loc-step').onchange = e => setupLocations(e.target.value).then(() => { drawLocations(); paint(); })
+      .catch(err => say($('#locations-body'), err.message, 'error'));
   }
   function drawLocations() {
     locLayer.clearLayers();
-    if (!S.showLocations) return;
+    if (!S.showLocations || !S.locations) return;
     const ll = f => S.meta.lonlat ? L.latLng(f.y, f.x) : map.unproject([f.x, -f.y], 0);
-    for (const f of S.locations.facilities) {
-      if (S.locations.radius && S.meta.lonlat) L.circle(ll(f), { radius: S.locations.radius * 1000, color: '#111', weight: 1, fill: false, dashArray: '4 3', interactive: false }).addTo(locLayer);
-      L.marker(ll(f), { keyboard: false, title: `facility ${f.id}`, icon: L.divIcon({ className: '', iconSize: [14, 14], iconAnchor: [7, 7], html: '<div class="fac-icon"></div>' }) }).addTo(locLayer);
-    }
+    const R = S.locations.radius;
+    S.locations.facilities.forEach((f, k) => {
+      // Leaflet circles take metres on lon/lat maps and map units on planar ones
+      if (R) L.circle(ll(f), { radius: S.meta.lonlat ? R * 1000 : R, color: PALETTE[k % PALETTE.length], weight: 2, fill: false, dashArray: '6 4', interactive: false, className: 'coverage' }).addTo(locLayer);
+      L.marker(ll(f), { keyboard: false, title: `facility ${f.id}`, icon: L.divIcon({ className: '', iconSize: [16, 16], iconAnchor: [8, 8], html: `<div class="fac-icon" data-f="${esc(f.id)}" style="border-color:${PALETTE[k % PALETTE.length]}"></div>` }) }).addTo(locLayer);
+    });
   }
 
   // -- export -----------------------------------------------------------------------------
@@ -412,6 +439,7 @@
       moveSelected(t);
     };
     $('#lock').onclick = () => lockSelected(1); $('#unlock').onclick = () => lockSelected(0);
+    $('#pin').onclick = pinSelected;
     $('#undo').onclick = undo; $('#redo').onclick = redo;
     $('#save').onclick = async () => {
       const name = prompt('Scenario name', `edited ${S.planName}`); if (name == null) return;
@@ -464,6 +492,7 @@
       else if (e.key === 'Escape') { S.selected.clear(); paint(); }
       else if (e.key === 'm') $('#move').click();
       else if (e.key === 'l') lockSelected(1);
+      else if (e.key === 'c') pinSelected();
     });
   }
 
@@ -471,13 +500,18 @@
   planner.unitPoint = id => { const i = S.units.ids.indexOf(String(id)); const p = layer.interiorPoint(i); const r = map.getContainer().getBoundingClientRect(); return [p[0] + r.left, p[1] + r.top]; };
   planner.indexOf = id => S.units.ids.indexOf(String(id));
   planner.balance = () => balance();
+  planner.locationShapes = () => locLayer.getLayers().map(l => (l instanceof L.Circle
+    ? { type: 'circle', radius: l.getRadius(), lat: l.getLatLng().lat, lng: l.getLatLng().lng }
+    : { type: 'facility', lat: l.getLatLng().lat, lng: l.getLatLng().lng }));
+  planner.colourOfUnit = id => layer.colour[S.units.ids.indexOf(String(id))];
 
   async function start() {
     try {
       const [meta, units, geometry, current] = await Promise.all([api('meta'), api('units'),
         api('geometry').then(r => r.arrayBuffer()), api('scenarios/current')]);
       mark('fetched');
-      S.meta = meta; S.units = units; S.geom = decodeGeometry(geometry); S.n = units.ids.length; S.meta.current_run = current.published_run;
+      S.meta = meta; S.units = units; S.geom = decodeGeometry(geometry);
+      S.idIndex = new Map(units.ids.map((u, i) => [u, i])); S.n = units.ids.length; S.meta.current_run = current.published_run;
       S.locked = new Uint8Array(S.n); S.base = current.assignment.slice();
       $('#title').textContent = meta.title; $('#source').textContent = `${meta.source} · ${S.n.toLocaleString('en-US')} units`;
       document.title = `${meta.title} · terraplan`;
