@@ -136,7 +136,7 @@
       return [this.cx[i] * v.scale - v.ox, this.cy[i] * v.scale - v.oy];
     }
 
-    _small(i, s) { return (this.bx1[i] - this.bx0[i]) * s < 2.5 && (this.by1[i] - this.by0[i]) * s < 2.5; }
+    _small(i, s) { return (this.bx1[i] - this.bx0[i]) * s < 4 && (this.by1[i] - this.by0[i]) * s < 4; }
 
     _path(ctx, i, v) {
       const s = v.scale, ox = v.ox, oy = v.oy;
@@ -146,7 +146,7 @@
         ctx.arc(this.cx[i] * s - ox, this.cy[i] * s - oy, r, 0, 2 * Math.PI);
         return;
       }
-      if (this._small(i, s)) {  // a shape smaller than a few pixels looks like its box
+      if (this._small(i, s)) {  // under 4 px a shape looks like its box, at a seventh of the calls
         const w = (this.bx1[i] - this.bx0[i]) * s, h = (this.by1[i] - this.by0[i]) * s;
         ctx.rect(this.bx0[i] * s - ox, this.by0[i] * s - oy, Math.max(w, 1), Math.max(h, 1));
         return;
