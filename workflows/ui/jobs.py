@@ -79,6 +79,9 @@ class Optimising:
                       current=CURRENT_COLUMN, time_limit=time_limit,
                       disruption_weight=_float(request.get("disruption_weight", 0.0),
                                                "disruption_weight", 0.0, 1000.0))
+        if request.get("tolerance") not in (None, ""):
+            params["tolerance"] = _float(request["tolerance"], "tolerance", 0.0, 1.0)
+            params.pop("metric_tolerance", None)  # one band for every metric, as asked
         cap = request.get("max_moved")
         params["max_moved"] = None if cap in (None, "", 1, 1.0) else _float(
             cap, "max_moved", 0.0, 1.0)
@@ -106,7 +109,8 @@ class Optimising:
                                       "pinned_centers": 0 if centers is None else
                                       int(centers["scu_id"].notna().sum()),
                                       **{k: params.get(k) for k in
-                                         ("disruption_weight", "max_moved", "time_limit")}},
+                                         ("disruption_weight", "max_moved", "time_limit",
+                                          "tolerance")}},
                   time_limit)
         self.jobs[job.id] = job
         name = str(request.get("name") or f"{mode} {m}" + (f", {len(locked)} locked"

@@ -306,6 +306,7 @@
     const body = {
       assignment: S.plan, locked: S.units.ids.filter((_, i) => S.locked[i]), territories: +$('#opt-m').value,
       disruption_weight: +$('#opt-dw').value, time_limit: +$('#opt-tl').value,
+      tolerance: +$('#opt-tol').value / 100,
     };
     if ($('#opt-pin').checked && Object.keys(S.pinned).length) body.centers = { ...S.pinned };
     const cap = +$('#opt-cap').value; if (cap < 100) body.max_moved = cap / 100;
@@ -516,6 +517,8 @@
       $('#title').textContent = meta.title; $('#source').textContent = `${meta.source} · ${S.n.toLocaleString('en-US')} units`;
       document.title = `${meta.title} · terraplan`;
       $('#opt-tl').value = Math.min(30, meta.params.time_limit || 20);
+      const tol = typeof meta.params.tolerance === 'number' ? meta.params.tolerance : Object.values(meta.tolerance)[0];
+      $('#opt-tol').value = Math.round(100 * (tol ?? 0.05));
       if (!meta.can_publish) document.querySelectorAll('[data-tab=history]').forEach(b => (b.disabled = true));
       setupMap(); wire(); mark('layer');
       openPlan(current); mark('planned');
