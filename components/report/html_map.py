@@ -21,12 +21,10 @@ Example::
 from __future__ import annotations
 
 import colorsys
-import html
 import math
 import os
-import re
 import uuid
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +43,16 @@ from components.errors import (
     UnknownIdError,
     preview,
 )
+from components.report.page import (
+    UNASSIGNED_COLOUR,
+    UNASSIGNED_LABEL,
+    _e,
+    _is_null,
+    _legend,
+    _page,
+)
+from components.report.wkt import _Rings, _unit_rings
+from components.report.wkt import parse_wkt_rings as parse_wkt_rings  # public, re-exported
 
 COORD_COLUMNS: Mapping[str, tuple[str, str]] = {"lonlat": ("lon", "lat"), "planar": ("x", "y")}
 MIN_WIDTH, MAX_WIDTH = 200, 10_000
@@ -72,8 +80,6 @@ PALETTE: tuple[str, ...] = (
     "#fabfd2",
     "#d4a6c8",
 )
-UNASSIGNED_COLOUR = "#e4e4e4"
-UNASSIGNED_LABEL = "unassigned"
 POINT_CLASS = ' class="pt"'  # units drawn as circles: a dark rim instead of the outline layer
 
 
@@ -269,15 +275,6 @@ def _check_lonlat(xy: np.ndarray) -> None:
 # ---------------------------------------------------------------------------- territory keys
 
 
-def _is_null(value: object) -> bool:
-    """None, NaN, NaT or pd.NA; False for strings and anything array-like."""
-    if value is None:
-        return True
-    if isinstance(value, str) or np.ndim(value) != 0:
-        return False
-    return bool(pd.isna(value))  # type: ignore[call-overload]
-
-
 def _label(value: object) -> str | None:
     """Display text and join key for an id; None for NULL (an unassigned unit).
 
@@ -409,129 +406,6 @@ def _colour(i: int) -> str:
     hue = (j * 0.381966) % 1.0
     r, g, b = colorsys.hls_to_rgb(hue, 0.62 if j % 2 else 0.72, 0.55)
     return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
-
-
-# ---------------------------------------------------------------------------- WKT
-
-
-class _WktError(ValueError):
-    """Why a WKT text could not be read; turned into an InputError with the unit id."""
-
-
-_WKT_HEAD = re.compile(
-    r"\s*(?:SRID=\d+;)?\s*(MULTIPOLYGON|POLYGON)\s*(?:ZM|Z|M)?\s*", re.IGNORECASE
-)
-_WKT_TOKEN = re.compile(r"\(|\)|[^()]+")
-
-
-def parse_wkt_rings(text: str) -> list[np.ndarray]:
-    """Every ring (outer and holes) of a POLYGON or MULTIPOLYGON as an (n, 2) array.
-
-    Rings are returned flat: drawn with fill-rule evenodd, holes come out as holes
-    and separate parts as separate parts, so the nesting is not needed. Z/M
-    values are dropped. ``POLYGON EMPTY`` gives ``[]``.
-    """
-    head = _WKT_HEAD.match(text)
-    if head is None:
-        raise _WktError("expected POLYGON or MULTIPOLYGON")
-    body = text[head.end() :].strip()
-    if body.upper() == "EMPTY":
-        return []
-    tree = _nest(body)
-    polygons = [tree] if head.group(1).upper() == "POLYGON" else tree
-    rings = []
-    for polygon in polygons:
-        if not isinstance(polygon, list) or not polygon:
-            raise _WktError("wrong parenthesis nesting")
-        for ring in polygon:
-            if not (isinstance(ring, list) and len(ring) == 1 and isinstance(ring[0], str)):
-                raise _WktError("wrong parenthesis nesting")
-            rings.append(_parse_ring(ring[0]))
-    return rings
-
-
-def _nest(body: str) -> list[Any]:
-    """Parenthesised text as nested lists whose leaves are coordinate strings."""
-    stack: list[list[Any]] = [[]]
-    for token in _WKT_TOKEN.findall(body):
-        if token == "(":
-            stack[-1].append([])
-            stack.append(stack[-1][-1])
-        elif token == ")":
-            if len(stack) == 1:
-                raise _WktError("unbalanced parentheses")
-            stack.pop()
-        elif token.strip() not in ("", ","):
-            stack[-1].append(token.strip())
-    if len(stack) != 1 or len(stack[0]) != 1 or not isinstance(stack[0][0], list):
-        raise _WktError("unbalanced parentheses or text after the geometry")
-    return stack[0][0]
-
-
-def _parse_ring(text: str) -> np.ndarray:
-    points = text.split(",")
-    dims = {len(p.split()) for p in points}
-    if len(dims) != 1 or not dims <= {2, 3, 4}:
-        raise _WktError("each point needs 2 to 4 numbers, the same count for every point")
-    try:
-        values = np.array(text.replace(",", " ").split(), dtype=float)
-    except ValueError:
-        raise _WktError("a coordinate is not a number") from None
-    xy = values.reshape(len(points), -1)[:, :2]
-    if len(xy) < 3:
-        raise _WktError("a ring needs at least 3 points")
-    if not np.isfinite(xy).all():
-        raise _WktError("a coordinate is NaN or infinite")
-    return xy
-
-
-@dataclass(frozen=True)
-class _Rings:
-    """All polygon rings of all units, concatenated so transforms are one numpy call."""
-
-    xy: np.ndarray  # (n_vertices, 2)
-    starts: np.ndarray  # (n_rings + 1,) offsets of each ring in xy
-    unit: np.ndarray  # (n_rings,) row position of the unit a ring belongs to
-
-
-def _unit_rings(units: pd.DataFrame, unit_ids: Sequence[str | None]) -> _Rings:
-    arrays: list[np.ndarray] = []
-    owners: list[int] = []
-    if "wkt" in units.columns:
-        for row, (uid, value) in enumerate(zip(unit_ids, units["wkt"], strict=True)):
-            for ring in _read_wkt(value, uid):
-                arrays.append(ring)
-                owners.append(row)
-    lengths = [len(a) for a in arrays]
-    return _Rings(
-        xy=np.vstack(arrays) if arrays else np.empty((0, 2)),
-        starts=np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64),
-        unit=np.array(owners, dtype=np.int64),
-    )
-
-
-def _read_wkt(value: object, uid: str | None) -> list[np.ndarray]:
-    """Rings of one unit's wkt cell; [] for NULL/blank/EMPTY (drawn as a point instead)."""
-    value = getattr(value, "wkt", value)  # a shapely geometry, if someone passes one
-    if _is_null(value):
-        return []
-    if not isinstance(value, str):
-        raise InputError(
-            f"column 'wkt' must hold WKT text; unit {uid!r} has a {type(value).__name__}",
-            column="wkt",
-            rows=[uid],
-        )
-    if not value.strip():
-        return []
-    try:
-        return parse_wkt_rings(value)
-    except _WktError as error:
-        shown = value.strip()[:60] + ("..." if len(value.strip()) > 60 else "")
-        raise InputError(
-            f"column 'wkt': unit {uid!r} has WKT that cannot be read ({error}): {shown!r}",
-            column="wkt",
-            rows=[uid],
-        ) from None
 
 
 # ---------------------------------------------------------------------------- projection
@@ -697,123 +571,4 @@ def _center_marker(x: float, y: float, key: str, colours: Mapping[str, str]) -> 
         f'<path d="M{_number(x)} {_number(y - 3.5)}l3.5 3.5-3.5 3.5-3.5-3.5z" '
         f'fill="{colours[key]}"/>'
         f'<text x="{_number(x + 10)}" y="{_number(y + 4)}">{_e(key)}</text></g>'
-    )
-
-
-# ---------------------------------------------------------------------------- HTML
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _format_value(value: object) -> str:
-    """Numbers readable at a glance: thousands separators, few decimals."""
-    if _is_null(value):
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if math.isinf(v):
-            return str(v)
-        if v.is_integer() and abs(v) < 1e15:
-            return f"{int(v):,}"
-        if abs(v) >= 1000:
-            return f"{v:,.0f}"
-        return f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3g}"
-    return str(value)
-
-
-def _legend(
-    keys: Sequence[str],
-    colours: Mapping[str, str],
-    unit_keys: Sequence[str | None],
-    legend_rows: Mapping[str, int],
-    territories: pd.DataFrame | None,
-) -> str:
-    counts: dict[str | None, int] = {}
-    for key in unit_keys:
-        counts[key] = counts.get(key, 0) + 1
-    metrics: list[Hashable] = []
-    if territories is not None:
-        metrics = [c for c in territories.columns if c != "territory"]
-    show_count = "units" not in {str(c) for c in metrics}
-    header = "".join(f"<th>{_e(c)}</th>" for c in (["units"] if show_count else []) + metrics)
-    rows = []
-    for t, key in enumerate([*keys, None]):
-        if key is None and None not in counts:
-            continue
-        colour = colours[key] if key is not None else UNASSIGNED_COLOUR
-        cells = [f"{counts.get(key, 0):,}"] if show_count else []
-        position = legend_rows.get(key) if key is not None else None
-        for column in metrics:
-            value = territories[column].iloc[position] if position is not None else None
-            cells.append(_e(_format_value(value)))
-        name = _e(key) if key is not None else f"<i>{UNASSIGNED_LABEL}</i>"
-        rows.append(
-            f'<tr data-t="{t}"><td><span class="swatch" style="background:{colour}">'
-            f"</span>{name}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
-        )
-    return (
-        f'<table class="legend"><thead><tr><th>territory</th>{header}</tr></thead>'
-        "<tbody>\n" + "\n".join(rows) + "\n</tbody></table>"
-    )
-
-
-def _summary(summary: Mapping[str, object]) -> str:
-    if not summary:
-        return ""
-    items = "".join(
-        f"<div><dt>{_e(k)}</dt><dd>{_e(_format_value(v))}</dd></div>" for k, v in summary.items()
-    )
-    return f'<dl class="summary">{items}</dl>'
-
-
-_CSS = """\
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:16px;color:#222}
-h1{font-size:20px;margin:0 0 8px}
-.summary{display:flex;flex-wrap:wrap;gap:4px 20px;margin:0 0 12px;font-size:13px}
-.summary div{display:flex;gap:6px}.summary dt{color:#666}.summary dd{margin:0;font-weight:600}
-.wrap{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
-svg.map{max-width:100%;height:auto;background:#fafafa;border:1px solid #ddd}
-.edge{fill:none;stroke:#222;stroke-width:3;stroke-linejoin:round}
-.fill{fill-rule:evenodd;stroke:#fff;stroke-width:.5;stroke-opacity:.8;stroke-linejoin:round}
-.fill .pt{stroke:#333;stroke-width:.6}
-.fill use:hover{fill-opacity:.7}
-.center path{stroke:#111;stroke-width:1.5}.center path+path{stroke-width:.8}
-.center text{font-size:11px;font-weight:700;fill:#111;stroke:#fff;stroke-width:3px;
-paint-order:stroke;stroke-linejoin:round}
-svg.focus g.territory:not(.on){opacity:.2}
-.legend{border-collapse:collapse;font-size:13px;max-height:80vh;overflow:auto;display:block}
-.legend th,.legend td{padding:2px 8px;text-align:right;border-bottom:1px solid #eee}
-.legend th:first-child,.legend td:first-child{text-align:left;white-space:nowrap}
-.legend tbody tr:hover{background:#f0f0f0;cursor:default}
-.swatch{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:-1px;
-border:1px solid #666}
-"""
-
-# Hovering a legend row dims the other territories; no user data goes in here.
-_JS = """\
-(function(){var svg=document.querySelector('svg.map');if(!svg)return;
-document.querySelectorAll('.legend tr[data-t]').forEach(function(row){
-row.addEventListener('mouseenter',function(){var g=svg.querySelector(
-'g.territory[data-t="'+row.getAttribute('data-t')+'"]');if(g){g.classList.add('on');
-svg.classList.add('focus');}});
-row.addEventListener('mouseleave',function(){svg.classList.remove('focus');
-svg.querySelectorAll('g.territory.on').forEach(function(g){g.classList.remove('on');});});});
-})();
-"""
-
-
-def _page(title: str, summary: Mapping[str, object], svg: str, legend: str) -> str:
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(title)}</title>\n<style>\n{_CSS}</style>\n</head>\n<body>\n"
-        f"<h1>{_e(title)}</h1>\n{_summary(summary)}\n"
-        f'<div class="wrap">\n{svg}\n{legend}\n</div>\n<script>\n{_JS}</script>\n'
-        "</body>\n</html>\n"
     )

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from components.errors import InputError
-from components.report.html_map import parse_wkt_rings
+from components.report.wkt import parse_wkt_rings
 
 _H3_PATTERN = re.compile(r"^[0-9a-f]{15}$")
 DIGITS = 6  # ~0.1 m in lon/lat: below anything a planner sees
