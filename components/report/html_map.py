@@ -43,13 +43,14 @@ from components.errors import (
     UnknownIdError,
     preview,
 )
+from components.report.details import _moved, _unit_titles
 from components.report.page import (
     UNASSIGNED_COLOUR,
-    UNASSIGNED_LABEL,
     _e,
     _is_null,
     _legend,
     _page,
+    balance_chart,
 )
 from components.report.wkt import _Rings, _unit_rings
 from components.report.wkt import parse_wkt_rings as parse_wkt_rings  # public, re-exported
@@ -96,6 +97,7 @@ def render_map(
     summary: Mapping[str, object] | None = None,
     coords: str = "lonlat",
     width: int = 960,
+    balance: Mapping[str, float] | None = None,
 ) -> str:
     """Return a complete, self-contained HTML document showing the territories.
 
@@ -107,6 +109,12 @@ def render_map(
     ``territories`` (``territory`` + metric columns) fills the legend table.
     ``edges`` (``from_id``, ``to_id`` unit adjacency) makes neighbouring territories
     get different colours (greedy graph colouring). Same input, same bytes.
+
+    Any other ``units`` columns (a ``name``, metrics, ``distance`` to the center,
+    ``previous_territory``) are the unit's hover details; a boolean ``moved`` column
+    outlines the units that changed territory. ``balance`` (metric -> tolerance, with
+    ``<metric>_ratio`` columns in ``territories``) adds the balance chart: one bar per
+    territory and metric against its tolerance band.
     """
     _check_parameters(units, coords, width, title, summary)
     xcol, ycol = COORD_COLUMNS[coords]
@@ -137,19 +145,29 @@ def render_map(
     frame = _fit_frame(drawn, coords, width)
     shapes = _unit_shapes(rings, points, needs_point, frame)
 
+    moved = _moved(units)
     svg = _svg(
         frame,
         shapes,
-        unit_ids,
+        _unit_titles(units, unit_ids, unit_keys, (xcol, ycol), territories, balance),
         unit_keys,
         keys,
         colours,
         frame.to_pixels(center_xy),
         center_keys,
         title,
+        moved,
     )
-    legend = _legend(keys, colours, unit_keys, legend_rows, territories)
-    return _page(title, summary or {}, svg, legend)
+    shown_columns = territories
+    if balance and territories is not None:  # the chart shows the ratios
+        shown_columns = territories.drop(columns=[f"{m}_ratio" for m in balance],
+                                         errors="ignore")
+    legend = _legend(keys, colours, unit_keys, legend_rows, shown_columns)
+    chart = balance_chart(keys, colours, territories, balance) if balance else ""
+    shown = dict(summary or {})
+    if moved is not None:
+        shown.setdefault("moved units", int(moved.sum()))
+    return _page(title, shown, svg, legend + chart)
 
 
 def write_map(path: str | os.PathLike[str], units: pd.DataFrame, **kwargs: Any) -> Path:
@@ -159,14 +177,19 @@ def write_map(path: str | os.PathLike[str], units: pd.DataFrame, **kwargs: Any) 
     file in the same directory and swapped in with ``os.replace``, so a failed
     render or write leaves any previous map untouched and never a partial file.
     """
-    page = render_map(units, **kwargs).encode("utf-8")
+    return write_html(path, render_map(units, **kwargs))
+
+
+def write_html(path: str | os.PathLike[str], page: str) -> Path:
+    """Write a rendered page atomically (temp file in the same folder, then swap)."""
+    page_bytes = page.encode("utf-8")
     target = Path(path)
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         # os.open with 0o666 lets the umask decide the mode, like a plain open() would.
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(page)
+            handle.write(page_bytes)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)
@@ -509,13 +532,14 @@ def _point_radius(frame: _Frame, n_points: int) -> str:
 def _svg(
     frame: _Frame,
     shapes: Sequence[str],
-    unit_ids: Sequence[str | None],
+    titles: Sequence[str],
     unit_keys: Sequence[str | None],
     keys: Sequence[str],
     colours: Mapping[str, str],
     center_px: np.ndarray,
     center_keys: Sequence[str],
     title: str,
+    moved: np.ndarray | None = None,
 ) -> str:
     """Units are defined once in <defs> and drawn twice per territory via <use>.
 
@@ -533,20 +557,22 @@ def _svg(
         if not rows:
             continue
         colour = colours.get(key, UNASSIGNED_COLOUR) if key is not None else UNASSIGNED_COLOUR
-        label = _e(key if key is not None else UNASSIGNED_LABEL)
         is_polygon = [shapes[r].startswith("<path") for r in rows]
         edge = "".join(
             f'<use href="#u{r}"/>' for r, poly in zip(rows, is_polygon, strict=True) if poly
         )
         fill = "".join(
             f'<use href="#u{r}"{"" if poly else POINT_CLASS}>'
-            f"<title>unit {_e(unit_ids[r])}\nterritory {label}</title></use>"
+            f"<title>{_e(titles[r])}</title></use>"
             for r, poly in zip(rows, is_polygon, strict=True)
         )
         groups.append(
             f'<g class="territory" data-t="{t}"><g class="edge">{edge}</g>'
             f'<g class="fill" fill="{colour}">{fill}</g></g>'
         )
+    if moved is not None and moved.any():  # dashed outlines over the fills
+        groups.append('<g class="moved">' + "".join(
+            f'<use href="#u{r}"/>' for r in np.flatnonzero(moved)) + "</g>")
     markers = "".join(
         _center_marker(x, y, key, colours)
         for (x, y), key in zip(center_px.tolist(), center_keys, strict=True)

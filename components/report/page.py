@@ -95,6 +95,51 @@ def _summary(summary: Mapping[str, object]) -> str:
     return f'<dl class="summary">{items}</dl>'
 
 
+def balance_chart(keys: Sequence[str], colours: Mapping[str, str],
+                  territories: pd.DataFrame | None, balance: Mapping[str, float]) -> str:
+    """Per territory and metric, a bar of total / target on a 0.7-1.3 scale with the
+    tolerance band shaded; territories outside the band are flagged."""
+    if territories is None or "territory" not in territories.columns:
+        return ""
+    metrics = [m for m in balance if f"{m}_ratio" in territories.columns]
+    if not metrics:
+        return ""
+    rows_by_key = {str(t): i for i, t in enumerate(territories["territory"])}
+    lo, hi = 0.7, 1.3
+
+    def pct(x: float) -> str:
+        return f"{(min(hi, max(lo, x)) - lo) / (hi - lo) * 100:.1f}%"
+
+    head = "".join(f"<th>{_e(m)} (±{100 * balance[m]:.0f} %)</th>" for m in metrics)
+    body, flagged = [], 0
+    for t, key in enumerate(keys):
+        i = rows_by_key.get(key)
+        if i is None:
+            continue
+        cells, out = [], False
+        for m in metrics:
+            r = float(territories[f"{m}_ratio"].iloc[i])
+            tol = float(balance[m])
+            bad = abs(r - 1) > tol + 1e-9
+            out |= bad
+            cells.append(
+                f'<td><span class="bar{" out" if bad else ""}" data-metric="{_e(m)}" '
+                f'data-ratio="{r:.4f}"><span class="band" style="left:{pct(1 - tol)};'
+                f'width:calc({pct(1 + tol)} - {pct(1 - tol)})"></span><span class="fill" '
+                f'style="width:{pct(r)}"></span><span class="one"></span></span> '
+                f"{r:.3f}</td>")
+        flagged += out
+        body.append(f'<tr data-t="{t}"{" class=out" if out else ""}><td><span class="swatch" '
+                    f'style="background:{colours[key]}"></span>{_e(key)}{" ⚠" if out else ""}'
+                    "</td>" + "".join(cells) + "</tr>")
+    note = (f"{flagged} territor{'y' if flagged == 1 else 'ies'} outside the band"
+            if flagged else "every territory within its band")
+    return (f'<div class="balance"><h2>Balance: total / target</h2><p>{note}; scale '
+            f'{lo}-{hi}, the line marks 1.0</p><table class="chart"><thead><tr>'
+            f"<th>territory</th>{head}</tr></thead><tbody>\n" + "\n".join(body)
+            + "\n</tbody></table></div>")
+
+
 _CSS = """\
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:16px;color:#222}
 h1{font-size:20px;margin:0 0 8px}
@@ -116,6 +161,21 @@ svg.focus g.territory:not(.on){opacity:.2}
 .legend tbody tr:hover{background:#f0f0f0;cursor:default}
 .swatch{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:-1px;
 border:1px solid #666}
+.moved use{fill:none;stroke:#6f42c1;stroke-width:2;stroke-dasharray:4 3;pointer-events:none}
+.side{display:flex;flex-direction:column;gap:12px;max-width:520px}
+#details{font-size:13px;white-space:pre-line;background:#fff;border:1px solid #ddd;
+border-radius:4px;padding:6px 8px;min-height:3em}
+.balance h2{font-size:14px;margin:0}.balance p{font-size:12px;color:#666;margin:2px 0 6px}
+.chart{border-collapse:collapse;font-size:12px}
+.chart td,.chart th{padding:1px 6px;text-align:right;white-space:nowrap}
+.chart th:first-child,.chart td:first-child{text-align:left}
+.chart tr.out td{background:#fff1f0}
+.bar{position:relative;display:inline-block;width:90px;height:11px;background:#f0f2f4;
+vertical-align:middle}
+.bar .band{position:absolute;top:0;bottom:0;background:#cfe8d4}
+.bar .fill{position:absolute;left:0;top:3px;height:5px;background:#57606a}
+.bar.out .fill{background:#cf222e}
+.bar .one{position:absolute;left:50%;top:-2px;bottom:-2px;width:1px;background:#333}
 """
 
 # Hovering a legend row dims the other territories; no user data goes in here.
@@ -127,6 +187,9 @@ row.addEventListener('mouseenter',function(){var g=svg.querySelector(
 svg.classList.add('focus');}});
 row.addEventListener('mouseleave',function(){svg.classList.remove('focus');
 svg.querySelectorAll('g.territory.on').forEach(function(g){g.classList.remove('on');});});});
+var details=document.getElementById('details');
+svg.addEventListener('mouseover',function(e){var t=e.target.closest&&e.target.closest('use');
+var title=t&&t.querySelector('title');if(title&&details){details.textContent=title.textContent;}});
 })();
 """
 
@@ -137,6 +200,7 @@ def _page(title: str, summary: Mapping[str, object], svg: str, legend: str) -> s
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_e(title)}</title>\n<style>\n{_CSS}</style>\n</head>\n<body>\n"
         f"<h1>{_e(title)}</h1>\n{_summary(summary)}\n"
-        f'<div class="wrap">\n{svg}\n{legend}\n</div>\n<script>\n{_JS}</script>\n'
+        f'<div class="wrap">\n{svg}\n<div class="side">\n<div id="details">Hover a unit '
+        f'for its figures.</div>\n{legend}\n</div>\n</div>\n<script>\n{_JS}</script>\n'
         "</body>\n</html>\n"
     )
