@@ -266,3 +266,14 @@ def test_results_mode_serves_a_cli_output_folder(tmp_path):
                                               abs=1e-6)
     assert history["runs"] == [] and "--database" in history["note"]
     assert status == 400 and "--database" in json.loads(body)["error"]
+
+
+def test_readme_documents_every_route():
+    from tests.conftest import ROOT
+    from workflows.ui.server import ROUTES
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    api = readme[readme.index("### JSON API"):readme.index("### First paint")]
+    rows = [line for line in api.splitlines() if line.startswith("| `/api/")]
+    for method, name in ROUTES:
+        assert any(f"`/api/{name}" in row and method in row for row in rows), (method, name)
