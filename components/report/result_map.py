@@ -22,8 +22,10 @@ NAME_NAMES = ("name", "label", "title")
 
 def result_map_inputs(component: str, table: pd.DataFrame, tables: Mapping[str, pd.DataFrame],
                       report: Mapping[str, Any], params: Mapping[str, Any],
-                      inputs: Mapping[str, pd.DataFrame] | None = None) -> dict[str, Any]:
-    """Keyword arguments for ``render_map``/``write_map`` (``units`` included)."""
+                      inputs: Mapping[str, pd.DataFrame] | None = None,
+                      wkt: str | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``render_map``/``write_map`` (``units`` included); ``wkt``
+    names the polygon column when it is not called wkt, geometry or geom."""
     inputs = dict(inputs or {})
     id_col = params.get("id") or "id"
     planar = bool(params.get("x")) and not params.get("lon")
@@ -35,7 +37,9 @@ def result_map_inputs(component: str, table: pd.DataFrame, tables: Mapping[str, 
         raise InputError(f"--map needs the input's id and coordinate columns; '{missing[0]}' "
                          "is missing", column=missing[0])
     keep = {id_col: "id", c1: xcol, c2: ycol}
-    wkt = next((c for c in table.columns if str(c).lower() in WKT_NAMES), None)
+    if wkt is not None and wkt not in table.columns:
+        raise InputError(f"no column '{wkt}' for the map's polygons", column=wkt)
+    wkt = wkt or next((c for c in table.columns if str(c).lower() in WKT_NAMES), None)
     name = next((c for c in table.columns if str(c).lower() in NAME_NAMES), None)
     if name is not None:
         keep[name] = "name"
@@ -118,7 +122,8 @@ def _locating(units: pd.DataFrame, tables: Mapping[str, pd.DataFrame],
     ids = [str(s) for s in sites["id"] if str(s) in where.index]
     centers = pd.DataFrame({"id": ids, xcol: where.loc[ids, xcol].to_numpy(),
                             ycol: where.loc[ids, ycol].to_numpy()})
-    legend_cols = [c for c in ("id", "load", "n_points", "capacity") if c in sites.columns]
+    legend_cols = [c for c in ("id", "load", "capacity", "utilisation")
+                   if c in sites.columns and (c == "id" or sites[c].notna().any())]
     legend = sites[legend_cols].rename(columns={"id": "territory"}).astype({"territory": str})
     summary = {"strategy": report.get("strategy"), "status": report.get("status"),
                "open facilities": report.get("n_open"),
