@@ -55,6 +55,9 @@ class PlannerServer(ThreadingHTTPServer):
         self.workspace, self.token, self.basemap, self.quiet = workspace, token, basemap, quiet
         self._cache: dict[str, bytes] = {}  # the unit table and geometry never change
         self._cache_lock = threading.Lock()
+        # encoded before the URL is printed, so even the first page load finds them ready
+        self.cached("units", lambda: units_json(workspace))
+        self.cached("geometry", lambda: geometry_bytes(workspace))
         super().__init__((host, port), Handler)
 
     def cached(self, key: str, make: Callable[[], bytes]) -> bytes:
@@ -215,22 +218,26 @@ def _meta(h: Handler, q: dict, rest: list[str]) -> dict[str, Any]:
                                                     "disruption_weight", "max_moved")}}
 
 
-def _units(h: Handler, q: dict, rest: list[str]) -> _Bytes:
+def units_json(ws: Workspace) -> bytes:
     """Ids, names (null when the table has no name column) and metrics, in unit order."""
-    def make() -> bytes:
-        ws = h.ws
-        names = ws.units[ws.name_column].astype(str).tolist() if ws.name_column else None
-        doc = {"ids": ws.ids.tolist(), "names": names,
-               "metrics": {k: ws.units[k].astype(float).tolist() for k in ws.metrics}}
-        return json.dumps(jsonable(doc), separators=(",", ":")).encode("utf-8")
-    return _Bytes(h.server.cached("units", make), "application/json")
+    names = ws.units[ws.name_column].astype(str).tolist() if ws.name_column else None
+    doc = {"ids": ws.ids.tolist(), "names": names,
+           "metrics": {k: ws.units[k].astype(float).tolist() for k in ws.metrics}}
+    return json.dumps(jsonable(doc), separators=(",", ":")).encode("utf-8")
+
+
+def geometry_bytes(ws: Workspace) -> bytes:
+    """Shapes, centers and adjacency as one binary buffer (``geometry.encode``)."""
+    return ws.shapes.binary(ws.xy, ws.lonlat, ws.edge_index)
+
+
+def _units(h: Handler, q: dict, rest: list[str]) -> _Bytes:
+    return _Bytes(h.server.cached("units", lambda: units_json(h.ws)), "application/json")
 
 
 def _geometry(h: Handler, q: dict, rest: list[str]) -> _Bytes:
-    """Shapes, centers and adjacency as one binary buffer (``geometry.encode``)."""
-    ws = h.ws
-    return _Bytes(h.server.cached("geometry", lambda: ws.shapes.binary(
-        ws.xy, ws.lonlat, ws.edge_index)), "application/octet-stream")
+    return _Bytes(h.server.cached("geometry", lambda: geometry_bytes(h.ws)),
+                  "application/octet-stream")
 
 
 def _summary(sc: Scenario) -> dict[str, Any]:
