@@ -20,7 +20,6 @@ Example::
 
 from __future__ import annotations
 
-import colorsys
 import math
 import os
 import uuid
@@ -33,16 +32,22 @@ import numpy as np
 import pandas as pd
 
 from components.errors import (
-    CoordinateRangeError,
-    DuplicateIdError,
     EmptyTableError,
-    InputError,
     MissingColumnError,
     MissingValueError,
-    ParameterError,
-    UnknownIdError,
     preview,
 )
+from components.report.checks import (
+    COORD_COLUMNS,
+    _check_finite,
+    _check_lonlat,
+    _check_parameters,
+    _check_unique,
+    _coordinates,
+    _require_columns,
+)
+from components.report.colours import PALETTE as PALETTE  # public, re-exported
+from components.report.colours import _assign_colours, _territory_adjacency
 from components.report.details import _moved, _unit_titles
 from components.report.page import (
     UNASSIGNED_COLOUR,
@@ -55,32 +60,8 @@ from components.report.page import (
 from components.report.wkt import _Rings, _unit_rings
 from components.report.wkt import parse_wkt_rings as parse_wkt_rings  # public, re-exported
 
-COORD_COLUMNS: Mapping[str, tuple[str, str]] = {"lonlat": ("lon", "lat"), "planar": ("x", "y")}
-MIN_WIDTH, MAX_WIDTH = 200, 10_000
 MARGIN = 16  # px around the drawing, so edge strokes and markers are not clipped
 
-# Tableau 20 without its greys (grey means "unassigned"); saturated colours first,
-# so maps with few territories get the colours that read best as fills.
-PALETTE: tuple[str, ...] = (
-    "#4e79a7",
-    "#f28e2b",
-    "#59a14f",
-    "#e15759",
-    "#b07aa1",
-    "#edc948",
-    "#76b7b2",
-    "#ff9da7",
-    "#9c755f",
-    "#a0cbe8",
-    "#ffbe7d",
-    "#8cd17d",
-    "#b6992d",
-    "#499894",
-    "#86bcb6",
-    "#d37295",
-    "#fabfd2",
-    "#d4a6c8",
-)
 POINT_CLASS = ' class="pt"'  # units drawn as circles: a dark rim instead of the outline layer
 
 
@@ -199,102 +180,6 @@ def write_html(path: str | os.PathLike[str], page: str) -> Path:
     return target
 
 
-# ---------------------------------------------------------------------------- validation
-
-
-def _check_parameters(
-    units: object, coords: object, width: object, title: object, summary: object
-) -> None:
-    if not isinstance(units, pd.DataFrame):
-        raise ParameterError(
-            f"units must be a pandas DataFrame; got {type(units).__name__}", column="units"
-        )
-    if coords not in COORD_COLUMNS:
-        raise ParameterError(
-            f"coords must be one of {preview(COORD_COLUMNS)}; got {coords!r}", column="coords"
-        )
-    if (
-        isinstance(width, bool)
-        or not isinstance(width, (int, np.integer))
-        or not (MIN_WIDTH <= width <= MAX_WIDTH)
-    ):
-        raise ParameterError(
-            f"width must be an integer from {MIN_WIDTH} to {MAX_WIDTH} pixels; got {width!r}",
-            column="width",
-        )
-    if not isinstance(title, str):
-        raise ParameterError(f"title must be a string; got {type(title).__name__}", column="title")
-    if summary is not None and not isinstance(summary, Mapping):
-        raise ParameterError(
-            f"summary must be a mapping of label to value; got {type(summary).__name__}",
-            column="summary",
-        )
-
-
-def _require_columns(table: pd.DataFrame, name: str, required: Sequence[str], coords: str) -> None:
-    missing = [c for c in required if c not in table.columns]
-    if not missing:
-        return
-    message = (
-        f"{name} is missing column(s) {preview(missing)}; "
-        f"columns present: {preview(map(str, table.columns), limit=20) or 'none'}"
-    )
-    other = next(
-        (k for k, cols in COORD_COLUMNS.items() if k != coords and set(cols) <= set(table.columns)),
-        None,
-    )
-    if other and any(c in COORD_COLUMNS[coords] for c in missing):
-        message += f". It has {'/'.join(COORD_COLUMNS[other])}: pass coords={other!r}"
-    raise MissingColumnError(message, column=missing[0])
-
-
-def _check_unique(ids: pd.Series, name: str, column: str) -> None:
-    repeated = ids[ids.duplicated()].unique()
-    if len(repeated):
-        raise DuplicateIdError(
-            f"{name}.{column} has repeated values: {preview(repeated)}",
-            column=column,
-            rows=list(repeated),
-        )
-
-
-def _coordinates(table: pd.DataFrame, name: str, columns: Sequence[str]) -> np.ndarray:
-    for column in columns:
-        try:
-            table[column].to_numpy(dtype=float)
-        except (TypeError, ValueError):
-            raise InputError(
-                f"{name}.{column} must be numeric; got dtype {table[column].dtype}, "
-                f"e.g. {preview(table[column].head(3))}",
-                column=column,
-            ) from None
-    return table[list(columns)].to_numpy(dtype=float)
-
-
-def _check_finite(xy: np.ndarray, ids: np.ndarray, columns: Sequence[str], name: str) -> None:
-    bad = ~np.isfinite(xy).all(axis=1)
-    if bad.any():
-        raise MissingValueError(
-            f"{name} has missing or infinite {'/'.join(columns)} for id(s) {preview(ids[bad])}"
-            f"{'' if name != 'units' else ' (and no wkt polygon to draw instead)'}",
-            column=columns[0],
-            rows=list(ids[bad]),
-        )
-
-
-def _check_lonlat(xy: np.ndarray) -> None:
-    # Planar metres passed as lon/lat would otherwise draw as a meaningless smear.
-    lon_bad = np.abs(xy[:, 0]) > 180
-    lat_bad = np.abs(xy[:, 1]) > 90
-    if lon_bad.any() or lat_bad.any():
-        column, values = ("lon", xy[lon_bad, 0]) if lon_bad.any() else ("lat", xy[lat_bad, 1])
-        raise CoordinateRangeError(
-            f"{column} values outside the valid range, e.g. {preview(values)}; "
-            "if these are projected x/y, pass coords='planar'",
-            column=column,
-        )
-
-
 # ---------------------------------------------------------------------------- territory keys
 
 
@@ -356,79 +241,6 @@ def _legend_rows(territories: pd.DataFrame | None) -> dict[str, int]:
     _check_unique(territories["territory"], "territories", "territory")
     labels = (_label(v) for v in territories["territory"])
     return {key: i for i, key in enumerate(labels) if key is not None}
-
-
-# ---------------------------------------------------------------------------- colours
-
-
-def _territory_adjacency(
-    edges: pd.DataFrame, unit_ids: pd.Series, unit_keys: Sequence[str | None]
-) -> dict[str, set[str]]:
-    """Territories are adjacent when any of their units are (unassigned units ignored)."""
-    missing = [c for c in ("from_id", "to_id") if c not in edges.columns]
-    if missing:
-        raise MissingColumnError(
-            f"edges is missing column(s) {preview(missing)}; columns present: "
-            f"{preview(map(str, edges.columns), limit=20) or 'none'}",
-            column=missing[0],
-        )
-    territory_of = pd.Series(list(unit_keys), index=pd.Index(unit_ids), dtype=object)
-    for column in ("from_id", "to_id"):
-        unknown = edges.loc[~edges[column].isin(territory_of.index), column].unique()
-        if len(unknown):
-            raise UnknownIdError(
-                f"edges.{column} has ids that are not in units.id: {preview(unknown)}",
-                column=column,
-                rows=list(unknown),
-            )
-    pairs = pd.DataFrame(
-        {
-            "a": territory_of.reindex(edges["from_id"]).to_numpy(),
-            "b": territory_of.reindex(edges["to_id"]).to_numpy(),
-        }
-    ).dropna()
-    pairs = pairs[pairs["a"] != pairs["b"]]
-    adjacency: dict[str, set[str]] = {}
-    for a, b in zip(pairs["a"], pairs["b"], strict=True):
-        adjacency.setdefault(a, set()).add(b)
-        adjacency.setdefault(b, set()).add(a)
-    return adjacency
-
-
-def _assign_colours(
-    keys: Sequence[str], adjacency: Mapping[str, set[str]] | None
-) -> dict[str, str]:
-    """Colour per territory. Without adjacency every territory gets its own colour.
-
-    With adjacency, a greedy colouring in key order: each territory takes, among
-    the colours none of its already-coloured neighbours has, the least used one
-    (ties to the lowest index). Neighbours always differ, and the palette is
-    spread over the map instead of painting half of it in the first two colours.
-    A territory whose neighbours hold every colour so far opens a new one.
-    """
-    if adjacency is None:
-        return {key: _colour(i) for i, key in enumerate(keys)}
-    uses = [0] * len(PALETTE)
-    index: dict[str, int] = {}
-    for key in keys:
-        taken = {index[n] for n in adjacency.get(key, ()) if n in index}
-        free = [i for i in range(len(uses)) if i not in taken]
-        if not free:
-            uses.append(0)
-            free = [len(uses) - 1]
-        index[key] = min(free, key=lambda i: (uses[i], i))
-        uses[index[key]] += 1
-    return {key: _colour(index[key]) for key in keys}
-
-
-def _colour(i: int) -> str:
-    if i < len(PALETTE):
-        return PALETTE[i]
-    # Beyond the palette: golden-angle hues, two lightness bands, still deterministic.
-    j = i - len(PALETTE)
-    hue = (j * 0.381966) % 1.0
-    r, g, b = colorsys.hls_to_rgb(hue, 0.62 if j % 2 else 0.72, 0.55)
-    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
 
 
 # ---------------------------------------------------------------------------- projection

@@ -167,8 +167,18 @@ def test_edit_lock_optimise_compare_promote_rollback(served, browser, georgia, g
     now = dict(_published(db).itertuples(index=False, name=None))
     assert [now[u] for u in ids] == full["assignment"]
 
-    # -- rollback from the page to the first run ------------------------------------------
+    # -- diff the first run with the promoted one on the map -------------------------------
     p.click(".tabs [data-tab=history]")
+    p.wait_for_selector(f'#history-list tr[data-run="{run_id}"]')
+    p.check(f'input[name=runA][value="{first_run}"]')
+    p.check(f'input[name=runB][value="{run_id}"]')
+    p.click("#diff")
+    p.wait_for_selector("#diffbar:not(.hidden)")
+    assert f"{differing} moved" in p.inner_text("#diffbar"), p.inner_text("#diffbar")
+    page.shot("05a-diff")
+    p.click("#diff-close")
+
+    # -- rollback from the page to the first run ------------------------------------------
     p.wait_for_selector(f'#history-list tr[data-run="{first_run}"]')
     p.click(f'#history-list tr[data-run="{first_run}"] button[data-act=rollback]')
     p.wait_for_selector("#history-msg .ok, #history-msg .error")
