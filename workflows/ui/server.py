@@ -131,6 +131,9 @@ class Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.CONFLICT, {"error": str(err), "kind": "infeasible"})
         except TerraplanError as err:
             self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": str(err)})
+        except Exception as err:  # a bug: say what it was rather than drop the connection
+            self._json(HTTPStatus.INTERNAL_SERVER_ERROR,
+                       {"error": f"planner bug, please report: {type(err).__name__}: {err}"})
 
     def _check_token(self, query: str) -> None:
         token = self.server.token
