@@ -65,7 +65,7 @@ test: $(STAMP) $(BQEMU)/.installed $(OSMDATA)/.installed chromium postgres
 	TERRAPLAN_BQEMULATOR_HOME=$(CURDIR)/$(BQEMU)/home \
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) $(OSMDATA)/.installed
+bench: $(STAMP) $(OSMDATA)/.installed chromium
 	$(BIN)/python -m pip install --quiet -e ".[dev,geo,bench]"
 	$(BIN)/python -m tests.benchmarks.run --json out/bench.json --readme README.md
 

@@ -192,6 +192,7 @@ class ComponentSpec:
     cli_out: str = "dir"  # "dir": --out DIR gets <output>.csv per table + report.json;
     #                       "file": --out FILE gets the single output (.csv or .parquet)
     #                       and FILE's stem + ".report.json"
+    cli_map: bool = False  # the CLI takes --map FILE: the run's static HTML map
 
     def param(self, name: str) -> Param:
         for p in self.params:

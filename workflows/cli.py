@@ -73,6 +73,10 @@ def add_component_command(sub: argparse._SubParsersAction, command: str,
                             help="output folder: " + ", ".join(f"{t.name}.csv"
                                                               for t in spec.outputs)
                             + ", report.json")
+    if spec.cli_map:
+        parser.add_argument("--map", metavar="FILE",
+                            help="also write a self-contained HTML map of the result (hover "
+                                 "details, centers, balance chart, moved units; no network)")
     if _takes_progress(spec.name):
         parser.add_argument("--quiet", action="store_true",
                             help="no progress lines on stderr")
@@ -106,6 +110,8 @@ def _run_component(args: argparse.Namespace) -> int:
     result = component.run(main, **extra_inputs, **params)
     report = jsonable({**result.report, "wall_seconds": time.monotonic() - started})
     print(summary_text(report))
+    page = _map_page(args, result, report, params, main, extra_inputs) \
+        if getattr(args, "map", None) else None  # rendered before any output is written
     if spec.cli_out == "file":
         table_name = spec.outputs[0].name
         report_path = write_output_file(args.out, result.tables[table_name], report)
@@ -114,7 +120,24 @@ def _run_component(args: argparse.Namespace) -> int:
         write_outputs(args.out, result.tables, report)
         print(f"wrote {', '.join(f'{n}.csv' for n in result.tables)}, report.json to "
               f"{args.out}")
+    if page is not None:
+        from components.report import write_html
+
+        write_html(args.map, page)
+        print(f"wrote map {args.map}")
     return 0
+
+
+def _map_page(args: argparse.Namespace, result: Any, report: dict[str, Any],
+              params: dict[str, Any], main: Any, extra: dict[str, Any]) -> str:
+    import pandas as pd
+
+    from components.report import render_map, result_map_inputs
+
+    tables = {k: v for k, v in extra.items() if isinstance(v, pd.DataFrame)}
+    kwargs = result_map_inputs(args.component, main, result.tables, report, params, tables)
+    kwargs["title"] = f"{Path(args.input).stem}: {kwargs['title']}"
+    return render_map(**kwargs)
 
 
 def summary_text(report: dict[str, Any]) -> str:

@@ -563,52 +563,23 @@ def _export(wh: DuckDBWarehouse, wf: Workflow, results: dict[str, ComponentResul
 
 def _map_html(wh: DuckDBWarehouse, wf: Workflow, result: ComponentResult,
               spec: dict[str, Any], report: dict[str, Any], staged: dict[str, str]) -> str:
-    from components.report import render_map
+    """The step's static map (components.report): territories or catchments, centers,
+    hover details, the balance chart and the units moved from the current alignment."""
+    from components.report import render_map, result_map_inputs
 
     step = next(s for s in wf.steps if s.name == spec["step"])
     units = wh.read_table(_input_table(wf, spec["units"], staged))
-    id_col = spec.get("id") or step.params.get("id") or "id"
-    lon, lat = step.params.get("lon"), step.params.get("lat")
-    x, y = step.params.get("x"), step.params.get("y")
-    coords = "lonlat" if (lon or "lon" in units.columns) and not x else "planar"
-    c1, c2 = (lon or "lon", lat or "lat") if coords == "lonlat" else (x or "x", y or "y")
-    keep = {id_col: "id", c1: "lon" if coords == "lonlat" else "x",
-            c2: "lat" if coords == "lonlat" else "y"}
-    if spec.get("wkt"):
-        keep[spec["wkt"]] = "wkt"
-    missing = [c for c in keep if c not in units.columns]
-    if missing:
-        raise InputError(f"exports.map: table '{spec['units']}' has no column(s) "
-                         f"{', '.join(missing)}", column=missing[0])
-    frame = units[list(keep)].rename(columns=keep)
-    frame["id"] = frame["id"].astype(str)
-    assign = result.tables["assignments"]
-    label = "territory" if "territory" in assign.columns else "facility"
-    assign = assign[["id", label]].rename(columns={label: "territory"}).astype({"id": str})
-    frame = frame.merge(assign, on="id", how="inner")
-    centers_col = "center" if "center" in result.tables.get("territories", pd.DataFrame()) \
-        else None
-    if centers_col:
-        centers = frame[frame["id"].isin(result.tables["territories"]["center"].astype(str))]
-        territories = result.tables["territories"]
-    else:
-        centers = frame[frame["id"].isin(frame["territory"].astype(str))]
-        territories = None
-    centers = centers.assign(id=centers["territory"])
+    params = {**step.params, "id": spec.get("id") or step.params.get("id") or "id"}
     edges = wh.read_table(_input_table(wf, spec["edges"], staged)) if spec.get("edges") \
         else None
     step_report = report["steps"][step.name]
-    summary = {"status": step_report.get("status"), "gap": _pct(step_report.get("gap")),
-               "contiguous": step_report.get("contiguous"),
-               "seconds": f"{step_report.get('seconds', 0):.2f}"}
-    for name, b in (step_report.get("balance") or {}).items():
-        summary[f"{name} range"] = f"{b['min_ratio']:.3f}-{b['max_ratio']:.3f}"
-    summary = {k: v for k, v in summary.items() if v is not None}
-    return render_map(frame, centers=centers[["id", *frame.columns[1:3]]],
-                      territories=territories, edges=edges,
-                      title=spec.get("title") or f"{wf.name}: {step.name}",
-                      summary=summary, coords=coords)
-
-
-def _pct(value: Any) -> str:
-    return "n/a" if value is None else f"{100 * float(value):.2f}%"
+    try:
+        kwargs = result_map_inputs(step.uses, units, result.tables, step_report, params,
+                                   {"edges": edges} if edges is not None else {},
+                                   wkt=spec.get("wkt"))
+    except InputError as err:
+        raise InputError(f"exports.map: table '{spec['units']}': {err}",
+                         column=err.column) from None
+    kwargs["summary"]["seconds"] = f"{step_report.get('seconds', 0):.2f}"
+    kwargs["title"] = spec.get("title") or f"{wf.name}: {step.name}"
+    return render_map(**kwargs)

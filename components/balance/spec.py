@@ -84,4 +84,5 @@ SPEC = ComponentSpec(
         "terraplan balance scus.csv --territories 10 --metric population --out out/",
     ),
     command="balance",
+    cli_map=True,
 )

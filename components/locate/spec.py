@@ -98,4 +98,5 @@ SPEC = ComponentSpec(
         "--closest-assignment --out out/",
     ),
     command="locate",
+    cli_map=True,
 )

@@ -20,13 +20,10 @@ Example::
 
 from __future__ import annotations
 
-import colorsys
-import html
 import math
 import os
-import re
 import uuid
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,45 +32,36 @@ import numpy as np
 import pandas as pd
 
 from components.errors import (
-    CoordinateRangeError,
-    DuplicateIdError,
     EmptyTableError,
-    InputError,
     MissingColumnError,
     MissingValueError,
-    ParameterError,
-    UnknownIdError,
     preview,
 )
+from components.report.checks import (
+    COORD_COLUMNS,
+    _check_finite,
+    _check_lonlat,
+    _check_parameters,
+    _check_unique,
+    _coordinates,
+    _require_columns,
+)
+from components.report.colours import PALETTE as PALETTE  # public, re-exported
+from components.report.colours import _assign_colours, _territory_adjacency
+from components.report.details import _moved, _unit_titles
+from components.report.page import (
+    UNASSIGNED_COLOUR,
+    _e,
+    _is_null,
+    _legend,
+    _page,
+    balance_chart,
+)
+from components.report.wkt import _Rings, _unit_rings
+from components.report.wkt import parse_wkt_rings as parse_wkt_rings  # public, re-exported
 
-COORD_COLUMNS: Mapping[str, tuple[str, str]] = {"lonlat": ("lon", "lat"), "planar": ("x", "y")}
-MIN_WIDTH, MAX_WIDTH = 200, 10_000
 MARGIN = 16  # px around the drawing, so edge strokes and markers are not clipped
 
-# Tableau 20 without its greys (grey means "unassigned"); saturated colours first,
-# so maps with few territories get the colours that read best as fills.
-PALETTE: tuple[str, ...] = (
-    "#4e79a7",
-    "#f28e2b",
-    "#59a14f",
-    "#e15759",
-    "#b07aa1",
-    "#edc948",
-    "#76b7b2",
-    "#ff9da7",
-    "#9c755f",
-    "#a0cbe8",
-    "#ffbe7d",
-    "#8cd17d",
-    "#b6992d",
-    "#499894",
-    "#86bcb6",
-    "#d37295",
-    "#fabfd2",
-    "#d4a6c8",
-)
-UNASSIGNED_COLOUR = "#e4e4e4"
-UNASSIGNED_LABEL = "unassigned"
 POINT_CLASS = ' class="pt"'  # units drawn as circles: a dark rim instead of the outline layer
 
 
@@ -90,6 +78,7 @@ def render_map(
     summary: Mapping[str, object] | None = None,
     coords: str = "lonlat",
     width: int = 960,
+    balance: Mapping[str, float] | None = None,
 ) -> str:
     """Return a complete, self-contained HTML document showing the territories.
 
@@ -101,6 +90,12 @@ def render_map(
     ``territories`` (``territory`` + metric columns) fills the legend table.
     ``edges`` (``from_id``, ``to_id`` unit adjacency) makes neighbouring territories
     get different colours (greedy graph colouring). Same input, same bytes.
+
+    Any other ``units`` columns (a ``name``, metrics, ``distance`` to the center,
+    ``previous_territory``) are the unit's hover details; a boolean ``moved`` column
+    outlines the units that changed territory. ``balance`` (metric -> tolerance, with
+    ``<metric>_ratio`` columns in ``territories``) adds the balance chart: one bar per
+    territory and metric against its tolerance band.
     """
     _check_parameters(units, coords, width, title, summary)
     xcol, ycol = COORD_COLUMNS[coords]
@@ -131,19 +126,29 @@ def render_map(
     frame = _fit_frame(drawn, coords, width)
     shapes = _unit_shapes(rings, points, needs_point, frame)
 
+    moved = _moved(units)
     svg = _svg(
         frame,
         shapes,
-        unit_ids,
+        _unit_titles(units, unit_ids, unit_keys, (xcol, ycol), territories, balance),
         unit_keys,
         keys,
         colours,
         frame.to_pixels(center_xy),
         center_keys,
         title,
+        moved,
     )
-    legend = _legend(keys, colours, unit_keys, legend_rows, territories)
-    return _page(title, summary or {}, svg, legend)
+    shown_columns = territories
+    if balance and territories is not None:  # the chart shows the ratios
+        shown_columns = territories.drop(columns=[f"{m}_ratio" for m in balance],
+                                         errors="ignore")
+    legend = _legend(keys, colours, unit_keys, legend_rows, shown_columns)
+    chart = balance_chart(keys, colours, territories, balance) if balance else ""
+    shown = dict(summary or {})
+    if moved is not None:
+        shown.setdefault("moved units", int(moved.sum()))
+    return _page(title, shown, svg, legend + chart)
 
 
 def write_map(path: str | os.PathLike[str], units: pd.DataFrame, **kwargs: Any) -> Path:
@@ -153,14 +158,19 @@ def write_map(path: str | os.PathLike[str], units: pd.DataFrame, **kwargs: Any) 
     file in the same directory and swapped in with ``os.replace``, so a failed
     render or write leaves any previous map untouched and never a partial file.
     """
-    page = render_map(units, **kwargs).encode("utf-8")
+    return write_html(path, render_map(units, **kwargs))
+
+
+def write_html(path: str | os.PathLike[str], page: str) -> Path:
+    """Write a rendered page atomically (temp file in the same folder, then swap)."""
+    page_bytes = page.encode("utf-8")
     target = Path(path)
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         # os.open with 0o666 lets the umask decide the mode, like a plain open() would.
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(page)
+            handle.write(page_bytes)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)
@@ -170,112 +180,7 @@ def write_map(path: str | os.PathLike[str], units: pd.DataFrame, **kwargs: Any) 
     return target
 
 
-# ---------------------------------------------------------------------------- validation
-
-
-def _check_parameters(
-    units: object, coords: object, width: object, title: object, summary: object
-) -> None:
-    if not isinstance(units, pd.DataFrame):
-        raise ParameterError(
-            f"units must be a pandas DataFrame; got {type(units).__name__}", column="units"
-        )
-    if coords not in COORD_COLUMNS:
-        raise ParameterError(
-            f"coords must be one of {preview(COORD_COLUMNS)}; got {coords!r}", column="coords"
-        )
-    if (
-        isinstance(width, bool)
-        or not isinstance(width, (int, np.integer))
-        or not (MIN_WIDTH <= width <= MAX_WIDTH)
-    ):
-        raise ParameterError(
-            f"width must be an integer from {MIN_WIDTH} to {MAX_WIDTH} pixels; got {width!r}",
-            column="width",
-        )
-    if not isinstance(title, str):
-        raise ParameterError(f"title must be a string; got {type(title).__name__}", column="title")
-    if summary is not None and not isinstance(summary, Mapping):
-        raise ParameterError(
-            f"summary must be a mapping of label to value; got {type(summary).__name__}",
-            column="summary",
-        )
-
-
-def _require_columns(table: pd.DataFrame, name: str, required: Sequence[str], coords: str) -> None:
-    missing = [c for c in required if c not in table.columns]
-    if not missing:
-        return
-    message = (
-        f"{name} is missing column(s) {preview(missing)}; "
-        f"columns present: {preview(map(str, table.columns), limit=20) or 'none'}"
-    )
-    other = next(
-        (k for k, cols in COORD_COLUMNS.items() if k != coords and set(cols) <= set(table.columns)),
-        None,
-    )
-    if other and any(c in COORD_COLUMNS[coords] for c in missing):
-        message += f". It has {'/'.join(COORD_COLUMNS[other])}: pass coords={other!r}"
-    raise MissingColumnError(message, column=missing[0])
-
-
-def _check_unique(ids: pd.Series, name: str, column: str) -> None:
-    repeated = ids[ids.duplicated()].unique()
-    if len(repeated):
-        raise DuplicateIdError(
-            f"{name}.{column} has repeated values: {preview(repeated)}",
-            column=column,
-            rows=list(repeated),
-        )
-
-
-def _coordinates(table: pd.DataFrame, name: str, columns: Sequence[str]) -> np.ndarray:
-    for column in columns:
-        try:
-            table[column].to_numpy(dtype=float)
-        except (TypeError, ValueError):
-            raise InputError(
-                f"{name}.{column} must be numeric; got dtype {table[column].dtype}, "
-                f"e.g. {preview(table[column].head(3))}",
-                column=column,
-            ) from None
-    return table[list(columns)].to_numpy(dtype=float)
-
-
-def _check_finite(xy: np.ndarray, ids: np.ndarray, columns: Sequence[str], name: str) -> None:
-    bad = ~np.isfinite(xy).all(axis=1)
-    if bad.any():
-        raise MissingValueError(
-            f"{name} has missing or infinite {'/'.join(columns)} for id(s) {preview(ids[bad])}"
-            f"{'' if name != 'units' else ' (and no wkt polygon to draw instead)'}",
-            column=columns[0],
-            rows=list(ids[bad]),
-        )
-
-
-def _check_lonlat(xy: np.ndarray) -> None:
-    # Planar metres passed as lon/lat would otherwise draw as a meaningless smear.
-    lon_bad = np.abs(xy[:, 0]) > 180
-    lat_bad = np.abs(xy[:, 1]) > 90
-    if lon_bad.any() or lat_bad.any():
-        column, values = ("lon", xy[lon_bad, 0]) if lon_bad.any() else ("lat", xy[lat_bad, 1])
-        raise CoordinateRangeError(
-            f"{column} values outside the valid range, e.g. {preview(values)}; "
-            "if these are projected x/y, pass coords='planar'",
-            column=column,
-        )
-
-
 # ---------------------------------------------------------------------------- territory keys
-
-
-def _is_null(value: object) -> bool:
-    """None, NaN, NaT or pd.NA; False for strings and anything array-like."""
-    if value is None:
-        return True
-    if isinstance(value, str) or np.ndim(value) != 0:
-        return False
-    return bool(pd.isna(value))  # type: ignore[call-overload]
 
 
 def _label(value: object) -> str | None:
@@ -336,202 +241,6 @@ def _legend_rows(territories: pd.DataFrame | None) -> dict[str, int]:
     _check_unique(territories["territory"], "territories", "territory")
     labels = (_label(v) for v in territories["territory"])
     return {key: i for i, key in enumerate(labels) if key is not None}
-
-
-# ---------------------------------------------------------------------------- colours
-
-
-def _territory_adjacency(
-    edges: pd.DataFrame, unit_ids: pd.Series, unit_keys: Sequence[str | None]
-) -> dict[str, set[str]]:
-    """Territories are adjacent when any of their units are (unassigned units ignored)."""
-    missing = [c for c in ("from_id", "to_id") if c not in edges.columns]
-    if missing:
-        raise MissingColumnError(
-            f"edges is missing column(s) {preview(missing)}; columns present: "
-            f"{preview(map(str, edges.columns), limit=20) or 'none'}",
-            column=missing[0],
-        )
-    territory_of = pd.Series(list(unit_keys), index=pd.Index(unit_ids), dtype=object)
-    for column in ("from_id", "to_id"):
-        unknown = edges.loc[~edges[column].isin(territory_of.index), column].unique()
-        if len(unknown):
-            raise UnknownIdError(
-                f"edges.{column} has ids that are not in units.id: {preview(unknown)}",
-                column=column,
-                rows=list(unknown),
-            )
-    pairs = pd.DataFrame(
-        {
-            "a": territory_of.reindex(edges["from_id"]).to_numpy(),
-            "b": territory_of.reindex(edges["to_id"]).to_numpy(),
-        }
-    ).dropna()
-    pairs = pairs[pairs["a"] != pairs["b"]]
-    adjacency: dict[str, set[str]] = {}
-    for a, b in zip(pairs["a"], pairs["b"], strict=True):
-        adjacency.setdefault(a, set()).add(b)
-        adjacency.setdefault(b, set()).add(a)
-    return adjacency
-
-
-def _assign_colours(
-    keys: Sequence[str], adjacency: Mapping[str, set[str]] | None
-) -> dict[str, str]:
-    """Colour per territory. Without adjacency every territory gets its own colour.
-
-    With adjacency, a greedy colouring in key order: each territory takes, among
-    the colours none of its already-coloured neighbours has, the least used one
-    (ties to the lowest index). Neighbours always differ, and the palette is
-    spread over the map instead of painting half of it in the first two colours.
-    A territory whose neighbours hold every colour so far opens a new one.
-    """
-    if adjacency is None:
-        return {key: _colour(i) for i, key in enumerate(keys)}
-    uses = [0] * len(PALETTE)
-    index: dict[str, int] = {}
-    for key in keys:
-        taken = {index[n] for n in adjacency.get(key, ()) if n in index}
-        free = [i for i in range(len(uses)) if i not in taken]
-        if not free:
-            uses.append(0)
-            free = [len(uses) - 1]
-        index[key] = min(free, key=lambda i: (uses[i], i))
-        uses[index[key]] += 1
-    return {key: _colour(index[key]) for key in keys}
-
-
-def _colour(i: int) -> str:
-    if i < len(PALETTE):
-        return PALETTE[i]
-    # Beyond the palette: golden-angle hues, two lightness bands, still deterministic.
-    j = i - len(PALETTE)
-    hue = (j * 0.381966) % 1.0
-    r, g, b = colorsys.hls_to_rgb(hue, 0.62 if j % 2 else 0.72, 0.55)
-    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
-
-
-# ---------------------------------------------------------------------------- WKT
-
-
-class _WktError(ValueError):
-    """Why a WKT text could not be read; turned into an InputError with the unit id."""
-
-
-_WKT_HEAD = re.compile(
-    r"\s*(?:SRID=\d+;)?\s*(MULTIPOLYGON|POLYGON)\s*(?:ZM|Z|M)?\s*", re.IGNORECASE
-)
-_WKT_TOKEN = re.compile(r"\(|\)|[^()]+")
-
-
-def parse_wkt_rings(text: str) -> list[np.ndarray]:
-    """Every ring (outer and holes) of a POLYGON or MULTIPOLYGON as an (n, 2) array.
-
-    Rings are returned flat: drawn with fill-rule evenodd, holes come out as holes
-    and separate parts as separate parts, so the nesting is not needed. Z/M
-    values are dropped. ``POLYGON EMPTY`` gives ``[]``.
-    """
-    head = _WKT_HEAD.match(text)
-    if head is None:
-        raise _WktError("expected POLYGON or MULTIPOLYGON")
-    body = text[head.end() :].strip()
-    if body.upper() == "EMPTY":
-        return []
-    tree = _nest(body)
-    polygons = [tree] if head.group(1).upper() == "POLYGON" else tree
-    rings = []
-    for polygon in polygons:
-        if not isinstance(polygon, list) or not polygon:
-            raise _WktError("wrong parenthesis nesting")
-        for ring in polygon:
-            if not (isinstance(ring, list) and len(ring) == 1 and isinstance(ring[0], str)):
-                raise _WktError("wrong parenthesis nesting")
-            rings.append(_parse_ring(ring[0]))
-    return rings
-
-
-def _nest(body: str) -> list[Any]:
-    """Parenthesised text as nested lists whose leaves are coordinate strings."""
-    stack: list[list[Any]] = [[]]
-    for token in _WKT_TOKEN.findall(body):
-        if token == "(":
-            stack[-1].append([])
-            stack.append(stack[-1][-1])
-        elif token == ")":
-            if len(stack) == 1:
-                raise _WktError("unbalanced parentheses")
-            stack.pop()
-        elif token.strip() not in ("", ","):
-            stack[-1].append(token.strip())
-    if len(stack) != 1 or len(stack[0]) != 1 or not isinstance(stack[0][0], list):
-        raise _WktError("unbalanced parentheses or text after the geometry")
-    return stack[0][0]
-
-
-def _parse_ring(text: str) -> np.ndarray:
-    points = text.split(",")
-    dims = {len(p.split()) for p in points}
-    if len(dims) != 1 or not dims <= {2, 3, 4}:
-        raise _WktError("each point needs 2 to 4 numbers, the same count for every point")
-    try:
-        values = np.array(text.replace(",", " ").split(), dtype=float)
-    except ValueError:
-        raise _WktError("a coordinate is not a number") from None
-    xy = values.reshape(len(points), -1)[:, :2]
-    if len(xy) < 3:
-        raise _WktError("a ring needs at least 3 points")
-    if not np.isfinite(xy).all():
-        raise _WktError("a coordinate is NaN or infinite")
-    return xy
-
-
-@dataclass(frozen=True)
-class _Rings:
-    """All polygon rings of all units, concatenated so transforms are one numpy call."""
-
-    xy: np.ndarray  # (n_vertices, 2)
-    starts: np.ndarray  # (n_rings + 1,) offsets of each ring in xy
-    unit: np.ndarray  # (n_rings,) row position of the unit a ring belongs to
-
-
-def _unit_rings(units: pd.DataFrame, unit_ids: Sequence[str | None]) -> _Rings:
-    arrays: list[np.ndarray] = []
-    owners: list[int] = []
-    if "wkt" in units.columns:
-        for row, (uid, value) in enumerate(zip(unit_ids, units["wkt"], strict=True)):
-            for ring in _read_wkt(value, uid):
-                arrays.append(ring)
-                owners.append(row)
-    lengths = [len(a) for a in arrays]
-    return _Rings(
-        xy=np.vstack(arrays) if arrays else np.empty((0, 2)),
-        starts=np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64),
-        unit=np.array(owners, dtype=np.int64),
-    )
-
-
-def _read_wkt(value: object, uid: str | None) -> list[np.ndarray]:
-    """Rings of one unit's wkt cell; [] for NULL/blank/EMPTY (drawn as a point instead)."""
-    value = getattr(value, "wkt", value)  # a shapely geometry, if someone passes one
-    if _is_null(value):
-        return []
-    if not isinstance(value, str):
-        raise InputError(
-            f"column 'wkt' must hold WKT text; unit {uid!r} has a {type(value).__name__}",
-            column="wkt",
-            rows=[uid],
-        )
-    if not value.strip():
-        return []
-    try:
-        return parse_wkt_rings(value)
-    except _WktError as error:
-        shown = value.strip()[:60] + ("..." if len(value.strip()) > 60 else "")
-        raise InputError(
-            f"column 'wkt': unit {uid!r} has WKT that cannot be read ({error}): {shown!r}",
-            column="wkt",
-            rows=[uid],
-        ) from None
 
 
 # ---------------------------------------------------------------------------- projection
@@ -635,13 +344,14 @@ def _point_radius(frame: _Frame, n_points: int) -> str:
 def _svg(
     frame: _Frame,
     shapes: Sequence[str],
-    unit_ids: Sequence[str | None],
+    titles: Sequence[str],
     unit_keys: Sequence[str | None],
     keys: Sequence[str],
     colours: Mapping[str, str],
     center_px: np.ndarray,
     center_keys: Sequence[str],
     title: str,
+    moved: np.ndarray | None = None,
 ) -> str:
     """Units are defined once in <defs> and drawn twice per territory via <use>.
 
@@ -659,20 +369,22 @@ def _svg(
         if not rows:
             continue
         colour = colours.get(key, UNASSIGNED_COLOUR) if key is not None else UNASSIGNED_COLOUR
-        label = _e(key if key is not None else UNASSIGNED_LABEL)
         is_polygon = [shapes[r].startswith("<path") for r in rows]
         edge = "".join(
             f'<use href="#u{r}"/>' for r, poly in zip(rows, is_polygon, strict=True) if poly
         )
         fill = "".join(
             f'<use href="#u{r}"{"" if poly else POINT_CLASS}>'
-            f"<title>unit {_e(unit_ids[r])}\nterritory {label}</title></use>"
+            f"<title>{_e(titles[r])}</title></use>"
             for r, poly in zip(rows, is_polygon, strict=True)
         )
         groups.append(
             f'<g class="territory" data-t="{t}"><g class="edge">{edge}</g>'
             f'<g class="fill" fill="{colour}">{fill}</g></g>'
         )
+    if moved is not None and moved.any():  # dashed outlines over the fills
+        groups.append('<g class="moved">' + "".join(
+            f'<use href="#u{r}"/>' for r in np.flatnonzero(moved)) + "</g>")
     markers = "".join(
         _center_marker(x, y, key, colours)
         for (x, y), key in zip(center_px.tolist(), center_keys, strict=True)
@@ -697,123 +409,4 @@ def _center_marker(x: float, y: float, key: str, colours: Mapping[str, str]) -> 
         f'<path d="M{_number(x)} {_number(y - 3.5)}l3.5 3.5-3.5 3.5-3.5-3.5z" '
         f'fill="{colours[key]}"/>'
         f'<text x="{_number(x + 10)}" y="{_number(y + 4)}">{_e(key)}</text></g>'
-    )
-
-
-# ---------------------------------------------------------------------------- HTML
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _format_value(value: object) -> str:
-    """Numbers readable at a glance: thousands separators, few decimals."""
-    if _is_null(value):
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if math.isinf(v):
-            return str(v)
-        if v.is_integer() and abs(v) < 1e15:
-            return f"{int(v):,}"
-        if abs(v) >= 1000:
-            return f"{v:,.0f}"
-        return f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3g}"
-    return str(value)
-
-
-def _legend(
-    keys: Sequence[str],
-    colours: Mapping[str, str],
-    unit_keys: Sequence[str | None],
-    legend_rows: Mapping[str, int],
-    territories: pd.DataFrame | None,
-) -> str:
-    counts: dict[str | None, int] = {}
-    for key in unit_keys:
-        counts[key] = counts.get(key, 0) + 1
-    metrics: list[Hashable] = []
-    if territories is not None:
-        metrics = [c for c in territories.columns if c != "territory"]
-    show_count = "units" not in {str(c) for c in metrics}
-    header = "".join(f"<th>{_e(c)}</th>" for c in (["units"] if show_count else []) + metrics)
-    rows = []
-    for t, key in enumerate([*keys, None]):
-        if key is None and None not in counts:
-            continue
-        colour = colours[key] if key is not None else UNASSIGNED_COLOUR
-        cells = [f"{counts.get(key, 0):,}"] if show_count else []
-        position = legend_rows.get(key) if key is not None else None
-        for column in metrics:
-            value = territories[column].iloc[position] if position is not None else None
-            cells.append(_e(_format_value(value)))
-        name = _e(key) if key is not None else f"<i>{UNASSIGNED_LABEL}</i>"
-        rows.append(
-            f'<tr data-t="{t}"><td><span class="swatch" style="background:{colour}">'
-            f"</span>{name}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
-        )
-    return (
-        f'<table class="legend"><thead><tr><th>territory</th>{header}</tr></thead>'
-        "<tbody>\n" + "\n".join(rows) + "\n</tbody></table>"
-    )
-
-
-def _summary(summary: Mapping[str, object]) -> str:
-    if not summary:
-        return ""
-    items = "".join(
-        f"<div><dt>{_e(k)}</dt><dd>{_e(_format_value(v))}</dd></div>" for k, v in summary.items()
-    )
-    return f'<dl class="summary">{items}</dl>'
-
-
-_CSS = """\
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:16px;color:#222}
-h1{font-size:20px;margin:0 0 8px}
-.summary{display:flex;flex-wrap:wrap;gap:4px 20px;margin:0 0 12px;font-size:13px}
-.summary div{display:flex;gap:6px}.summary dt{color:#666}.summary dd{margin:0;font-weight:600}
-.wrap{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
-svg.map{max-width:100%;height:auto;background:#fafafa;border:1px solid #ddd}
-.edge{fill:none;stroke:#222;stroke-width:3;stroke-linejoin:round}
-.fill{fill-rule:evenodd;stroke:#fff;stroke-width:.5;stroke-opacity:.8;stroke-linejoin:round}
-.fill .pt{stroke:#333;stroke-width:.6}
-.fill use:hover{fill-opacity:.7}
-.center path{stroke:#111;stroke-width:1.5}.center path+path{stroke-width:.8}
-.center text{font-size:11px;font-weight:700;fill:#111;stroke:#fff;stroke-width:3px;
-paint-order:stroke;stroke-linejoin:round}
-svg.focus g.territory:not(.on){opacity:.2}
-.legend{border-collapse:collapse;font-size:13px;max-height:80vh;overflow:auto;display:block}
-.legend th,.legend td{padding:2px 8px;text-align:right;border-bottom:1px solid #eee}
-.legend th:first-child,.legend td:first-child{text-align:left;white-space:nowrap}
-.legend tbody tr:hover{background:#f0f0f0;cursor:default}
-.swatch{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:-1px;
-border:1px solid #666}
-"""
-
-# Hovering a legend row dims the other territories; no user data goes in here.
-_JS = """\
-(function(){var svg=document.querySelector('svg.map');if(!svg)return;
-document.querySelectorAll('.legend tr[data-t]').forEach(function(row){
-row.addEventListener('mouseenter',function(){var g=svg.querySelector(
-'g.territory[data-t="'+row.getAttribute('data-t')+'"]');if(g){g.classList.add('on');
-svg.classList.add('focus');}});
-row.addEventListener('mouseleave',function(){svg.classList.remove('focus');
-svg.querySelectorAll('g.territory.on').forEach(function(g){g.classList.remove('on');});});});
-})();
-"""
-
-
-def _page(title: str, summary: Mapping[str, object], svg: str, legend: str) -> str:
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(title)}</title>\n<style>\n{_CSS}</style>\n</head>\n<body>\n"
-        f"<h1>{_e(title)}</h1>\n{_summary(summary)}\n"
-        f'<div class="wrap">\n{svg}\n{legend}\n</div>\n<script>\n{_JS}</script>\n'
-        "</body>\n</html>\n"
     )

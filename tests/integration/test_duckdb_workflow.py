@@ -44,6 +44,9 @@ def test_demo_writes_tables_csv_report_and_map(demo_run):
     html = (out / "map.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "Georgia" in html and "http" not in \
         html.replace("http://www.w3.org/2000/svg", "")
+    # the report: hover details, balance chart, units moved from current_territory
+    assert "unit 13121\nFulton County\npopulation 648,951" in html
+    assert "Balance: total / target" in html and '<g class="moved">' in html
     assert any("[1/1] balance" in line for line in lines)
     assert any("contiguous: yes" in line for line in lines)
 

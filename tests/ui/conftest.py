@@ -33,6 +33,20 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def hub_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo and the hub-location study (p-median, then 60 km max coverage) in one
+    database: a territory plan with location-allocation results beside it."""
+    from workflows.runner import run_workflow
+
+    folder = tmp_path_factory.mktemp("planner-hubs")
+    db = folder / "terraplan.duckdb"
+    for name in ("demo", "hub_location"):
+        run_workflow(str(ROOT / "workflows" / "examples" / f"{name}.yaml"), database=str(db),
+                     out=str(folder / name), echo=lambda _: None)
+    return db
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     try:
         from playwright.sync_api import sync_playwright

@@ -13,7 +13,7 @@ from components.errors import InputError
 from workflows.io import read_input
 from workflows.ui.geometry import detect
 from workflows.ui.plan import Workspace
-from workflows.ui.store import BALANCING, LOCATING, PublishedRun, Store
+from workflows.ui.store import BALANCING, LOCATING, Store
 
 NAME_COLUMNS = ("name", "label", "title", "county", "zip")
 
@@ -113,28 +113,42 @@ def _workspace(units: pd.DataFrame, assignments: pd.DataFrame, params: dict[str,
 
 
 def _locations(store: Store, units: pd.DataFrame, id_col: str,
-               coords: tuple[str, str]) -> dict[str, Any] | None:
-    """The newest location-allocation run: open facilities at unit (or candidate)
-    coordinates, each unit's facility, and the coverage radius when one was set."""
-    run: PublishedRun | None = store.latest(LOCATING)
-    if run is None or "assignments" not in run.tables:
-        return None
+               coords: tuple[str, str]) -> list[dict[str, Any]] | None:
+    """Every location-allocation step's newest run: open facilities at unit (or
+    candidate) coordinates, each unit's facility (None when unserved), the coverage
+    radius when one was set, and the report's headline figures."""
     xy = units.assign(_id=units[id_col].astype(str)).set_index("_id")[list(coords)]
-    facilities = run.tables.get("facilities", pd.DataFrame({"id": []}))
-    if "open" in facilities.columns:
-        facilities = facilities[facilities["open"].astype(bool)]
-    sites = []
-    for row in facilities.to_dict(orient="records"):
-        fid = str(row["id"])
-        if fid in xy.index:
+    found = []
+    for run in store.latest_steps(LOCATING):
+        if "assignments" not in run.tables:
+            continue
+        facilities = run.tables.get("facilities", pd.DataFrame({"id": []}))
+        if "open" in facilities.columns:
+            facilities = facilities[facilities["open"].astype(bool)]
+        sites = []
+        for row in facilities.to_dict(orient="records"):
+            fid = str(row["id"])
+            x, y = row.get("x", row.get(coords[0])), row.get("y", row.get(coords[1]))
+            if fid in xy.index:
+                x, y = xy.at[fid, coords[0]], xy.at[fid, coords[1]]
+            if x is None or y is None or _plain(x) is None:
+                continue  # a candidate site with no coordinates we know: not drawable
             sites.append({**{k: _plain(v) for k, v in row.items()}, "id": fid,
-                          "x": float(xy.at[fid, coords[0]]), "y": float(xy.at[fid, coords[1]])})
-    assign = run.tables["assignments"].astype({"id": str})
-    facility = dict(zip(assign["id"], assign["facility"].astype(str), strict=False))
-    return {"run_id": run.run_id, "step": run.step, "strategy": run.params.get("strategy"),
-            "radius": run.params.get("radius"), "facilities": sites,
-            "assignment": facility, "report": {k: run.report.get(k) for k in
-                                               ("status", "objective", "gap", "coverage")}}
+                          "x": float(x), "y": float(y)})
+        assign = run.tables["assignments"]
+        facility = {str(u): (None if _plain(f) is None else str(f))
+                    for u, f in zip(assign["id"], assign["facility"], strict=True)}
+        report = run.report
+        unassigned = report.get("unassigned") or {}
+        found.append({
+            "run_id": run.run_id, "step": run.step, "strategy": run.params.get("strategy"),
+            "radius": run.params.get("radius"), "distance": report.get("distance"),
+            "facilities": sites, "assignment": facility,
+            "report": {"status": report.get("status"), "objective": report.get("objective"),
+                       "objective_meaning": report.get("objective_meaning"),
+                       "gap": report.get("gap"), "coverage_pct": report.get("coverage_pct"),
+                       "unassigned": unassigned.get("count", 0)}})
+    return found or None
 
 
 def _plain(v: Any) -> Any:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import itertools
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,18 +19,14 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from components.balance.component import territory_balancing
-from components.balance.spec import SPEC as BALANCE_SPEC
-from components.errors import InputError, ParameterError, TerraplanError
+from components.errors import InputError, ParameterError
 from components.result import jsonable
 from workflows.ui.geometry import Shapes, geojson
+from workflows.ui.jobs import Job, Optimising
 from workflows.ui.store import PublishedRun, Store
 
-CURRENT_COLUMN = "__planner_current"
-LOCKED_COLUMN = "__planner_locked"
 EARTH_KM = 6371.0088
 MAX_SCENARIOS = 50
-BALANCE_PARAMS = {p.name for p in BALANCE_SPEC.params}
 
 
 @dataclass
@@ -47,26 +42,7 @@ class Scenario:
     published_run: str | None = None
 
 
-@dataclass
-class Job:
-    id: str
-    request: dict[str, Any]
-    time_limit: float
-    started: float = field(default_factory=time.monotonic)
-    state: str = "running"  # running, done, failed
-    error: str = ""
-    scenario: str | None = None
-    seconds: float = 0.0
-
-    def status(self) -> dict[str, Any]:
-        elapsed = self.seconds if self.state != "running" else time.monotonic() - self.started
-        return {"id": self.id, "state": self.state, "elapsed": round(elapsed, 2),
-                "time_limit": self.time_limit, "scenario": self.scenario, "error": self.error,
-                "progress": 1.0 if self.state != "running"
-                else round(min(0.99, elapsed / self.time_limit), 3)}
-
-
-class Workspace:
+class Workspace(Optimising):
     """Units with shapes and metrics, their adjacency, and the plans made from them."""
 
     def __init__(self, units: pd.DataFrame, *, id_column: str, coords: tuple[str, str],
@@ -75,7 +51,7 @@ class Workspace:
                  params: dict[str, Any] | None = None, base: PublishedRun | None = None,
                  store: Store | None = None, title: str = "terraplan planner",
                  name_column: str | None = None, source: str = "",
-                 locations: dict[str, Any] | None = None) -> None:
+                 locations: list[dict[str, Any]] | None = None) -> None:
         self.units = units.reset_index(drop=True)
         self.id_column, self.coords, self.lonlat = id_column, coords, lonlat
         self.ids = self.units[id_column].astype(str).to_numpy()
@@ -260,86 +236,6 @@ class Workspace:
         self.scenario(sid)
         del self.scenarios[sid]
 
-    # -- re-optimising ------------------------------------------------------------------
-
-    def optimise(self, request: dict[str, Any]) -> Job:
-        """Start balancing in a worker thread: the page's plan as ``current``, its locks as
-        ``locked``; the result becomes a new scenario."""
-        plan = self.plan_from(request.get("assignment"))
-        locked = request.get("locked") or []
-        unknown = [u for u in locked if str(u) not in self.index]
-        if unknown:
-            raise InputError(f"locked units not in the map: {', '.join(map(str, unknown[:5]))}",
-                             column="locked")
-        current_m = len(set(plan))
-        m = _int(request.get("territories", current_m), "territories", 1, len(self.ids))
-        time_limit = _float(request.get("time_limit", min(30.0, float(
-            self.params.get("time_limit") or 30.0))), "time_limit", 0.1, 600.0)
-        params = {k: v for k, v in self.params.items() if k in BALANCE_PARAMS}
-        params.update(territories=m, metrics=self.metrics, id=self.id_column,
-                      current=CURRENT_COLUMN, time_limit=time_limit,
-                      disruption_weight=_float(request.get("disruption_weight", 0.0),
-                                               "disruption_weight", 0.0, 1000.0))
-        cap = request.get("max_moved")
-        params["max_moved"] = None if cap in (None, "", 1, 1.0) else _float(
-            cap, "max_moved", 0.0, 1.0)
-        if self.lonlat:
-            params.update(lon=self.coords[0], lat=self.coords[1])
-            params.pop("x", None), params.pop("y", None)
-        else:
-            params.update(x=self.coords[0], y=self.coords[1])
-        lock_col = np.full(len(self.ids), None, dtype=object)
-        for u in locked:
-            lock_col[self.index[str(u)]] = plan[self.index[str(u)]]
-        if locked:
-            params["locked"] = LOCKED_COLUMN
-        else:
-            params.pop("locked", None)
-        mode = "optimise" if m == current_m else ("consolidate" if m < current_m else "expand")
-        scus = self.units.assign(**{CURRENT_COLUMN: plan, LOCKED_COLUMN: lock_col})
-        scus[self.id_column] = self.ids
-        edges = None
-        if self.edges_table is not None:
-            edges = self.edges_table.assign(from_id=self.edges_table["from_id"].astype(str),
-                                            to_id=self.edges_table["to_id"].astype(str))
-        job = Job(self._new_id("j"), {"mode": mode, "territories": m, "locked": len(locked),
-                                      **{k: params.get(k) for k in
-                                         ("disruption_weight", "max_moved", "time_limit")}},
-                  time_limit)
-        self.jobs[job.id] = job
-        name = str(request.get("name") or f"{mode} {m}" + (f", {len(locked)} locked"
-                                                           if locked else ""))
-        threading.Thread(target=self._solve, args=(job, scus, edges, params, plan, name),
-                         daemon=True, name=f"planner-{job.id}").start()
-        return job
-
-    def _solve(self, job: Job, scus: pd.DataFrame, edges: pd.DataFrame | None,
-               params: dict[str, Any], plan: np.ndarray, name: str) -> None:
-        try:
-            result = territory_balancing(scus, edges=edges, **params)
-            assign = result.tables["assignments"]
-            new_plan = self._align(assign)
-            terr = result.tables["territories"]
-            centers = dict(zip(terr["territory"].astype(str), terr["center"].astype(str),
-                               strict=True))
-            report = jsonable({k: v for k, v in result.report.items() if k != "adjacency"})
-            report["params"] = jsonable({k: v for k, v in params.items()
-                                         if k not in ("current", "locked")})
-            sc = self.add_scenario(name, new_plan, "optimised", centers, report, terr)
-            sc.stats["moved_from_edit"] = int((new_plan != plan).sum())
-            job.scenario, job.state = sc.id, "done"
-        except TerraplanError as err:
-            job.state, job.error = "failed", str(err)
-        except Exception as err:  # a bug, not bad input: say what it was
-            job.state, job.error = "failed", f"{type(err).__name__}: {err}"
-        finally:
-            job.seconds = time.monotonic() - job.started
-
-    def job(self, jid: str) -> Job:
-        if jid not in self.jobs:
-            raise InputError(f"no job '{jid}'", column="job")
-        return self.jobs[jid]
-
     # -- publishing and history -----------------------------------------------------------
 
     def promote(self, sid: str) -> str:
@@ -410,25 +306,3 @@ class Workspace:
             props = jsonable(frame.to_dict(orient="records"))
             return geojson(self.shapes, self.xy, props), "application/geo+json"
         raise ParameterError(f"format must be csv or geojson; got {fmt!r}", column="format")
-
-
-def _float(value: Any, name: str, low: float, high: float) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a number from {low:g} to {high:g}; got "
-                             f"{value!r}", column=name) from None
-    if not (low <= v <= high):
-        raise ParameterError(f"{name} must be from {low:g} to {high:g}; got {v:g}", column=name)
-    return v
-
-
-def _int(value: Any, name: str, low: int, high: int) -> int:
-    try:
-        v = int(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a whole number from {low} to {high}; got "
-                             f"{value!r}", column=name) from None
-    if not (low <= v <= high):
-        raise ParameterError(f"{name} must be from {low} to {high}; got {v}", column=name)
-    return v

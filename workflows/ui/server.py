@@ -53,7 +53,18 @@ class PlannerServer(ThreadingHTTPServer):
             raise InputError(f"binding {host} exposes the planner beyond this machine: pass "
                              "--token SECRET (or bind 127.0.0.1)", column="--host")
         self.workspace, self.token, self.basemap, self.quiet = workspace, token, basemap, quiet
+        self._cache: dict[str, bytes] = {}  # the unit table and geometry never change
+        self._cache_lock = threading.Lock()
+        # encoded before the URL is printed, so even the first page load finds them ready
+        self.cached("units", lambda: units_json(workspace))
+        self.cached("geometry", lambda: geometry_bytes(workspace))
         super().__init__((host, port), Handler)
+
+    def cached(self, key: str, make: Callable[[], bytes]) -> bytes:
+        with self._cache_lock:
+            if key not in self._cache:
+                self._cache[key] = make()
+            return self._cache[key]
 
     @property
     def url(self) -> str:
@@ -105,7 +116,9 @@ class Handler(BaseHTTPRequestHandler):
             if route is None:
                 raise _HttpError(HTTPStatus.NOT_FOUND, f"no API route {method} {url.path}")
             result = route(self, {**query, **body}, parts[2:])
-            if isinstance(result, _File):
+            if isinstance(result, _Bytes):
+                self._send(HTTPStatus.OK, result.body, result.media)
+            elif isinstance(result, _File):
                 self._send(HTTPStatus.OK, result.body.encode("utf-8"), result.media,
                            {"Content-Disposition": f'attachment; filename="{result.name}"'})
             else:
@@ -118,6 +131,9 @@ class Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.CONFLICT, {"error": str(err), "kind": "infeasible"})
         except TerraplanError as err:
             self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": str(err)})
+        except Exception as err:  # a bug: say what it was rather than drop the connection
+            self._json(HTTPStatus.INTERNAL_SERVER_ERROR,
+                       {"error": f"planner bug, please report: {type(err).__name__}: {err}"})
 
     def _check_token(self, query: str) -> None:
         token = self.server.token
@@ -181,6 +197,11 @@ class _HttpError(Exception):
         self.status, self.message = status, message
 
 
+class _Bytes:
+    def __init__(self, body: bytes, media: str) -> None:
+        self.body, self.media = body, media
+
+
 class _File:
     def __init__(self, body: str, media: str, name: str) -> None:
         self.body, self.media, self.name = body, media, name
@@ -195,19 +216,31 @@ def _meta(h: Handler, q: dict, rest: list[str]) -> dict[str, Any]:
             "kind": ws.shapes.kind, "base_run": ws.base.run_id if ws.base else None,
             "workflow": ws.base.workflow if ws.base else None,
             "can_publish": ws.store is not None, "basemap": h.server.basemap,
-            "has_locations": ws.locations is not None,
+            "has_locations": bool(ws.locations),
             "params": {k: ws.params.get(k) for k in ("territories", "tolerance", "time_limit",
                                                     "disruption_weight", "max_moved")}}
 
 
-def _units(h: Handler, q: dict, rest: list[str]) -> dict[str, Any]:
-    ws = h.ws
-    names = (ws.units[ws.name_column].astype(str).tolist() if ws.name_column
-             else ws.ids.tolist())
-    return {"ids": ws.ids.tolist(), "names": names,
-            "metrics": {k: ws.units[k].astype(float).tolist() for k in ws.metrics},
-            "shapes": ws.shapes.packed(ws.xy),
-            "edges": ws.edge_index.T.tolist() if len(ws.edge_index) else [[], []]}
+def units_json(ws: Workspace) -> bytes:
+    """Ids, names (null when the table has no name column) and metrics, in unit order."""
+    names = ws.units[ws.name_column].astype(str).tolist() if ws.name_column else None
+    doc = {"ids": ws.ids.tolist(), "names": names,
+           "metrics": {k: ws.units[k].astype(float).tolist() for k in ws.metrics}}
+    return json.dumps(jsonable(doc), separators=(",", ":")).encode("utf-8")
+
+
+def geometry_bytes(ws: Workspace) -> bytes:
+    """Shapes, centers and adjacency as one binary buffer (``geometry.encode``)."""
+    return ws.shapes.binary(ws.xy, ws.lonlat, ws.edge_index)
+
+
+def _units(h: Handler, q: dict, rest: list[str]) -> _Bytes:
+    return _Bytes(h.server.cached("units", lambda: units_json(h.ws)), "application/json")
+
+
+def _geometry(h: Handler, q: dict, rest: list[str]) -> _Bytes:
+    return _Bytes(h.server.cached("geometry", lambda: geometry_bytes(h.ws)),
+                  "application/octet-stream")
 
 
 def _summary(sc: Scenario) -> dict[str, Any]:
@@ -324,11 +357,22 @@ def _rollback(h: Handler, q: dict, rest: list[str]) -> Any:
 
 
 def _locations(h: Handler, q: dict, rest: list[str]) -> Any:
-    loc = h.ws.locations
+    """Every location-allocation step in the database; ``?step=NAME`` for one, with its
+    facility per unit in unit order."""
+    found = h.ws.locations or []
+    steps = [{"step": r["step"], "strategy": r["strategy"], "run_id": r["run_id"]}
+             for r in found]
+    if not q.get("step"):
+        if not found:
+            return {"steps": [], "note": "no location_allocation run in this database"}
+        q = {**q, "step": found[-1]["step"]}
+    loc = next((r for r in found if r["step"] == q["step"]), None)
     if loc is None:
-        return {"facilities": [], "note": "no location_allocation run in this database"}
+        raise InputError(f"no location_allocation step '{q['step']}'; steps: "
+                         f"{', '.join(s['step'] for s in steps) or 'none'}", column="step")
     assign = [loc["assignment"].get(u) for u in h.ws.ids]
-    return {**{k: v for k, v in loc.items() if k != "assignment"}, "assignment": assign}
+    return {**{k: v for k, v in loc.items() if k != "assignment"}, "assignment": assign,
+            "steps": steps}
 
 
 def _export(h: Handler, q: dict, rest: list[str]) -> Any:
@@ -342,7 +386,7 @@ def _export(h: Handler, q: dict, rest: list[str]) -> Any:
 
 
 ROUTES: dict[tuple[str, str], Route] = {
-    ("GET", "meta"): _meta, ("GET", "units"): _units,
+    ("GET", "meta"): _meta, ("GET", "units"): _units, ("GET", "geometry"): _geometry,
     ("GET", "scenarios"): _scenarios, ("POST", "scenarios"): _save_scenario,
     ("DELETE", "scenarios"): _delete_scenario, ("POST", "evaluate"): _evaluate,
     ("POST", "optimise"): _optimise, ("GET", "jobs"): _jobs, ("GET", "compare"): _compare,

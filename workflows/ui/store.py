@@ -75,13 +75,16 @@ class Store:
             df = wh.read_table(name)
         return df.drop(columns=[RUN_ID_COLUMN], errors="ignore")
 
-    def latest(self, component: str) -> PublishedRun | None:
-        """The newest succeeded run of ``component`` with its current output tables."""
+    def latest(self, component: str, step: str | None = None) -> PublishedRun | None:
+        """The newest succeeded run of ``component`` (of one ``step`` when given) with
+        its current output tables."""
         with self.warehouse() as wh:
             runs = wh.runs()
             if runs.empty:
                 return None
             mine = runs[(runs["component"] == component) & (runs["status"] == "succeeded")]
+            if step is not None:
+                mine = mine[mine["step"] == step]
             if mine.empty:
                 return None
             row = mine.iloc[-1]
@@ -92,6 +95,22 @@ class Store:
                                 step=row["step"], params=json.loads(row["params"] or "{}"),
                                 report=json.loads(row["report"] or "{}"), outputs=outputs,
                                 tables=tables)
+
+    def latest_steps(self, component: str) -> list[PublishedRun]:
+        """The newest succeeded run of every step that used ``component`` (e.g. a hub
+        study's p-median and its coverage alternative), in step order."""
+        with self.warehouse() as wh:
+            runs = wh.runs()
+        if runs.empty:
+            return []
+        mine = runs[(runs["component"] == component) & (runs["status"] == "succeeded")]
+        steps = list(dict.fromkeys(mine["step"]))
+        out = []
+        for step in steps:
+            run = self.latest(component, step=step)
+            if run is not None:
+                out.append(run)
+        return out
 
     def runs(self) -> pd.DataFrame:
         with self.warehouse() as wh:

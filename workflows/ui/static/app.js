@@ -9,10 +9,11 @@
   const token = new URLSearchParams(location.search).get('token') || '';
   const S = {               // the page's state
     meta: null, units: null, n: 0, plan: [], locked: new Uint8Array(0), base: [],
-    selected: new Set(), undo: [], redo: [], colours: {}, centers: {}, planName: 'current',
+    selected: new Set(), undo: [], redo: [], colours: {}, centers: {}, pinned: {}, planName: 'current',
     scenarios: [], tool: 'click', diff: null, hist: [], locations: null, showLocations: false,
   };
-  const planner = window.planner = { state: S, ready: false, errors: [] };
+  const planner = window.planner = { state: S, ready: false, errors: [], marks: {} };
+  const mark = name => { planner.marks[name] = performance.now(); };
 
   // -- API ------------------------------------------------------------------------------
   async function api(path, body, method) {
@@ -36,7 +37,7 @@
   function neighbours() { // unit adjacency lists
     if (S.adj) return S.adj;
     const adj = Array.from({ length: S.n }, () => []);
-    const [a, b] = S.units.edges;
+    const a = S.geom.edge_a, b = S.geom.edge_b;
     for (let k = 0; k < a.length; k++) { adj[a[k]].push(b[k]); adj[b[k]].push(a[k]); }
     return (S.adj = adj);
   }
@@ -89,8 +90,8 @@
     const broken = rows.filter(r => r.pieces > 1);
     const out = rows.filter(r => r.ratios.some((x, j) => Math.abs(x - 1) > tol[j] + 1e-9));
     $('#warnings').innerHTML =
-      (broken.length ? `<div class="warn" id="contiguity-warning">Contiguity broken: ${broken.map(r => `${esc(r.territory)} (${r.pieces} pieces)`).join(', ')}</div>` : '<div class="ok" id="contiguity-ok">All territories contiguous</div>') +
-      (out.length ? `<div class="error" id="band-warning">${out.length} territor${out.length === 1 ? 'y' : 'ies'} outside the tolerance band: ${out.map(r => esc(r.territory)).join(', ')}</div>` : '');
+      (broken.length ? `<div class="warn" id="contiguity-warning">Contiguity broken: ${broken.slice(0, 12).map(r => `${esc(r.territory)} (${r.pieces} pieces)`).join(', ')}${broken.length > 12 ? `, … (${broken.length} territories)` : ''}</div>` : '<div class="ok" id="contiguity-ok">All territories contiguous</div>') +
+      (out.length ? `<div class="error" id="band-warning">${out.length} territor${out.length === 1 ? 'y' : 'ies'} outside the tolerance band: ${out.slice(0, 12).map(r => esc(r.territory)).join(', ')}${out.length > 12 ? ', …' : ''}</div>` : '');
     const range = metrics.map((_, j) => { const v = rows.map(r => r.ratios[j]); return [Math.min(...v), Math.max(...v)]; });
     $('#balance-summary').textContent = metrics.map((k, j) => `${k}: ${range[j][0].toFixed(3)}–${range[j][1].toFixed(3)} (±${(tol[j] * 100).toFixed(0)} %)`).join(' · ') + ` · ${rows.length} territories`;
     const lo = 0.7, hi = 1.3, pct = x => `${(Math.max(lo, Math.min(hi, x)) - lo) / (hi - lo) * 100}%`;
@@ -128,23 +129,28 @@
   function drawCenters() {
     centerLayer.clearLayers();
     if (S.showLocations) return;
-    const idx = new Map(S.units.ids.map((u, i) => [u, i]));
+    const idx = S.idIndex;
     for (const t of territories()) {
       let c = S.centers[t]; let i = idx.get(c);
       if (i == null || S.plan[i] !== t) { i = S.plan.indexOf(t); S.centers[t] = S.units.ids[i]; }
+      const pin = S.pinned[t];
+      if (pin != null && S.plan[idx.get(pin)] !== t) delete S.pinned[t];  // its unit moved away
+      const pinned = S.pinned[t] != null;
+      if (pinned) i = idx.get(S.pinned[t]);
       const ll = unitLatLng(i);
-      L.marker(ll, { interactive: false, keyboard: false, icon: L.divIcon({ className: '', iconSize: [16, 16], iconAnchor: [8, 8], html: `<div class="center-icon" title="center of ${esc(t)}"><i style="background:${colourOf(t)}"></i></div>` }) }).addTo(centerLayer);
+      L.marker(ll, { interactive: false, keyboard: false, icon: L.divIcon({ className: '', iconSize: [16, 16], iconAnchor: [8, 8], html: `<div class="center-icon${pinned ? ' pinned' : ''}" data-t="${esc(t)}" data-unit="${esc(S.units.ids[i])}" title="${pinned ? 'pinned ' : ''}center of ${esc(t)}"><i style="background:${colourOf(t)}"></i></div>` }) }).addTo(centerLayer);
       if (S.n <= 5000 || map.getZoom() >= 8) L.marker(ll, { interactive: false, keyboard: false, icon: L.divIcon({ className: 'center-label', iconSize: [60, 14], iconAnchor: [-12, 7], html: esc(t) }) }).addTo(centerLayer);
     }
   }
-  function unitLatLng(i) { return map.unproject([layer.cx[i], layer.cy[i]], 0); }
+  function unitLatLng(i) { return layer.latLng(i); }
+  function nameOf(i) { return (S.units.names || S.units.ids)[i]; }
 
   function setupMap() {
     const lonlat = S.meta.lonlat;
     map = L.map('map', { crs: lonlat ? L.CRS.EPSG3857 : L.CRS.Simple, boxZoom: false, zoomSnap: 0.25, minZoom: -20, preferCanvas: true, attributionControl: false });
     if (S.meta.basemap) L.tileLayer(S.meta.basemap, { maxZoom: 19 }).addTo(map);
-    layer = new UnitLayer(S.units.shapes, lonlat);
-    layer.labels = S.units.names;
+    layer = new UnitLayer(S.geom);
+    layer.labels = S.units.names || S.units.ids;
     map.fitBounds(layer.bounds(), { padding: [10, 10] });
     layer.addTo(map);
     centerLayer = L.layerGroup().addTo(map);
@@ -211,10 +217,10 @@
     const t = S.plan[i], rows = balance(), row = rows.find(r => r.territory === t);
     const ci = S.units.ids.indexOf(S.centers[t]);
     const dist = ci >= 0 ? distance(i, ci) : null;
-    let html = `<dl class="kv" id="hover-details"><dt>name</dt><dd class="d-name">${esc(S.units.names[i])}</dd><dt>id</dt><dd class="d-id">${esc(S.units.ids[i])}</dd>`;
+    let html = `<dl class="kv" id="hover-details"><dt>name</dt><dd class="d-name">${esc(nameOf(i))}</dd><dt>id</dt><dd class="d-id">${esc(S.units.ids[i])}</dd>`;
     for (const k of S.meta.metrics) html += `<dt>${esc(k)}</dt><dd class="d-metric" data-metric="${esc(k)}">${fmt(S.units.metrics[k][i])}</dd>`;
     html += `<dt>territory</dt><dd class="d-territory"><span class="swatch" style="background:${colourOf(t)}"></span>${esc(t)}${S.locked[i] ? ' (locked)' : ''}${S.plan[i] !== S.base[i] ? ` (was ${esc(S.base[i])})` : ''}</dd>`;
-    if (dist != null) html += `<dt>to center</dt><dd>${dist.toFixed(1)} ${S.meta.lonlat ? 'km' : ''} (center ${esc(S.units.names[ci])})</dd>`;
+    if (dist != null) html += `<dt>to center</dt><dd>${dist.toFixed(1)} ${S.meta.lonlat ? 'km' : ''} (center ${esc(nameOf(ci))})</dd>`;
     if (row) S.meta.metrics.forEach((k, j) => { html += `<dt>territory ${esc(k)}</dt><dd>${fmt(row.totals[j])} · ${row.ratios[j].toFixed(3)} of target</dd>`; });
     if (S.showLocations && S.locations && S.locations.assignment[i] != null) html += `<dt>facility</dt><dd>${esc(S.locations.assignment[i])}</dd>`;
     body.innerHTML = html + '</dl>';
@@ -223,10 +229,10 @@
     return S.meta.metrics.map(k => { let s = 0; for (const i of S.selected) s += S.units.metrics[k][i]; return `${k} ${fmt(s)}`; }).join(', ');
   }
   function distance(i, j) {
-    const s = S.units.shapes;
-    if (!S.meta.lonlat) return Math.hypot(s.x[i] - s.x[j], s.y[i] - s.y[j]);
-    const r = Math.PI / 180, dl = (s.y[j] - s.y[i]) * r, dn = (s.x[j] - s.x[i]) * r;
-    const h = Math.sin(dl / 2) ** 2 + Math.cos(s.y[i] * r) * Math.cos(s.y[j] * r) * Math.sin(dn / 2) ** 2;
+    const x = S.geom.lon, y = S.geom.lat;
+    if (!S.meta.lonlat) return Math.hypot(x[i] - x[j], y[i] - y[j]);
+    const r = Math.PI / 180, dl = (y[j] - y[i]) * r, dn = (x[j] - x[i]) * r;
+    const h = Math.sin(dl / 2) ** 2 + Math.cos(y[i] * r) * Math.cos(y[j] * r) * Math.sin(dn / 2) ** 2;
     return 2 * 6371.0088 * Math.asin(Math.sqrt(h));
   }
 
@@ -248,6 +254,13 @@
     commit({ moves });
     say($('#opt-msg'), skipped ? `${skipped} locked unit(s) not moved: unlock them first` : '', 'warn');
   }
+  function pinSelected() {
+    if (S.selected.size !== 1) { say($('#opt-msg'), 'select one unit to pin as its territory\'s center', 'warn'); return; }
+    const i = [...S.selected][0], t = S.plan[i], id = S.units.ids[i];
+    if (S.pinned[t] === id) delete S.pinned[t]; else { S.pinned[t] = id; S.centers[t] = id; }
+    say($('#opt-msg'), S.pinned[t] ? `${nameOf(i)} is now the fixed center of ${t}` : `center of ${t} unpinned`);
+    paint();
+  }
   function lockSelected(value) { commit({ locks: [...S.selected].filter(i => S.locked[i] !== value).map(i => [i, S.locked[i], value]) }); }
   function undo() { const a = S.undo.pop(); if (!a) return; apply(a, false); S.redo.push(a); colourTerritories(); paint(); }
   function redo() { const a = S.redo.pop(); if (!a) return; apply(a, true); S.undo.push(a); colourTerritories(); paint(); }
@@ -263,6 +276,7 @@
     const m = +$('#opt-m').value, cur = names.length;
     $('#opt-mode').textContent = m === cur ? 'optimise existing' : m < cur ? `consolidate ${cur} → ${m}` : `expand ${cur} → ${m}`;
     $('#plan-name').textContent = S.planName;
+    $('#pin-count').textContent = Object.keys(S.pinned).length;
   }
 
   // -- scenarios, optimise ----------------------------------------------------------------
@@ -292,7 +306,9 @@
     const body = {
       assignment: S.plan, locked: S.units.ids.filter((_, i) => S.locked[i]), territories: +$('#opt-m').value,
       disruption_weight: +$('#opt-dw').value, time_limit: +$('#opt-tl').value,
+      tolerance: +$('#opt-tol').value / 100,
     };
+    if ($('#opt-pin').checked && Object.keys(S.pinned).length) body.centers = { ...S.pinned };
     const cap = +$('#opt-cap').value; if (cap < 100) body.max_moved = cap / 100;
     $('#opt-run').disabled = true; $('#progress').classList.remove('hidden');
     try {
@@ -323,7 +339,7 @@
     cmpMaps.forEach(m => m.remove()); cmpMaps = [];
     for (const [el, sc] of [['cmp-a', sa], ['cmp-b', sb]]) {
       const m = L.map(el, { crs: S.meta.lonlat ? L.CRS.EPSG3857 : L.CRS.Simple, attributionControl: false, zoomSnap: 0.25, minZoom: -20 });
-      const l = new UnitLayer(S.units.shapes, S.meta.lonlat);
+      const l = new UnitLayer(S.geom);
       const names = [...new Set(sc.assignment)].sort(), pos = new Map(names.map((t, k) => [t, k]));
       const saved = S.plan; S.plan = sc.assignment; colourTerritories();
       sc.assignment.forEach((t, i) => { l.colour[i] = S.colours[t]; l.group[i] = pos.get(t); if (sa.assignment[i] !== sb.assignment[i]) l.flags[i] = 4; });
@@ -337,58 +353,11 @@
       `<tr><td>units in a different territory (A vs B)</td><td colspan="2">${cmp.units_differing}</td></tr></tbody>`;
   }
 
-  // -- history ----------------------------------------------------------------------------
-  async function refreshHistory() {
-    const h = await api('history'); S.hist = h.runs;
-    if (!h.runs.length) { $('#history-list').innerHTML = `<tr><td class="muted">${esc(h.note || 'no runs recorded')}</td></tr>`; return; }
-    const runs = h.runs.filter(r => r.status === 'succeeded' && (r.step !== 'rollback'));
-    let html = '<thead><tr><th>run</th><th>A</th><th>B</th><th>trigger</th><th>status</th><th>moved</th><th></th></tr></thead><tbody>';
-    runs.forEach((r, k) => {
-      const cur = S.meta.current_run === r.run_id;
-      html += `<tr data-run="${esc(r.run_id)}"><td title="${esc(r.run_id)}">${esc(r.started_at.slice(0, 19))}${cur ? ' <span class="tag">current</span>' : ''}</td>
-      <td><input type="radio" name="runA" value="${esc(r.run_id)}" ${k === Math.max(0, runs.length - 2) ? 'checked' : ''}></td>
-      <td><input type="radio" name="runB" value="${esc(r.run_id)}" ${k === runs.length - 1 ? 'checked' : ''}></td>
-      <td>${esc(r.trigger || '')}</td><td>${esc(r.result || r.status)}</td><td>${r.moved_units ?? ''}</td>
-      <td><button data-act="rollback">Rollback</button></td></tr>`;
-    });
-    const rollbacks = h.runs.filter(r => r.step === 'rollback').length;
-    $('#history-list').innerHTML = html + `</tbody><tfoot><tr><td colspan="7" class="muted">${h.runs.length} runs recorded, ${rollbacks} rollback(s)</td></tr></tfoot>`;
-  }
-  async function diff() {
-    const a = document.querySelector('input[name=runA]:checked')?.value, b = document.querySelector('input[name=runB]:checked')?.value;
-    if (!a || !b) return;
-    const d = await api(`diff?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`);
-    const idx = new Map(S.units.ids.map((u, i) => [u, i]));
-    S.diff = { plan: d.b_assignment, moved: new Set(d.changes.filter(c => c.change === 'moved').map(c => idx.get(String(c.id)))) };
-    const saved = S.plan; S.plan = d.b_assignment; colourTerritories(); S.plan = saved;
-    const s = d.summary;
-    $('#diffbar').innerHTML = `<b>Diff</b> ${esc(a)} → ${esc(b)}: ${s.moved || 0} moved (red outline), ${s.added || 0} added, ${s.removed || 0} removed.<br>` +
-      s.flows.slice(0, 8).map(f => `${esc(f.from)} → ${esc(f.to)}: ${f.units}`).join(' · ') + ' <button id="diff-close">Back to plan</button>';
-    $('#diffbar').classList.remove('hidden');
-    $('#diff-close').onclick = () => { S.diff = null; $('#diffbar').classList.add('hidden'); colourTerritories(); paint(); };
-    paint();
-  }
-
-  // -- locations --------------------------------------------------------------------------
-  async function setupLocations() {
-    if (!S.meta.has_locations) return;
-    S.locations = await api('locations');
-    const L0 = S.locations;
-    $('#locations-body').innerHTML = `<label><input type="checkbox" id="loc-show"> show facilities and catchments</label>
-      <p>${esc(L0.step)} (${esc(L0.strategy || '')}): ${L0.facilities.length} open facilities${L0.radius ? `, coverage radius ${L0.radius}` : ''}; status ${esc(L0.report.status || '')}${L0.report.coverage != null ? `, coverage ${(100 * L0.report.coverage).toFixed(1)} %` : ''}</p>
-      <table class="grid"><thead><tr><th>facility</th><th>load</th><th>units</th></tr></thead><tbody>${L0.facilities.map((f, k) =>
-        `<tr><td><span class="swatch" style="background:${PALETTE[k % PALETTE.length]}"></span>${esc(f.id)}</td><td>${fmt(f.load)}</td><td>${L0.assignment.filter(x => x === f.id).length}</td></tr>`).join('')}</tbody></table>`;
-    $('#loc-show').onchange = e => { S.showLocations = e.target.checked; drawLocations(); paint(); };
-  }
-  function drawLocations() {
-    locLayer.clearLayers();
-    if (!S.showLocations) return;
-    const ll = f => S.meta.lonlat ? L.latLng(f.y, f.x) : map.unproject([f.x, -f.y], 0);
-    for (const f of S.locations.facilities) {
-      if (S.locations.radius && S.meta.lonlat) L.circle(ll(f), { radius: S.locations.radius * 1000, color: '#111', weight: 1, fill: false, dashArray: '4 3', interactive: false }).addTo(locLayer);
-      L.marker(ll(f), { keyboard: false, title: `facility ${f.id}`, icon: L.divIcon({ className: '', iconSize: [14, 14], iconAnchor: [7, 7], html: '<div class="fac-icon"></div>' }) }).addTo(locLayer);
-    }
-  }
+  // -- history and locations tabs: panels.js ------------------------------------------
+  let panels = null;  // made in start(), once the map exists
+  const refreshHistory = () => panels.refreshHistory();
+  const diff = () => panels.diff();
+  const setupLocations = step => panels.setupLocations(step);
 
   // -- export -----------------------------------------------------------------------------
   async function download(format) {
@@ -410,6 +379,7 @@
       moveSelected(t);
     };
     $('#lock').onclick = () => lockSelected(1); $('#unlock').onclick = () => lockSelected(0);
+    $('#pin').onclick = pinSelected;
     $('#undo').onclick = undo; $('#redo').onclick = redo;
     $('#save').onclick = async () => {
       const name = prompt('Scenario name', `edited ${S.planName}`); if (name == null) return;
@@ -462,6 +432,7 @@
       else if (e.key === 'Escape') { S.selected.clear(); paint(); }
       else if (e.key === 'm') $('#move').click();
       else if (e.key === 'l') lockSelected(1);
+      else if (e.key === 'c') pinSelected();
     });
   }
 
@@ -469,19 +440,31 @@
   planner.unitPoint = id => { const i = S.units.ids.indexOf(String(id)); const p = layer.interiorPoint(i); const r = map.getContainer().getBoundingClientRect(); return [p[0] + r.left, p[1] + r.top]; };
   planner.indexOf = id => S.units.ids.indexOf(String(id));
   planner.balance = () => balance();
+  planner.locationShapes = () => locLayer.getLayers().map(l => (l instanceof L.Circle
+    ? { type: 'circle', radius: l.getRadius(), lat: l.getLatLng().lat, lng: l.getLatLng().lng }
+    : { type: 'facility', lat: l.getLatLng().lat, lng: l.getLatLng().lng }));
+  planner.colourOfUnit = id => layer.colour[S.units.ids.indexOf(String(id))];
 
   async function start() {
     try {
-      const [meta, units, current] = await Promise.all([api('meta'), api('units'), api('scenarios/current')]);
-      S.meta = meta; S.units = units; S.n = units.ids.length; S.meta.current_run = current.published_run;
+      const [meta, units, geometry, current] = await Promise.all([api('meta'), api('units'),
+        api('geometry').then(r => r.arrayBuffer()), api('scenarios/current')]);
+      mark('fetched');
+      S.meta = meta; S.units = units; S.geom = decodeGeometry(geometry);
+      S.idIndex = new Map(units.ids.map((u, i) => [u, i])); S.n = units.ids.length; S.meta.current_run = current.published_run;
       S.locked = new Uint8Array(S.n); S.base = current.assignment.slice();
       $('#title').textContent = meta.title; $('#source').textContent = `${meta.source} · ${S.n.toLocaleString('en-US')} units`;
       document.title = `${meta.title} · terraplan`;
       $('#opt-tl').value = Math.min(30, meta.params.time_limit || 20);
+      const tol = typeof meta.params.tolerance === 'number' ? meta.params.tolerance : Object.values(meta.tolerance)[0];
+      $('#opt-tol').value = Math.round(100 * (tol ?? 0.05));
       if (!meta.can_publish) document.querySelectorAll('[data-tab=history]').forEach(b => (b.disabled = true));
-      setupMap(); wire();
-      openPlan(current);
-      planner.firstPaint = performance.now();
+      setupMap(); wire(); mark('layer');
+      panels = window.plannerPanels({ S, api, $, esc, fmt, say, PALETTE, nameOf, colourTerritories, paint, map: () => map, locLayer: () => locLayer });
+      openPlan(current); mark('planned');
+      // first paint: the first animation frame after the canvas holds every unit in view
+      await layer.drawn(); await new Promise(requestAnimationFrame);
+      planner.drawnUnits = layer.lastDrawn; planner.firstPaint = performance.now();
       await refreshScenarios(); await setupLocations();
       planner.ready = true;
     } catch (err) {

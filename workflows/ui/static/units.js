@@ -1,69 +1,64 @@
 /* UnitLayer: every unit of the plan drawn on one canvas over a Leaflet map.
-   Shapes arrive as flat arrays (see workflows/ui/geometry.py), are projected once to
-   zoom-0 world pixels, and are redrawn per frame: one fill per colour, a dark stroke
-   under each territory's fills (the fills hide it inside, so only territory outlines
-   show), highlights on top. Hit testing goes through a uniform grid of bounding boxes. */
+   Shapes arrive as one binary buffer of flat arrays already projected to zoom-0 world
+   pixels (workflows/ui/geometry.py), and are redrawn per frame: one fill per colour, a
+   dark stroke under each territory's fills drawn only for units on a territory's edge
+   (the fills hide it inside, so only territory outlines show), highlights on top.
+   Shapes smaller than a few pixels are drawn as their boxes. Hit testing goes through a
+   uniform grid of bounding boxes. */
 (function () {
   'use strict';
   const R = 6378137, MAXLAT = 85.0511287798;
 
-  function projector(lonlat) {
-    if (!lonlat) return (x, y) => [x, -y];  // L.CRS.Simple at zoom 0
-    return (lon, lat) => {
-      const la = Math.max(-MAXLAT, Math.min(MAXLAT, lat)) * Math.PI / 180;
-      return [(lon + 180) / 360 * 256,
-              (1 - Math.log(Math.tan(la) + 1 / Math.cos(la)) / Math.PI) / 2 * 256];
-    };
+  // The geometry buffer of workflows/ui/geometry.py (encode): magic "TPG1", a uint32
+  // header length, a JSON header, then 8-byte aligned little-endian arrays. Positions are
+  // already in zoom-0 world pixels, as float32 offsets from header.origin.
+  const TYPES = { f8: Float64Array, f4: Float32Array, i4: Int32Array };
+  function decodeGeometry(buf) {
+    const magic = new TextDecoder().decode(new Uint8Array(buf, 0, 4));
+    if (magic !== 'TPG1') throw new Error('the server sent no geometry buffer');
+    const size = new DataView(buf).getUint32(4, true);
+    const head = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, size)));
+    const g = { kind: head.kind, n: head.n, origin: head.origin, lonlat: head.lonlat };
+    for (const a of head.arrays) g[a.name] = new TYPES[a.dtype](buf, 8 + size + a.offset, a.length);
+    return g;
   }
 
   class UnitLayer extends L.Layer {
-    constructor(shapes, lonlat, options) {
+    constructor(g, options) {
       super(options);
-      this.kind = shapes.kind;
-      this.n = shapes.x.length;
-      const proj = projector(lonlat);
-      this.crs = lonlat ? L.CRS.EPSG3857 : L.CRS.Simple;
-      this.cx = new Float64Array(this.n); this.cy = new Float64Array(this.n);
-      for (let i = 0; i < this.n; i++) {
-        const p = proj(shapes.x[i], shapes.y[i]); this.cx[i] = p[0]; this.cy[i] = p[1];
-      }
-      if (this.kind !== 'point') {
-        const c = shapes.coords, nv = c.length / 2;
-        this.wx = new Float64Array(nv); this.wy = new Float64Array(nv);
-        for (let v = 0; v < nv; v++) {
-          const p = proj(c[2 * v], c[2 * v + 1]); this.wx[v] = p[0]; this.wy[v] = p[1];
-        }
-        this.ringStart = Int32Array.from(shapes.ring_start);
-        this.unitRing = Int32Array.from(shapes.unit_ring);
-      }
+      this.g = g; this.kind = g.kind; this.n = g.n;
+      this.crs = g.lonlat ? L.CRS.EPSG3857 : L.CRS.Simple;
+      this.origin = g.origin;
+      this.cx = g.cx; this.cy = g.cy; this.c = g.coords;
+      this.ringStart = g.ring_start; this.unitRing = g.unit_ring;
       this.colour = new Array(this.n).fill('#ccc');
       this.group = new Int32Array(this.n);   // territory index: outlines drawn per group
       this.flags = new Uint8Array(this.n);   // 1 selected, 2 locked, 4 highlighted, 8 moved
+      this.border = new Uint8Array(this.n);  // 1: a neighbour lies in another group
       this.hover = -1;
       this.labels = null;
       this._bbox();
       this._grid();
     }
 
+    _hasShape(i) { return this.kind !== 'point' && this.unitRing[i + 1] > this.unitRing[i]; }
+
     _bbox() {
-      const n = this.n;
-      this.bx0 = new Float64Array(n); this.by0 = new Float64Array(n);
-      this.bx1 = new Float64Array(n); this.by1 = new Float64Array(n);
+      const n = this.n, c = this.c;
+      this.bx0 = new Float32Array(n); this.by0 = new Float32Array(n);
+      this.bx1 = new Float32Array(n); this.by1 = new Float32Array(n);
+      let X0 = Infinity, Y0 = Infinity, X1 = -Infinity, Y1 = -Infinity;
       for (let i = 0; i < n; i++) {
         let x0 = this.cx[i], y0 = this.cy[i], x1 = x0, y1 = y0;
-        if (this.kind !== 'point' && this.unitRing[i + 1] > this.unitRing[i]) {
+        if (this._hasShape(i)) {
           x0 = y0 = Infinity; x1 = y1 = -Infinity;
           for (let v = this.ringStart[this.unitRing[i]]; v < this.ringStart[this.unitRing[i + 1]]; v++) {
-            const x = this.wx[v], y = this.wy[v];
+            const x = c[2 * v], y = c[2 * v + 1];
             if (x < x0) x0 = x; if (x > x1) x1 = x; if (y < y0) y0 = y; if (y > y1) y1 = y;
           }
         }
         this.bx0[i] = x0; this.by0[i] = y0; this.bx1[i] = x1; this.by1[i] = y1;
-      }
-      let X0 = Infinity, Y0 = Infinity, X1 = -Infinity, Y1 = -Infinity;
-      for (let i = 0; i < n; i++) {
-        X0 = Math.min(X0, this.bx0[i]); Y0 = Math.min(Y0, this.by0[i]);
-        X1 = Math.max(X1, this.bx1[i]); Y1 = Math.max(Y1, this.by1[i]);
+        if (x0 < X0) X0 = x0; if (y0 < Y0) Y0 = y0; if (x1 > X1) X1 = x1; if (y1 > Y1) Y1 = y1;
       }
       this.extent = [X0, Y0, X1, Y1];
     }
@@ -90,9 +85,20 @@
     }
 
     bounds() {  // Leaflet LatLngBounds of all units
-      const [X0, Y0, X1, Y1] = this.extent;
-      return L.latLngBounds(this.crs.pointToLatLng(L.point(X0, Y1), 0),
-                            this.crs.pointToLatLng(L.point(X1, Y0), 0));
+      const [X0, Y0, X1, Y1] = this.extent, [ox, oy] = this.origin;
+      return L.latLngBounds(this.crs.pointToLatLng(L.point(X0 + ox, Y1 + oy), 0),
+                            this.crs.pointToLatLng(L.point(X1 + ox, Y0 + oy), 0));
+    }
+
+    latLng(i) { return this.crs.pointToLatLng(L.point(this.cx[i] + this.origin[0], this.cy[i] + this.origin[1]), 0); }
+
+    setBorders() {  // units with a neighbour in another group get the territory outline
+      const a = this.g.edge_a, b = this.g.edge_b;
+      if (!a.length) { this.border.fill(1); return; }
+      this.border.fill(0);
+      for (let k = 0; k < a.length; k++) {
+        if (this.group[a[k]] !== this.group[b[k]]) { this.border[a[k]] = 1; this.border[b[k]] = 1; }
+      }
     }
 
     onAdd(map) {
@@ -103,7 +109,7 @@
       map.getContainer().appendChild(c);
       this._events = { move: this.redraw, zoom: this.redraw, resize: this.redraw, viewreset: this.redraw };
       map.on(this._events, this);
-      this.draw();
+      this.redraw();  // on the next frame, once the page has coloured the units
     }
 
     onRemove(map) { map.off(this._events, this); this._canvas.remove(); }
@@ -115,8 +121,9 @@
 
     _view() {
       const m = this._map, size = m.getSize(), z = m.getZoom();
-      const scale = m.getZoomScale(z, 0), origin = m.getPixelBounds().min;
-      return { size, scale, ox: origin.x, oy: origin.y };
+      const scale = m.getZoomScale(z, 0), px = m.getPixelBounds().min;
+      // screen = offset * scale - o, with the geometry's origin folded into o
+      return { size, scale, ox: px.x - this.origin[0] * scale, oy: px.y - this.origin[1] * scale };
     }
 
     toWorld(containerPoint) {  // container pixel -> zoom-0 world pixel
@@ -129,18 +136,26 @@
       return [this.cx[i] * v.scale - v.ox, this.cy[i] * v.scale - v.oy];
     }
 
+    _small(i, s) { return (this.bx1[i] - this.bx0[i]) * s < 4 && (this.by1[i] - this.by0[i]) * s < 4; }
+
     _path(ctx, i, v) {
       const s = v.scale, ox = v.ox, oy = v.oy;
-      if (this.kind === 'point' || this.unitRing[i + 1] === this.unitRing[i]) {
+      if (!this._hasShape(i)) {
         const r = this._radius;
         ctx.moveTo(this.cx[i] * s - ox + r, this.cy[i] * s - oy);
         ctx.arc(this.cx[i] * s - ox, this.cy[i] * s - oy, r, 0, 2 * Math.PI);
         return;
       }
+      if (this._small(i, s)) {  // under 4 px a shape looks like its box, at a seventh of the calls
+        const w = (this.bx1[i] - this.bx0[i]) * s, h = (this.by1[i] - this.by0[i]) * s;
+        ctx.rect(this.bx0[i] * s - ox, this.by0[i] * s - oy, Math.max(w, 1), Math.max(h, 1));
+        return;
+      }
+      const c = this.c;
       for (let r = this.unitRing[i]; r < this.unitRing[i + 1]; r++) {
         const a = this.ringStart[r], b = this.ringStart[r + 1];
-        ctx.moveTo(this.wx[a] * s - ox, this.wy[a] * s - oy);
-        for (let k = a + 1; k < b; k++) ctx.lineTo(this.wx[k] * s - ox, this.wy[k] * s - oy);
+        ctx.moveTo(c[2 * a] * s - ox, c[2 * a + 1] * s - oy);
+        for (let k = a + 1; k < b; k++) ctx.lineTo(c[2 * k] * s - ox, c[2 * k + 1] * s - oy);
         ctx.closePath();
       }
     }
@@ -171,17 +186,27 @@
       const polygons = this.kind !== 'point';
       const fine = spacing > 6;  // unit borders only when units are big enough to see them
       ctx.lineJoin = 'round';
+      if (polygons) this.setBorders();
       for (const [, members] of groups) {
         if (polygons) {
-          ctx.beginPath(); for (const i of members) this._path(ctx, i, v);
-          ctx.strokeStyle = '#1b1f24'; ctx.lineWidth = 2.4; ctx.stroke();
+          // the outline under the fills: only units on the group's edge can show it
+          ctx.beginPath(); for (const i of members) if (this.border[i]) this._path(ctx, i, v);
+          ctx.strokeStyle = '#1b1f24'; ctx.lineWidth = spacing > 4 ? 2.4 : 1.4; ctx.stroke();
         }
         const byColour = new Map();
         for (const i of members) { const k = this.colour[i]; let a = byColour.get(k); if (!a) byColour.set(k, a = []); a.push(i); }
         for (const [colour, list] of byColour) {
-          ctx.beginPath(); for (const i of list) this._path(ctx, i, v);
+          // shapes fill even-odd (holes listed as rings stay holes); boxes of tiny shapes
+          // overlap their neighbours' boxes, so they fill non-zero in a path of their own
+          let boxes = false;
+          ctx.beginPath();
+          for (const i of list) if (polygons && this._small(i, v.scale)) boxes = true; else this._path(ctx, i, v);
           ctx.fillStyle = colour; ctx.fill('evenodd');
           if (fine && polygons) { ctx.strokeStyle = 'rgba(255,255,255,.75)'; ctx.lineWidth = 0.6; ctx.stroke(); }
+          if (boxes) {
+            ctx.beginPath(); for (const i of list) if (this._small(i, v.scale)) this._path(ctx, i, v);
+            ctx.fill('nonzero');
+          }
           if (!polygons) { ctx.strokeStyle = '#333'; ctx.lineWidth = 0.7; ctx.stroke(); }
         }
       }
@@ -196,14 +221,20 @@
       }
       ctx.setLineDash([]);
       if (this.labels && spacing > 55) this._labels(ctx, v, visible);
-      this.paintedAt = performance.now();
+      this.lastDrawn = visible.length;
+      const waiting = this._waiting || []; this._waiting = [];
+      waiting.forEach(resolve => resolve());
+    }
+
+    drawn() {  // resolves when the next draw has finished
+      return new Promise(resolve => (this._waiting || (this._waiting = [])).push(resolve));
     }
 
     _overlay(ctx, v, visible, bit, style, fill) {
       ctx.beginPath(); let any = false;
       for (const i of visible) if (this.flags[i] & bit) { this._path(ctx, i, v); any = true; }
       if (!any) return;
-      if (fill) { ctx.fillStyle = fill; ctx.fill('evenodd'); }
+      if (fill) { ctx.fillStyle = fill; ctx.fill('nonzero'); }
       style(ctx); ctx.stroke();
     }
 
@@ -228,12 +259,13 @@
     }
 
     _inside(i, x, y) {
-      if (this.kind === 'point' || this.unitRing[i + 1] === this.unitRing[i]) return false;
+      if (!this._hasShape(i)) return false;
       let inside = false;
+      const c = this.c;
       for (let r = this.unitRing[i]; r < this.unitRing[i + 1]; r++) {
         const a = this.ringStart[r], b = this.ringStart[r + 1];
         for (let k = a, j = b - 1; k < b; j = k++) {
-          const xi = this.wx[k], yi = this.wy[k], xj = this.wx[j], yj = this.wy[j];
+          const xi = c[2 * k], yi = c[2 * k + 1], xj = c[2 * j], yj = c[2 * j + 1];
           if ((yi > y) !== (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) inside = !inside;
         }
       }
@@ -252,7 +284,7 @@
         if (x < this.bx0[i] - tol || x > this.bx1[i] + tol || y < this.by0[i] - tol || y > this.by1[i] + tol) continue;
         if (this._inside(i, x, y)) return i;
         const d = Math.hypot(this.cx[i] - x, this.cy[i] - y);
-        if ((this.kind === 'point' || this.unitRing[i + 1] === this.unitRing[i]) && d < tol && d < bestD) { best = i; bestD = d; }
+        if (!this._hasShape(i) && d < tol && d < bestD) { best = i; bestD = d; }
       }
       return best;
     }
@@ -275,7 +307,7 @@
 
     interiorPoint(i) {  // a container pixel inside unit i (its center if that is inside)
       let x = this.cx[i], y = this.cy[i];
-      if (this.kind !== 'point' && this.unitRing[i + 1] > this.unitRing[i] && !this._inside(i, x, y)) {
+      if (this._hasShape(i) && !this._inside(i, x, y)) {
         outer: for (let a = 1; a < 12; a++) for (let b = 1; b < 12; b++) {
           const tx = this.bx0[i] + (this.bx1[i] - this.bx0[i]) * a / 12, ty = this.by0[i] + (this.by1[i] - this.by0[i]) * b / 12;
           if (this._inside(i, tx, ty)) { x = tx; y = ty; break outer; }
@@ -287,4 +319,5 @@
   }
 
   window.UnitLayer = UnitLayer;
+  window.decodeGeometry = decodeGeometry;
 })();
