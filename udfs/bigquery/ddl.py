@@ -7,12 +7,13 @@ Per component ``c`` (from the registry, nothing hand-listed):
 * ``terraplan_<c>_tables(request STRING) RETURNS STRING`` - table-reference mode;
 * ``PROCEDURE <c>(<input>_table STRING, ..., out_<output> STRING, ..., params JSON)``
   which a user CALLs. It checks and quotes every table name, measures the input,
-  packs it with ``TO_JSON_STRING(ARRAY_AGG(t))`` and calls the packed function when it
-  fits BigQuery's limits (else the tables function, which reads and writes the
-  tables itself), RAISEs the component's message on bad input, writes each output
-  to a staging table and only then over its target (``CREATE OR REPLACE TABLE``,
-  first column ``run_id``), and records the run, failed ones included, in
-  ``terraplan_runs``.
+  estimates the reply (:mod:`udfs.bigquery.sizing`), packs the input with
+  ``TO_JSON_STRING(ARRAY_AGG(t))`` and calls the packed function when input and reply
+  fit BigQuery's limits (else, or when the reply still comes back too large, the tables
+  function, which reads and writes the tables itself), RAISEs the component's message on
+  bad input, writes each output to a staging table and only then over its target
+  (``CREATE OR REPLACE TABLE``, first column ``run_id``), and records the run, failed
+  ones included, in ``terraplan_runs``.
 
 Both functions use ``max_batching_rows = 1``: a call is a whole problem, so each
 gets its own request (and Cloud Run instance) and no batch nears the 15 MB
@@ -40,14 +41,10 @@ from components import registry
 from components.errors import InputError
 from components.spec import ComponentSpec
 from udfs.base import RUN_LOG_TABLE
-from udfs.bigquery.contract import MAX_ROW_INPUT_BYTES
+from udfs.bigquery.sizing import PARAM_VARIABLES, mode_expression
 from udfs.bigquery.tables import _DATASET, _PROJECT
 
 DIALECT = "bigquery"
-# The procedure packs the input only below these (margin under BigQuery's 5 MiB per
-# row for the parameters, and ~200 bytes per output row under the 15 MB response).
-PACKED_MAX_BYTES = MAX_ROW_INPUT_BYTES - 200_000
-PACKED_MAX_ROWS = 50_000
 
 RUN_LOG_SCHEMA = (("run_id", "STRING"), ("workflow", "STRING"), ("step", "STRING"),
                   ("component", "STRING"), ("status", "STRING"), ("started_at", "TIMESTAMP"),
@@ -206,10 +203,11 @@ def procedure(target: Target, spec: ComponentSpec) -> Statement:
         "DECLARE doc JSON;",
         "DECLARE projection STRING;",
         "DECLARE bad_columns INT64;",
+        *(f"DECLARE {v} INT64;" for v in PARAM_VARIABLES),
     ]
     for name, _, _ in ins:
         declare += [f"DECLARE {name}_full STRING;", f"DECLARE {name}_q STRING;",
-                    f"DECLARE {name}_json STRING;"]
+                    f"DECLARE {name}_json STRING;", f"DECLARE {name}_rows INT64 DEFAULT 0;"]
     for name, _ in outs:
         declare += [f"DECLARE out_{name}_full STRING;", f"DECLARE out_{name}_q STRING;",
                     f"DECLARE out_{name}_stage STRING;"]
@@ -231,14 +229,17 @@ def procedure(target: Target, spec: ComponentSpec) -> Statement:
     for name, _, required in ins:
         lines = [f"EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH("
                  f"TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', {name}_q) INTO n_rows, n_bytes;",
+                 f"SET {name}_rows = n_rows;",
                  "SET packed_rows = packed_rows + n_rows;",
                  "SET packed_bytes = packed_bytes + n_bytes;"]
         body += lines if required else [f"IF {name}_q IS NOT NULL THEN",
                                          *("  " + x for x in lines), "END IF;"]
     body.append("SET packed_bytes = packed_bytes + IFNULL(BYTE_LENGTH(TO_JSON_STRING(params)), "
                 "0);")
-    body.append(f"SET mode = IF(packed_bytes <= {PACKED_MAX_BYTES} AND packed_rows <= "
-                f"{PACKED_MAX_ROWS}, 'packed', 'tables');")
+    body += [f"SET {v} = SAFE_CAST(JSON_VALUE(params, {literal(path)}) AS INT64);"
+             for v, path in PARAM_VARIABLES.items()]
+    body.append("-- the reply must fit too: a cost matrix can be 60x its input")
+    body.append(f"SET mode = {mode_expression(spec).sql(dialect=DIALECT)};")
 
     body.append("-- 3. solve (the service raises nothing: bad input comes back as $.error)")
     body.append("IF mode = 'packed' THEN")
@@ -250,7 +251,13 @@ def procedure(target: Target, spec: ComponentSpec) -> Statement:
     packed_args = ", ".join([f"{name}_json" for name, _, _ in ins] + ["TO_JSON_STRING(params)"])
     body.append(f"  SET result = (SELECT {_q(target, function_name(c, 'packed'))}"
                 f"({packed_args}));")
-    body.append("ELSE")
+    body.append("  -- a reply over BigQuery's limit after all: solve again in table mode")
+    body.append("  IF JSON_VALUE(PARSE_JSON(result, wide_number_mode => 'round'), '$.kind') = "
+                "'reply_too_large' THEN")
+    body.append("    SET mode = 'tables';")
+    body.append("  END IF;")
+    body.append("END IF;")
+    body.append("IF mode = 'tables' THEN")
     inputs_obj = ", ".join(f"{literal(n)}, {n}_full" for n, _, _ in ins)
     outputs_obj = ", ".join(f"{literal(n)}, out_{n}_full" for n, _ in outs)
     body.append(f"  SET result = (SELECT {_q(target, function_name(c, 'tables'))}"

@@ -52,6 +52,7 @@ from udfs.bigquery.contract import (
     MAX_RESPONSE_BYTES,
     MAX_ROW_INPUT_BYTES,
     MODES,
+    REPLY_TOO_LARGE,
     TABLE_MODE_HINT,
     ContractError,
     RemoteRequest,
@@ -170,7 +171,8 @@ class RemoteFunctionHandler:
             if size + _REPLY_OVERHEAD > limit:
                 replies[i] = json.dumps({"error": (
                     f"the result of '{component}' is {size:,} bytes, over BigQuery's "
-                    f"{limit:,}-byte response limit for remote functions; {TABLE_MODE_HINT}")})
+                    f"{limit:,}-byte response limit for remote functions; {TABLE_MODE_HINT}"),
+                    "kind": REPLY_TOO_LARGE})
                 sizes[i] = len(json.dumps(replies[i])) + 1
         total = sum(sizes) + _REPLY_OVERHEAD
         if total > limit:

@@ -58,18 +58,23 @@ BEGIN
   DECLARE doc JSON;
   DECLARE projection STRING;
   DECLARE bad_columns INT64;
+  DECLARE param_k INT64;
   DECLARE points_full STRING;
   DECLARE points_q STRING;
   DECLARE points_json STRING;
+  DECLARE points_rows INT64 DEFAULT 0;
   DECLARE to_full STRING;
   DECLARE to_q STRING;
   DECLARE to_json STRING;
+  DECLARE to_rows INT64 DEFAULT 0;
   DECLARE edges_full STRING;
   DECLARE edges_q STRING;
   DECLARE edges_json STRING;
+  DECLARE edges_rows INT64 DEFAULT 0;
   DECLARE nodes_full STRING;
   DECLARE nodes_q STRING;
   DECLARE nodes_json STRING;
+  DECLARE nodes_rows INT64 DEFAULT 0;
   DECLARE out_costs_full STRING;
   DECLARE out_costs_q STRING;
   DECLARE out_costs_stage STRING;
@@ -109,25 +114,31 @@ BEGIN
     SET out_costs_stage = '`' || REGEXP_REPLACE(out_costs_full, r'[.][^.]+$', '') || '._terraplan_stage_' || REGEXP_REPLACE(run_id, r'[^A-Za-z0-9]', '_') || '_costs' || '`';
     -- 2. measure the input: packed JSON when it fits BigQuery's limits
     EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', points_q) INTO n_rows, n_bytes;
+    SET points_rows = n_rows;
     SET packed_rows = packed_rows + n_rows;
     SET packed_bytes = packed_bytes + n_bytes;
     IF to_q IS NOT NULL THEN
       EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', to_q) INTO n_rows, n_bytes;
+      SET to_rows = n_rows;
       SET packed_rows = packed_rows + n_rows;
       SET packed_bytes = packed_bytes + n_bytes;
     END IF;
     IF edges_q IS NOT NULL THEN
       EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', edges_q) INTO n_rows, n_bytes;
+      SET edges_rows = n_rows;
       SET packed_rows = packed_rows + n_rows;
       SET packed_bytes = packed_bytes + n_bytes;
     END IF;
     IF nodes_q IS NOT NULL THEN
       EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', nodes_q) INTO n_rows, n_bytes;
+      SET nodes_rows = n_rows;
       SET packed_rows = packed_rows + n_rows;
       SET packed_bytes = packed_bytes + n_bytes;
     END IF;
     SET packed_bytes = packed_bytes + IFNULL(BYTE_LENGTH(TO_JSON_STRING(params)), 0);
-    SET mode = IF(packed_bytes <= 5042880 AND packed_rows <= 50000, 'packed', 'tables');
+    SET param_k = SAFE_CAST(JSON_VALUE(params, '$.k') AS INT64);
+    -- the reply must fit too: a cost matrix can be 60x its input
+    SET mode = CASE WHEN packed_bytes <= 5042880 AND packed_rows <= 50000 AND (points_rows * LEAST(COALESCE(param_k, CASE WHEN to_rows > 0 THEN to_rows ELSE points_rows END), CASE WHEN to_rows > 0 THEN to_rows ELSE points_rows END)) * 100 <= 13500000 THEN 'packed' ELSE 'tables' END;
     -- 3. solve (the service raises nothing: bad input comes back as $.error)
     IF mode = 'packed' THEN
       EXECUTE IMMEDIATE FORMAT('SELECT TO_JSON_STRING(ARRAY_AGG(t)) FROM %s AS t', points_q) INTO points_json;
@@ -141,7 +152,12 @@ BEGIN
         EXECUTE IMMEDIATE FORMAT('SELECT TO_JSON_STRING(ARRAY_AGG(t)) FROM %s AS t', nodes_q) INTO nodes_json;
       END IF;
       SET result = (SELECT `my-project`.`terraplan`.`terraplan_cost_matrix`(points_json, to_json, edges_json, nodes_json, TO_JSON_STRING(params)));
-    ELSE
+      -- a reply over BigQuery's limit after all: solve again in table mode
+      IF JSON_VALUE(PARSE_JSON(result, wide_number_mode => 'round'), '$.kind') = 'reply_too_large' THEN
+        SET mode = 'tables';
+      END IF;
+    END IF;
+    IF mode = 'tables' THEN
       SET result = (SELECT `my-project`.`terraplan`.`terraplan_cost_matrix_tables`(TO_JSON_STRING(JSON_OBJECT('inputs', JSON_OBJECT('points', points_full, 'to', to_full, 'edges', edges_full, 'nodes', nodes_full), 'outputs', JSON_OBJECT('costs', out_costs_full), 'params', params, 'run_id', run_id))));
     END IF;
     SET doc = PARSE_JSON(result, wide_number_mode => 'round');

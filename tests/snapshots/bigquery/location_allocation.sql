@@ -59,21 +59,27 @@ BEGIN
   DECLARE doc JSON;
   DECLARE projection STRING;
   DECLARE bad_columns INT64;
+  DECLARE param_k INT64;
   DECLARE demand_full STRING;
   DECLARE demand_q STRING;
   DECLARE demand_json STRING;
+  DECLARE demand_rows INT64 DEFAULT 0;
   DECLARE candidates_full STRING;
   DECLARE candidates_q STRING;
   DECLARE candidates_json STRING;
+  DECLARE candidates_rows INT64 DEFAULT 0;
   DECLARE required_full STRING;
   DECLARE required_q STRING;
   DECLARE required_json STRING;
+  DECLARE required_rows INT64 DEFAULT 0;
   DECLARE competitors_full STRING;
   DECLARE competitors_q STRING;
   DECLARE competitors_json STRING;
+  DECLARE competitors_rows INT64 DEFAULT 0;
   DECLARE edges_full STRING;
   DECLARE edges_q STRING;
   DECLARE edges_json STRING;
+  DECLARE edges_rows INT64 DEFAULT 0;
   DECLARE out_assignments_full STRING;
   DECLARE out_assignments_q STRING;
   DECLARE out_assignments_stage STRING;
@@ -129,30 +135,37 @@ BEGIN
     SET out_facilities_stage = '`' || REGEXP_REPLACE(out_facilities_full, r'[.][^.]+$', '') || '._terraplan_stage_' || REGEXP_REPLACE(run_id, r'[^A-Za-z0-9]', '_') || '_facilities' || '`';
     -- 2. measure the input: packed JSON when it fits BigQuery's limits
     EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', demand_q) INTO n_rows, n_bytes;
+    SET demand_rows = n_rows;
     SET packed_rows = packed_rows + n_rows;
     SET packed_bytes = packed_bytes + n_bytes;
     IF candidates_q IS NOT NULL THEN
       EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', candidates_q) INTO n_rows, n_bytes;
+      SET candidates_rows = n_rows;
       SET packed_rows = packed_rows + n_rows;
       SET packed_bytes = packed_bytes + n_bytes;
     END IF;
     IF required_q IS NOT NULL THEN
       EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', required_q) INTO n_rows, n_bytes;
+      SET required_rows = n_rows;
       SET packed_rows = packed_rows + n_rows;
       SET packed_bytes = packed_bytes + n_bytes;
     END IF;
     IF competitors_q IS NOT NULL THEN
       EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', competitors_q) INTO n_rows, n_bytes;
+      SET competitors_rows = n_rows;
       SET packed_rows = packed_rows + n_rows;
       SET packed_bytes = packed_bytes + n_bytes;
     END IF;
     IF edges_q IS NOT NULL THEN
       EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', edges_q) INTO n_rows, n_bytes;
+      SET edges_rows = n_rows;
       SET packed_rows = packed_rows + n_rows;
       SET packed_bytes = packed_bytes + n_bytes;
     END IF;
     SET packed_bytes = packed_bytes + IFNULL(BYTE_LENGTH(TO_JSON_STRING(params)), 0);
-    SET mode = IF(packed_bytes <= 5042880 AND packed_rows <= 50000, 'packed', 'tables');
+    SET param_k = SAFE_CAST(JSON_VALUE(params, '$.k') AS INT64);
+    -- the reply must fit too: a cost matrix can be 60x its input
+    SET mode = CASE WHEN packed_bytes <= 5042880 AND packed_rows <= 50000 AND (demand_rows) * 212 + (candidates_rows + required_rows) * 212 <= 13500000 THEN 'packed' ELSE 'tables' END;
     -- 3. solve (the service raises nothing: bad input comes back as $.error)
     IF mode = 'packed' THEN
       EXECUTE IMMEDIATE FORMAT('SELECT TO_JSON_STRING(ARRAY_AGG(t)) FROM %s AS t', demand_q) INTO demand_json;
@@ -169,7 +182,12 @@ BEGIN
         EXECUTE IMMEDIATE FORMAT('SELECT TO_JSON_STRING(ARRAY_AGG(t)) FROM %s AS t', edges_q) INTO edges_json;
       END IF;
       SET result = (SELECT `my-project`.`terraplan`.`terraplan_location_allocation`(demand_json, candidates_json, required_json, competitors_json, edges_json, TO_JSON_STRING(params)));
-    ELSE
+      -- a reply over BigQuery's limit after all: solve again in table mode
+      IF JSON_VALUE(PARSE_JSON(result, wide_number_mode => 'round'), '$.kind') = 'reply_too_large' THEN
+        SET mode = 'tables';
+      END IF;
+    END IF;
+    IF mode = 'tables' THEN
       SET result = (SELECT `my-project`.`terraplan`.`terraplan_location_allocation_tables`(TO_JSON_STRING(JSON_OBJECT('inputs', JSON_OBJECT('demand', demand_full, 'candidates', candidates_full, 'required', required_full, 'competitors', competitors_full, 'edges', edges_full), 'outputs', JSON_OBJECT('assignments', out_assignments_full, 'facilities', out_facilities_full), 'params', params, 'run_id', run_id))));
     END IF;
     SET doc = PARSE_JSON(result, wide_number_mode => 'round');

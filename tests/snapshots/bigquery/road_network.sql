@@ -55,9 +55,11 @@ BEGIN
   DECLARE doc JSON;
   DECLARE projection STRING;
   DECLARE bad_columns INT64;
+  DECLARE param_k INT64;
   DECLARE osm_full STRING;
   DECLARE osm_q STRING;
   DECLARE osm_json STRING;
+  DECLARE osm_rows INT64 DEFAULT 0;
   DECLARE out_nodes_full STRING;
   DECLARE out_nodes_q STRING;
   DECLARE out_nodes_stage STRING;
@@ -85,15 +87,23 @@ BEGIN
     SET out_edges_stage = '`' || REGEXP_REPLACE(out_edges_full, r'[.][^.]+$', '') || '._terraplan_stage_' || REGEXP_REPLACE(run_id, r'[^A-Za-z0-9]', '_') || '_edges' || '`';
     -- 2. measure the input: packed JSON when it fits BigQuery's limits
     EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', osm_q) INTO n_rows, n_bytes;
+    SET osm_rows = n_rows;
     SET packed_rows = packed_rows + n_rows;
     SET packed_bytes = packed_bytes + n_bytes;
     SET packed_bytes = packed_bytes + IFNULL(BYTE_LENGTH(TO_JSON_STRING(params)), 0);
-    SET mode = IF(packed_bytes <= 5042880 AND packed_rows <= 50000, 'packed', 'tables');
+    SET param_k = SAFE_CAST(JSON_VALUE(params, '$.k') AS INT64);
+    -- the reply must fit too: a cost matrix can be 60x its input
+    SET mode = CASE WHEN packed_bytes <= 5042880 AND packed_rows <= 50000 AND (osm_rows) * 100 + (2 * osm_rows) * 212 <= 13500000 THEN 'packed' ELSE 'tables' END;
     -- 3. solve (the service raises nothing: bad input comes back as $.error)
     IF mode = 'packed' THEN
       EXECUTE IMMEDIATE FORMAT('SELECT TO_JSON_STRING(ARRAY_AGG(t)) FROM %s AS t', osm_q) INTO osm_json;
       SET result = (SELECT `my-project`.`terraplan`.`terraplan_road_network`(osm_json, TO_JSON_STRING(params)));
-    ELSE
+      -- a reply over BigQuery's limit after all: solve again in table mode
+      IF JSON_VALUE(PARSE_JSON(result, wide_number_mode => 'round'), '$.kind') = 'reply_too_large' THEN
+        SET mode = 'tables';
+      END IF;
+    END IF;
+    IF mode = 'tables' THEN
       SET result = (SELECT `my-project`.`terraplan`.`terraplan_road_network_tables`(TO_JSON_STRING(JSON_OBJECT('inputs', JSON_OBJECT('osm', osm_full), 'outputs', JSON_OBJECT('nodes', out_nodes_full, 'edges', out_edges_full), 'params', params, 'run_id', run_id))));
     END IF;
     SET doc = PARSE_JSON(result, wide_number_mode => 'round');

@@ -57,15 +57,19 @@ BEGIN
   DECLARE doc JSON;
   DECLARE projection STRING;
   DECLARE bad_columns INT64;
+  DECLARE param_k INT64;
   DECLARE scus_full STRING;
   DECLARE scus_q STRING;
   DECLARE scus_json STRING;
+  DECLARE scus_rows INT64 DEFAULT 0;
   DECLARE centers_full STRING;
   DECLARE centers_q STRING;
   DECLARE centers_json STRING;
+  DECLARE centers_rows INT64 DEFAULT 0;
   DECLARE edges_full STRING;
   DECLARE edges_q STRING;
   DECLARE edges_json STRING;
+  DECLARE edges_rows INT64 DEFAULT 0;
   DECLARE out_assignments_full STRING;
   DECLARE out_assignments_q STRING;
   DECLARE out_assignments_stage STRING;
@@ -107,20 +111,25 @@ BEGIN
     SET out_territories_stage = '`' || REGEXP_REPLACE(out_territories_full, r'[.][^.]+$', '') || '._terraplan_stage_' || REGEXP_REPLACE(run_id, r'[^A-Za-z0-9]', '_') || '_territories' || '`';
     -- 2. measure the input: packed JSON when it fits BigQuery's limits
     EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', scus_q) INTO n_rows, n_bytes;
+    SET scus_rows = n_rows;
     SET packed_rows = packed_rows + n_rows;
     SET packed_bytes = packed_bytes + n_bytes;
     IF centers_q IS NOT NULL THEN
       EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', centers_q) INTO n_rows, n_bytes;
+      SET centers_rows = n_rows;
       SET packed_rows = packed_rows + n_rows;
       SET packed_bytes = packed_bytes + n_bytes;
     END IF;
     IF edges_q IS NOT NULL THEN
       EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', edges_q) INTO n_rows, n_bytes;
+      SET edges_rows = n_rows;
       SET packed_rows = packed_rows + n_rows;
       SET packed_bytes = packed_bytes + n_bytes;
     END IF;
     SET packed_bytes = packed_bytes + IFNULL(BYTE_LENGTH(TO_JSON_STRING(params)), 0);
-    SET mode = IF(packed_bytes <= 5042880 AND packed_rows <= 50000, 'packed', 'tables');
+    SET param_k = SAFE_CAST(JSON_VALUE(params, '$.k') AS INT64);
+    -- the reply must fit too: a cost matrix can be 60x its input
+    SET mode = CASE WHEN packed_bytes <= 5042880 AND packed_rows <= 50000 AND (scus_rows) * 184 + (scus_rows) * 324 <= 13500000 THEN 'packed' ELSE 'tables' END;
     -- 3. solve (the service raises nothing: bad input comes back as $.error)
     IF mode = 'packed' THEN
       EXECUTE IMMEDIATE FORMAT('SELECT TO_JSON_STRING(ARRAY_AGG(t)) FROM %s AS t', scus_q) INTO scus_json;
@@ -131,7 +140,12 @@ BEGIN
         EXECUTE IMMEDIATE FORMAT('SELECT TO_JSON_STRING(ARRAY_AGG(t)) FROM %s AS t', edges_q) INTO edges_json;
       END IF;
       SET result = (SELECT `my-project`.`terraplan`.`terraplan_territory_balancing`(scus_json, centers_json, edges_json, TO_JSON_STRING(params)));
-    ELSE
+      -- a reply over BigQuery's limit after all: solve again in table mode
+      IF JSON_VALUE(PARSE_JSON(result, wide_number_mode => 'round'), '$.kind') = 'reply_too_large' THEN
+        SET mode = 'tables';
+      END IF;
+    END IF;
+    IF mode = 'tables' THEN
       SET result = (SELECT `my-project`.`terraplan`.`terraplan_territory_balancing_tables`(TO_JSON_STRING(JSON_OBJECT('inputs', JSON_OBJECT('scus', scus_full, 'centers', centers_full, 'edges', edges_full), 'outputs', JSON_OBJECT('assignments', out_assignments_full, 'territories', out_territories_full), 'params', params, 'run_id', run_id))));
     END IF;
     SET doc = PARSE_JSON(result, wide_number_mode => 'round');
