@@ -92,6 +92,11 @@ class Target:
                              column="endpoint")
 
     @property
+    def location(self) -> str:
+        """The connection's BigQuery location (``us``, ``eu``, ``europe-west3``)."""
+        return self.connection.split(".")[-2].lower()
+
+    @property
     def connection_path(self) -> str:
         parts = self.connection.split(".")
         return ".".join(parts if len(parts) == 3 else [self.project, *parts])
@@ -143,6 +148,17 @@ def output_args(spec: ComponentSpec) -> list[str]:
 
 
 # -- DDL ----------------------------------------------------------------------------------
+
+def dataset(target: Target) -> Statement:
+    """The dataset, in the connection's location (a remote function must be in it)."""
+    name = exp.Table(this=exp.to_identifier(target.dataset, quoted=True),
+                     db=exp.to_identifier(target.project, quoted=True)).sql(dialect=DIALECT)
+    # not through _canonical: sqlglot prints OPTIONS (location = ...) as LOCATION '...',
+    # which BigQuery does not take
+    sql = (f"CREATE SCHEMA IF NOT EXISTS {name} OPTIONS (location = "
+           f"{literal(target.location)})")
+    return Statement(f"dataset/{target.dataset}", "dataset", sql)
+
 
 def run_log_table(target: Target) -> Statement:
     columns = ", ".join(f"{ident(n)} {t}" for n, t in RUN_LOG_SCHEMA)
@@ -333,7 +349,7 @@ def statements(target: Target, components: list[str] | None = None) -> list[Stat
     """Every statement ``terraplan deploy bigquery`` runs, in order."""
     known = registry.components()
     names = components or list(known)
-    out = [run_log_table(target)]
+    out = [dataset(target), run_log_table(target)]
     for name in names:
         spec = registry.get(name).spec
         out += [remote_function(target, spec, "packed"), remote_function(target, spec, "tables"),

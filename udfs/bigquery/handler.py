@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ from udfs.bigquery.contract import (
     parse_request,
     replies_body,
 )
+from udfs.bigquery.service import TIMEOUT_ENV, time_limit_cap
 from udfs.bigquery.tables import (
     BigQueryTables,
     ClientFactory,
@@ -91,6 +93,11 @@ def _google_errors() -> tuple[tuple[type, ...], tuple[type, ...]]:
     return user, transient
 
 
+def _env_timeout() -> float | None:
+    value = os.environ.get(TIMEOUT_ENV)
+    return float(value) if value else None
+
+
 @dataclass
 class RemoteFunctionHandler:
     """Answers BigQuery remote-function requests; the BigQuery client factory is injectable."""
@@ -99,6 +106,8 @@ class RemoteFunctionHandler:
     max_request_bytes: int = MAX_REQUEST_BYTES
     max_row_input_bytes: int = MAX_ROW_INPUT_BYTES
     max_response_bytes: int = MAX_RESPONSE_BYTES
+    # Cloud Run's request timeout (set by the deploy); the solver's time_limit stays under it
+    request_timeout: float | None = field(default_factory=lambda: _env_timeout())
     _clients: dict[str | None, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -216,13 +225,29 @@ class RemoteFunctionHandler:
                                  f"{str(err)[:300]}); request {request.request_id}"}
         return json.dumps(document, separators=(",", ":"))
 
-    @staticmethod
-    def _packed(component: str, args: list[Any]) -> dict[str, Any]:
+    def _capped(self, component: str, params: dict[str, Any]) -> tuple[dict[str, Any], list]:
+        """``time_limit`` under the request timeout: a 504 is retried, rerunning the solve."""
+        spec = registry.get(component).spec
+        limit = next((p for p in spec.params if p.name == "time_limit"), None)
+        if self.request_timeout is None or limit is None:
+            return params, []
+        cap = time_limit_cap(self.request_timeout)
+        asked = params.get("time_limit", limit.default)
+        if not isinstance(asked, (int, float)) or asked <= cap:
+            return params, []  # a bad value is the component's to report
+        note = (f"time_limit {asked} capped to {cap:g} s: the service's request timeout is "
+                f"{self.request_timeout:g} s (terraplan deploy bigquery --max-units sets it)")
+        return {**params, "time_limit": cap}, [note]
+
+    def _packed(self, component: str, args: list[Any]) -> dict[str, Any]:
         *tables, params = args
+        params, warnings = self._capped(component, parse_params(params))
         with highs.in_process():  # one solve per request: no forked children in Cloud Run
             result = run_packed(component, tables, params)
         document = result_document(result)
         document["schema"] = {name: table_schema(df) for name, df in result.tables.items()}
+        if warnings:
+            document["warnings"] = warnings
         return document
 
     def _client(self, project: str | None) -> Any:
@@ -266,7 +291,7 @@ class RemoteFunctionHandler:
         project = out_ids[out_names[0]].project
         in_ids = {n: parse_table_id(inputs[n], argument=f"inputs.{n}", default_project=project)
                   for n in in_names if inputs.get(n)}
-        params = parse_params(body.get("params"))
+        params, warnings = self._capped(component, parse_params(body.get("params")))
         run_id = body.get("run_id") or new_run_id()
         if not isinstance(run_id, str) or len(run_id) > 128:
             raise InputError("'run_id' must be a string of at most 128 characters",
@@ -281,7 +306,7 @@ class RemoteFunctionHandler:
         return {"run_id": run_id,
                 "outputs": {n: {"table": str(out_ids[n]), "rows": counts[str(out_ids[n])]}
                             for n in out_names},
-                "report": jsonable(result.report)}
+                "report": jsonable(result.report), **({"warnings": warnings} if warnings else {})}
 
 
 _HANDLER = RemoteFunctionHandler()

@@ -1,3 +1,6 @@
+-- dataset/terraplan
+CREATE SCHEMA IF NOT EXISTS `my-project`.`terraplan` OPTIONS (location = 'us');
+
 -- table/terraplan_runs
 CREATE TABLE IF NOT EXISTS `my-project`.`terraplan`.`terraplan_runs` (
   `run_id` STRING,
