@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pandas as pd
@@ -38,28 +40,43 @@ class FakeClient:
     def __init__(self) -> None:
         self.tables: dict[str, list[dict]] = {}
         self.fail_on: set[str] = set()
+        self.loads: list[str] = []
+        self.deleted: list[str] = []
 
-    def list_rows(self, table):
+    def get_table(self, table):
+        table = str(getattr(table, "path", table))
         if table not in self.tables:
             from google.api_core.exceptions import NotFound
             raise NotFound(f"Not found: Table {table}")
-        rows = self.tables[table]
+        return SimpleNamespace(path=table, num_rows=len(self.tables[table]))
+
+    def list_rows(self, table, max_results=None):
+        table = str(getattr(table, "path", table))
+        if table not in self.tables:
+            from google.api_core.exceptions import NotFound
+            raise NotFound(f"Not found: Table {table}")
+        rows = self.tables[table][:max_results]
         names = list(rows[0]) if rows else []
-        return _Rows([SimpleNamespace(items=r.items) for r in rows], names)
+        return _Rows([dict(r) for r in rows], names)
 
     def load_table_from_json(self, rows, table, job_config=None):
         if any(table.endswith(f) or f in table for f in self.fail_on):
             from google.api_core.exceptions import BadRequest
             raise BadRequest(f"cannot load {table}")
         self.tables[table] = [dict(r) for r in rows]
+        self.loads.append(table)
         return SimpleNamespace(result=lambda: None)
 
     def copy_table(self, source, target, job_config=None):
+        if source not in self.tables:
+            from google.api_core.exceptions import NotFound
+            raise NotFound(f"Not found: Table {source}")
         self.tables[target] = list(self.tables[source])
         return SimpleNamespace(result=lambda: None)
 
     def delete_table(self, table, not_found_ok=False):
         self.tables.pop(table, None)
+        self.deleted.append(table)
 
 
 class _Rows(list):
@@ -68,8 +85,9 @@ class _Rows(list):
         self.schema = [SimpleNamespace(name=n) for n in names]
 
 
-def _call(url: str, request: dict, project: str) -> dict:
-    body = bq_body([[json.dumps(request)]], context=CONTEXT, project=project)
+def _call(url: str, request: dict, project: str, request_id: str = "124ab1c") -> dict:
+    body = bq_body([[json.dumps(request)]], context=CONTEXT, project=project,
+                   request_id=request_id)
     response = requests.post(url, data=body, timeout=120,
                              headers={"Content-Type": "application/json"})
     assert response.status_code == 200, response.text
@@ -122,9 +140,95 @@ def test_fake_client_table_mode_and_atomic_failure():
             doc = _call(url, {**_request("ds"), "run_id": "run-2"}, "test-project")
             assert "cannot load" in doc["error"]
             assert client.tables == before  # previous outputs untouched, no stage left
-            missing = _call(url, {**_request("ds"), "inputs": {"scus": "ds.nope"}},
+            missing = _call(url, {**_request("ds"), "run_id": "run-3",
+                                  "inputs": {"scus": "ds.nope"}},
                             "test-project")
             assert "Not found" in missing["error"] and "ds.nope" in missing["error"]
+    finally:
+        set_handler(previous)
+
+
+# -- item 10: BigQuery resends requests; table mode must be idempotent --------------------------
+
+class RacingClient(FakeClient):
+    """Both copies of a request stage their outputs before either publishes, and the second
+    copy publishes only after the first has cleaned up: the interleaving that made one
+    copy's cleanup delete the other's staging tables."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.staged = threading.Barrier(2, timeout=120)
+        self.first_done = threading.Event()
+        self.lock = threading.Lock()
+        self.copiers: list[int] = []
+
+    def load_table_from_json(self, rows, table, job_config=None):
+        job = super().load_table_from_json(rows, table, job_config)
+        if table.endswith("_1"):  # the last output of this copy is staged
+            self.staged.wait()
+        return job
+
+    def copy_table(self, source, target, job_config=None):
+        me = threading.get_ident()
+        with self.lock:
+            if me not in self.copiers:
+                self.copiers.append(me)
+        if self.copiers.index(me) == 1:
+            self.first_done.wait(timeout=120)
+        return super().copy_table(source, target, job_config)
+
+    def delete_table(self, table, not_found_ok=False):
+        super().delete_table(table, not_found_ok)
+        if self.copiers and self.copiers[0] == threading.get_ident():
+            self.first_done.set()
+
+
+def _grid_client(client: FakeClient) -> FakeClient:
+    client.tables["test-project.ds.scus"] = json.loads(grid_scus().to_json(orient="records"))
+    client.tables["test-project.ds.edges"] = json.loads(grid_edges().to_json(orient="records"))
+    return client
+
+
+def test_the_same_table_mode_request_twice_concurrently():
+    client = _grid_client(RacingClient())
+    previous = set_handler(RemoteFunctionHandler(client_factory=lambda project: client))
+    try:
+        with local_server() as url, ThreadPoolExecutor(2) as pool:
+            docs = list(pool.map(lambda _: _call(url, _request("ds"), "test-project"), range(2)))
+    finally:
+        set_handler(previous)
+    for doc in docs:
+        assert "error" not in doc, doc
+        assert doc["outputs"]["assignments"] == {"table": "test-project.ds.assignments",
+                                                 "rows": 36}
+    _check_outputs(lambda t: pd.DataFrame.from_records(client.tables[t]), "test-project", "ds",
+                   "run-1")
+    stages = [t for t in client.loads if "_terraplan_stage_" in t]
+    assert len(stages) == 4 and len(set(stages)) == 4  # each copy staged its own tables
+    assert sorted(client.deleted) == sorted(stages)
+    assert not [t for t in client.tables if "_terraplan_stage_" in t]
+
+
+def test_a_resent_request_that_succeeded_is_answered_without_solving_again():
+    client = _grid_client(FakeClient())
+    previous = set_handler(RemoteFunctionHandler(client_factory=lambda project: client))
+    try:
+        with local_server() as url:
+            first = _call(url, _request("ds"), "test-project")
+            loads = len(client.loads)
+            again = _call(url, _request("ds"), "test-project")
+            assert len(client.loads) == loads  # nothing solved or written the second time
+            assert again["outputs"] == first["outputs"] and again["already_succeeded"] is True
+            # no run id in the request: BigQuery's request id names the run, so a resend of
+            # the same request is recognised too
+            bare = {k: v for k, v in _request("ds").items() if k != "run_id"}
+            one = _call(url, bare, "test-project", request_id="req-77")
+            loads = len(client.loads)
+            two = _call(url, bare, "test-project", request_id="req-77")
+            assert one["run_id"] == two["run_id"] and two["already_succeeded"] is True
+            assert len(client.loads) == loads
+            other = _call(url, bare, "test-project", request_id="req-78")
+            assert other["run_id"] != one["run_id"] and "already_succeeded" not in other
     finally:
         set_handler(previous)
 
@@ -161,6 +265,9 @@ def test_emulator_table_mode_over_http(emulator_client):
                                                                   default_project=None))
 
             _check_outputs(read, "test-project", ds, "run-1")
+            again = _call(url, _request(ds), "test-project")  # BigQuery resends it
+            assert again["already_succeeded"] is True, again
+            assert again["outputs"] == doc["outputs"]
             # a failing second write (its dataset does not exist) leaves run-1 in place
             request = {**_request(ds), "run_id": "run-2"}
             request["outputs"]["territories"] = "missing_dataset.territories"

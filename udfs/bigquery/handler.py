@@ -205,7 +205,8 @@ class RemoteFunctionHandler:
             if mode == "packed":
                 document = self._packed(component, args)
             else:
-                document = self._tables(component, args[0], request.caller_project)
+                document = self._tables(component, args[0], request.caller_project,
+                                        request.request_id)
         except TerraplanError as err:
             document = error_document(err)
         except json.JSONDecodeError as err:
@@ -256,8 +257,8 @@ class RemoteFunctionHandler:
                 self._clients[project] = self.client_factory(project)
             return self._clients[project]
 
-    def _tables(self, component: str, payload: Any, caller_project: str | None
-                ) -> dict[str, Any]:
+    def _tables(self, component: str, payload: Any, caller_project: str | None,
+                request_id: str | None = None) -> dict[str, Any]:
         from components.errors import InputError
 
         spec = registry.get(component).spec
@@ -292,12 +293,19 @@ class RemoteFunctionHandler:
         in_ids = {n: parse_table_id(inputs[n], argument=f"inputs.{n}", default_project=project)
                   for n in in_names if inputs.get(n)}
         params, warnings = self._capped(component, parse_params(body.get("params")))
-        run_id = body.get("run_id") or new_run_id()
+        # a resend of the same request (same requestId) is the same run
+        run_id = body.get("run_id") or (f"bq-{request_id}" if request_id else new_run_id())
         if not isinstance(run_id, str) or len(run_id) > 128:
             raise InputError("'run_id' must be a string of at most 128 characters",
                              column="run_id")
 
         store = BigQueryTables(self._client(project))
+        done = store.completed([out_ids[n] for n in out_names], run_id)
+        if done is not None:  # BigQuery resent a request that already succeeded
+            return {"run_id": run_id, "already_succeeded": True,
+                    "outputs": {n: {"table": str(out_ids[n]), "rows": done[str(out_ids[n])]}
+                                for n in out_names},
+                    "report": {"status": "already_succeeded", "run_id": run_id}}
         frames = {n: store.read(t) for n, t in in_ids.items()}
         main = frames.pop(in_names[0])
         with highs.in_process():

@@ -7,12 +7,19 @@ table: every output is first loaded into a staging table (a load job, free and
 all-or-nothing), and only when all are staged is each copied over its target
 (copy job, ``WRITE_TRUNCATE``); a failure before that leaves every previous
 output as it was. Staging tables are deleted in all cases.
+
+BigQuery may resend a request, even one that succeeded, and two copies may run at
+once. So each attempt stages under its own names (run id plus a random token: one
+copy's cleanup never deletes the other's staging tables), both copies of a
+deterministic solve publish the same tables, and a request whose outputs already all
+hold its run id is answered from them without solving again (:meth:`completed`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -132,10 +139,28 @@ class BigQueryTables:
         columns = [f.name for f in (rows.schema or [])]
         return pd.DataFrame.from_records(records, columns=columns or None)
 
+    def completed(self, targets: list[TableId], run_id: str) -> dict[str, int] | None:
+        """Row counts when every target already holds ``run_id`` (the run published), else
+        None. A table is written whole by one run, so its first row tells."""
+        from google.api_core.exceptions import NotFound
+
+        counts: dict[str, int] = {}
+        for target in targets:
+            try:
+                table = self.client.get_table(str(target))
+            except NotFound:
+                return None
+            first = list(self.client.list_rows(table, max_results=1))
+            if not first or dict(first[0].items()).get(RUN_ID_COLUMN) != run_id:
+                return None
+            counts[str(target)] = int(table.num_rows)
+        return counts
+
     def write(self, tables: Mapping[TableId, pd.DataFrame], run_id: str) -> dict[str, int]:
         from google.cloud import bigquery
 
-        suffix = re.sub(r"[^A-Za-z0-9_]", "_", run_id)
+        # run id and a token per attempt: a resent copy of this request stages elsewhere
+        suffix = re.sub(r"[^A-Za-z0-9_]", "_", run_id)[:64] + "_" + uuid.uuid4().hex[:12]
         staged: dict[TableId, TableId] = {}
         counts: dict[str, int] = {}
         try:
