@@ -176,3 +176,33 @@ def test_terraplan_serve_bigquery_answers_one_request():
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+# -- item 4: the container has shapely and h3, so polygon and H3 adjacency run there ----------
+
+def test_container_requirements_pin_shapely_and_h3():
+    from udfs.bigquery.deploy import requirements
+
+    lines = requirements().splitlines()
+    assert "shapely<3,>=2.0" in lines and "h3<5,>=4.0" in lines, lines
+    assert not [line for line in lines if ";" in line]  # no extra markers in a container
+
+
+@pytest.mark.parametrize("params, table", [
+    ({"source": "polygons", "wkt": "wkt"},
+     [{"id": "a", "wkt": "POLYGON((0 0,1 0,1 1,0 1,0 0))"},
+      {"id": "b", "wkt": "POLYGON((1 0,2 0,2 1,1 1,1 0))"}]),
+    ({"source": "h3", "h3": "cell"},
+     [{"id": "a", "cell": "8928308280fffff"}, {"id": "b", "cell": "8928308280bffff"}]),
+])
+def test_polygon_and_h3_adjacency_answer_through_the_service(params, table):
+    from udfs.bigquery.handler import RemoteFunctionHandler
+
+    handler = RemoteFunctionHandler(client_factory=None)
+    status, body = handler.handle(bq_body([[json.dumps(table), None, None, json.dumps(params)]],
+                                          context={"component": "adjacency",
+                                                   "mode": "packed"}))
+    doc = json.loads(json.loads(body)["replies"][0])
+    assert status == 200 and "error" not in doc, doc.get("error")
+    pairs = {(r["from_id"], r["to_id"]) for r in doc["tables"]["edges"]}
+    assert ("a", "b") in pairs or ("b", "a") in pairs

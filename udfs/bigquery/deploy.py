@@ -33,7 +33,8 @@ from udfs.bigquery.service import CONNECTION_SA, Command, ServicePlan, commands
 HERE = Path(__file__).resolve().parent
 DOCKERFILE = HERE / "Dockerfile"
 # The service needs the solver stack and the BigQuery client, not Snowpark or DuckDB.
-SERVICE_PACKAGES = ("numpy", "scipy", "pandas", "sqlglot", "google-cloud-bigquery", "pyarrow")
+SERVICE_PACKAGES = ("numpy", "scipy", "pandas", "sqlglot", "google-cloud-bigquery", "pyarrow",
+                    "shapely", "h3")  # the last two, from the geo extra: polygon/H3 adjacency
 EXTRA_REQUIREMENTS = ("functions-framework>=3.5,<4",)
 
 
@@ -46,7 +47,9 @@ def requirements() -> str:
     wanted = []
     for req in reqs:
         if ";" in req:
-            continue
+            req, marker = (part.strip() for part in req.split(";", 1))
+            if marker.replace('"', "'") != "extra == 'geo'":
+                continue
         name = re.split(r"[<>=!~\[ ]", req, maxsplit=1)[0].lower()
         if name in SERVICE_PACKAGES:
             wanted.append(req)
