@@ -73,8 +73,16 @@ def test_procedure_dynamic_sql_parses_with_sqlglot():
         assert len(templates) >= 4
         for template in templates:
             filled = template.replace("%s", "`p.d.t`", 1)
-            filled = filled.replace("%s", "LAX_STRING(r['a']) AS `a`" if "UNNEST" in filled
-                                    else "`p.d.t2`")
+            if template.startswith("ALTER TABLE"):
+                rest = "ADD COLUMN IF NOT EXISTS `a` STRING"
+            elif template.startswith("CREATE TABLE IF NOT EXISTS"):
+                rest = "`a` STRING"
+            elif template.startswith("INSERT INTO"):
+                filled = filled.replace("%s", "`run_id`, `a`", 2)
+                rest = "`p.d.t2`"
+            else:
+                rest = "LAX_STRING(r['a']) AS `a`" if "UNNEST" in filled else "`p.d.t2`"
+            filled = filled.replace("%s", rest)
             tree = sqlglot.parse_one(filled, read="bigquery")
             assert not isinstance(tree, exp.Command), filled
         # the only text taken from CALL arguments goes through the name check first
@@ -206,3 +214,22 @@ def test_polygon_and_h3_adjacency_answer_through_the_service(params, table):
     assert status == 200 and "error" not in doc, doc.get("error")
     pairs = {(r["from_id"], r["to_id"]) for r in doc["tables"]["edges"]}
     assert ("a", "b") in pairs or ("b", "a") in pairs
+
+
+# -- item 12: multi-output procedures publish in one transaction, keeping the tables ----------
+
+@pytest.mark.parametrize("component", sorted(registry.components()))
+def test_procedure_publishes_every_output_and_the_run_row_in_one_transaction(component):
+    spec = registry.get(component).spec
+    sql = ddl.procedure(TARGET, spec).sql
+    assert sql.count("BEGIN TRANSACTION;") == 1 and sql.count("COMMIT TRANSACTION;") == 1
+    inside = sql.split("BEGIN TRANSACTION;")[1].split("COMMIT TRANSACTION;")[0]
+    for table in spec.outputs:
+        q = f"out_{table.name}_q"
+        assert f"FORMAT('DELETE FROM %s WHERE TRUE', {q});" in inside
+        assert f"SELECT %s FROM %s', {q}, out_{table.name}_cols" in inside
+        # the target is never re-created: its partitioning, clustering and descriptions stay
+        assert f"'CREATE OR REPLACE TABLE %s AS SELECT * FROM %s', {q}" not in sql
+    assert "'succeeded'" in inside  # the run row commits with the outputs
+    handler = sql.split("EXCEPTION WHEN ERROR THEN")[1]
+    assert "IF @@transaction_id IS NOT NULL THEN\n      ROLLBACK TRANSACTION;" in handler

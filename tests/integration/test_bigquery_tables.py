@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,8 @@ class FakeClient:
         self.fail_on: set[str] = set()
         self.loads: list[str] = []
         self.deleted: list[str] = []
+        self.scripts: list[str] = []
+        self.fail_insert: set[str] = set()
 
     def get_table(self, table):
         table = str(getattr(table, "path", table))
@@ -57,7 +60,7 @@ class FakeClient:
             raise NotFound(f"Not found: Table {table}")
         rows = self.tables[table][:max_results]
         names = list(rows[0]) if rows else []
-        return _Rows([dict(r) for r in rows], names)
+        return _Rows([dict(r) for r in rows], names, total_rows=len(self.tables[table]))
 
     def load_table_from_json(self, rows, table, job_config=None):
         if any(table.endswith(f) or f in table for f in self.fail_on):
@@ -67,11 +70,34 @@ class FakeClient:
         self.loads.append(table)
         return SimpleNamespace(result=lambda: None)
 
-    def copy_table(self, source, target, job_config=None):
-        if source not in self.tables:
-            from google.api_core.exceptions import NotFound
-            raise NotFound(f"Not found: Table {source}")
-        self.tables[target] = list(self.tables[source])
+    def query(self, script):
+        """The publish script (udfs.bigquery.publish), as BigQuery runs it: a failure
+        inside the transaction rolls every table back."""
+        from google.api_core.exceptions import BadRequest, NotFound
+
+        self.scripts.append(script)
+        snapshot = None
+        for statement in filter(None, (x.strip() for x in script.split(";\n"))):
+            names = [n.replace("`", "") for n in re.findall(r"`[^`]+`\.`[^`]+`\.`[^`]+`",
+                                                            statement)]
+            try:
+                if statement == "BEGIN TRANSACTION":
+                    snapshot = {t: list(rows) for t, rows in self.tables.items()}
+                elif statement.startswith("CREATE TABLE IF NOT EXISTS"):
+                    self.tables.setdefault(names[0], [])
+                elif statement.startswith("DELETE FROM"):
+                    self.tables[names[0]] = []
+                elif statement.startswith("INSERT INTO"):
+                    target, stage = names
+                    if any(f in target for f in self.fail_insert):
+                        raise BadRequest(f"cannot insert into {target}")
+                    if stage not in self.tables:
+                        raise NotFound(f"Not found: Table {stage}")
+                    self.tables[target] = [dict(r) for r in self.tables[stage]]
+            except Exception:
+                if snapshot is not None:
+                    self.tables = snapshot
+                raise
         return SimpleNamespace(result=lambda: None)
 
     def delete_table(self, table, not_found_ok=False):
@@ -80,9 +106,10 @@ class FakeClient:
 
 
 class _Rows(list):
-    def __init__(self, items, names):
+    def __init__(self, items, names, total_rows=0):
         super().__init__(items)
         self.schema = [SimpleNamespace(name=n) for n in names]
+        self.total_rows = total_rows
 
 
 def _call(url: str, request: dict, project: str, request_id: str = "124ab1c") -> dict:
@@ -148,6 +175,31 @@ def test_fake_client_table_mode_and_atomic_failure():
         set_handler(previous)
 
 
+# -- item 12: every output in one transaction ---------------------------------------------------
+
+def test_outputs_are_published_in_one_transaction():
+    client = FakeClient()
+    client.tables["test-project.ds.scus"] = json.loads(grid_scus().to_json(orient="records"))
+    client.tables["test-project.ds.edges"] = json.loads(grid_edges().to_json(orient="records"))
+    previous = set_handler(RemoteFunctionHandler(client_factory=lambda project: client))
+    try:
+        with local_server() as url:
+            assert "error" not in _call(url, _request("ds"), "test-project")
+            (script,) = client.scripts
+            body = script.split("BEGIN TRANSACTION;\n")[1].split("COMMIT TRANSACTION;")[0]
+            for name in ("assignments", "territories"):
+                assert f"DELETE FROM `test-project`.`ds`.`{name}` WHERE TRUE" in body
+                assert f"INSERT INTO `test-project`.`ds`.`{name}` (`run_id`, " in body
+            assert "CREATE OR REPLACE" not in script  # the tables (and options) stay
+            before = {t: list(rows) for t, rows in client.tables.items()}
+            client.fail_insert = {"territories"}  # the second publish fails
+            doc = _call(url, {**_request("ds"), "run_id": "run-2"}, "test-project")
+            assert "cannot insert" in doc["error"]
+            assert client.tables == before  # assignments rolled back with it
+    finally:
+        set_handler(previous)
+
+
 # -- item 10: BigQuery resends requests; table mode must be idempotent --------------------------
 
 class RacingClient(FakeClient):
@@ -168,14 +220,13 @@ class RacingClient(FakeClient):
             self.staged.wait()
         return job
 
-    def copy_table(self, source, target, job_config=None):
+    def query(self, script):
         me = threading.get_ident()
         with self.lock:
-            if me not in self.copiers:
-                self.copiers.append(me)
+            self.copiers.append(me)
         if self.copiers.index(me) == 1:
             self.first_done.wait(timeout=120)
-        return super().copy_table(source, target, job_config)
+        return super().query(script)
 
     def delete_table(self, table, not_found_ok=False):
         super().delete_table(table, not_found_ok)
@@ -257,6 +308,7 @@ def test_emulator_table_mode_over_http(emulator_client):
     try:
         with local_server() as url:
             doc = _call(url, _request(ds), "test-project")
+            assert "outputs" in doc, doc
             assert doc["outputs"]["territories"]["rows"] == 4, doc
 
             def read(t):
@@ -278,6 +330,34 @@ def test_emulator_table_mode_over_http(emulator_client):
             assert sorted(names) == ["assignments", "edges", "scus", "territories"]
     finally:
         set_handler(previous)
+
+
+def test_emulator_publish_keeps_the_targets_options(emulator_client):
+    """The publish script on a BigQuery engine: existing targets keep their description
+    (the emulator keeps no clustering metadata; the golden files show it is not dropped)
+    and get the columns they lack."""
+    client = emulator_client("test-project")
+    ds = f"t_{uuid.uuid4().hex[:8]}"
+    client.create_dataset(ds)
+    _load(client, f"test-project.{ds}.scus", grid_scus())
+    _load(client, f"test-project.{ds}.edges", grid_edges())
+    for name in ("assignments", "territories"):
+        client.query(f"CREATE TABLE `test-project.{ds}.{name}` (territory STRING) "
+                     f"OPTIONS (description = 'kept: {name}')").result()
+    previous = set_handler(RemoteFunctionHandler(client_factory=emulator_client))
+    try:
+        with local_server() as url:
+            doc = _call(url, _request(ds), "test-project")
+            assert "error" not in doc, doc
+    finally:
+        set_handler(previous)
+    for name in ("assignments", "territories"):
+        table = client.get_table(f"test-project.{ds}.{name}")
+        assert table.description == f"kept: {name}"
+    got = client.query(f"SELECT COUNT(*) AS n, COUNTIF(run_id = 'run-1') AS mine, "
+                       f"COUNT(DISTINCT territory) AS t FROM `test-project.{ds}.assignments`")
+    (row,) = list(got.result())
+    assert (row["n"], row["mine"], row["t"]) == (36, 36, 4)
 
 
 def test_emulator_agrees_with_the_procedures_table_name_pattern(emulator_client):

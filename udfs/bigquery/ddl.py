@@ -226,7 +226,7 @@ def procedure(target: Target, spec: ComponentSpec) -> Statement:
                     f"DECLARE {name}_json STRING;", f"DECLARE {name}_rows INT64 DEFAULT 0;"]
     for name, _ in outs:
         declare += [f"DECLARE out_{name}_full STRING;", f"DECLARE out_{name}_q STRING;",
-                    f"DECLARE out_{name}_stage STRING;"]
+                    f"DECLARE out_{name}_stage STRING;", f"DECLARE out_{name}_cols STRING;"]
 
     body = ["-- 1. every table name is checked against BigQuery's rules, then quoted"]
     for name, arg, required in ins:
@@ -288,7 +288,7 @@ def procedure(target: Target, spec: ComponentSpec) -> Statement:
         "END IF;",
     ]
 
-    body.append("-- 4. packed mode: stage every output, then replace the targets "
+    body.append("-- 4. packed mode: stage every output and prepare its target "
                 "(tables mode: the service did both)")
     body.append("IF mode = 'packed' THEN")
     for name, _ in outs:
@@ -309,24 +309,47 @@ def procedure(target: Target, spec: ComponentSpec) -> Statement:
             f"%s FROM UNNEST(JSON_QUERY_ARRAY(@doc, '$.tables.{name}')) AS r\", "
             f"out_{name}_stage, projection) USING run_id AS run_id, doc AS doc;",
         ]
-    for name, _ in outs:
-        body += [f"  EXECUTE IMMEDIATE FORMAT('CREATE OR REPLACE TABLE %s AS SELECT * FROM %s', "
-                 f"out_{name}_q, out_{name}_stage);",
-                 f"  EXECUTE IMMEDIATE FORMAT('DROP TABLE %s', out_{name}_stage);"]
+        body += [
+            "  -- the target keeps its table (partitioning, clustering, descriptions): made if "
+            "absent, given new columns (DDL, so before the transaction)",
+            "  SET projection = (SELECT STRING_AGG(FORMAT('`%s` %s', JSON_VALUE(f, '$.name'), "
+            f"JSON_VALUE(f, '$.type')), ', ') FROM UNNEST(JSON_QUERY_ARRAY(doc, {path})) AS f);",
+            "  EXECUTE IMMEDIATE FORMAT('CREATE TABLE IF NOT EXISTS %s (`run_id` STRING, %s)', "
+            f"out_{name}_q, projection);",
+            "  EXECUTE IMMEDIATE FORMAT('ALTER TABLE %s ADD COLUMN IF NOT EXISTS `run_id` STRING, "
+            "%s', "
+            f"out_{name}_q, (SELECT STRING_AGG(FORMAT('ADD COLUMN IF NOT EXISTS `%s` %s', "
+            "JSON_VALUE(f, '$.name'), JSON_VALUE(f, '$.type')), ', ') FROM "
+            f"UNNEST(JSON_QUERY_ARRAY(doc, {path})) AS f));",
+            f"  SET out_{name}_cols = (SELECT '`run_id`, ' || STRING_AGG(FORMAT('`%s`', "
+            "JSON_VALUE(f, '$.name')), ', ' ORDER BY pos) FROM "
+            f"UNNEST(JSON_QUERY_ARRAY(doc, {path})) AS f WITH OFFSET AS pos);",
+        ]
     body.append("END IF;")
 
     log = _q(target, RUN_LOG_TABLE)
     columns = ", ".join(n for n, _ in RUN_LOG_SCHEMA)
     outputs_json = f"TO_JSON_STRING(JSON_OBJECT({outputs_obj}))"
-    body += [
-        "-- 5. the run log, then one summary row for the caller",
-        f"INSERT INTO {log} ({columns}) VALUES (run_id, 'bigquery', mode, {literal(c)}, "
-        "'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), "
-        f"TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, {outputs_json});",
-        "SELECT run_id, mode, JSON_VALUE(doc, '$.report.status') AS status, "
-        "JSON_QUERY(doc, '$.report') AS report;",
-    ]
+    log_row = (f"INSERT INTO {log} ({columns}) VALUES (run_id, 'bigquery', mode, {literal(c)}, "
+               "'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), "
+               f"TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, {outputs_json});")
+    body += ["-- 5. publish every output and the run row in one transaction (packed mode; "
+             "the service did the same in tables mode)",
+             "IF mode = 'packed' THEN",
+             "  BEGIN TRANSACTION;"]
+    for name, _ in outs:
+        body += [f"  EXECUTE IMMEDIATE FORMAT('DELETE FROM %s WHERE TRUE', out_{name}_q);",
+                 "  EXECUTE IMMEDIATE FORMAT('INSERT INTO %s (%s) SELECT %s FROM %s', "
+                 f"out_{name}_q, out_{name}_cols, out_{name}_cols, out_{name}_stage);"]
+    body += [f"  {log_row}", "  COMMIT TRANSACTION;"]
+    body += [f"  EXECUTE IMMEDIATE FORMAT('DROP TABLE %s', out_{name}_stage);" for name, _ in outs]
+    body += ["ELSE", f"  {log_row}", "END IF;",
+             "SELECT run_id, mode, JSON_VALUE(doc, '$.report.status') AS status, "
+             "JSON_QUERY(doc, '$.report') AS report;"]
     failed = [
+        "IF @@transaction_id IS NOT NULL THEN",
+        "  ROLLBACK TRANSACTION;",
+        "END IF;",
         f"INSERT INTO {log} ({columns}) VALUES (run_id, 'bigquery', mode, {literal(c)}, "
         "'failed', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), NULL, "
         "@@error.message, NULL);",

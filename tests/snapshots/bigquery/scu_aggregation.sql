@@ -66,6 +66,7 @@ BEGIN
   DECLARE out_scus_full STRING;
   DECLARE out_scus_q STRING;
   DECLARE out_scus_stage STRING;
+  DECLARE out_scus_cols STRING;
   BEGIN
     -- 1. every table name is checked against BigQuery's rules, then quoted
     IF points_table IS NULL OR NOT REGEXP_CONTAINS(points_table, name_pattern) THEN
@@ -104,7 +105,7 @@ BEGIN
     IF JSON_VALUE(doc, '$.error') IS NOT NULL THEN
       RAISE USING MESSAGE = 'terraplan scu_aggregation: ' || JSON_VALUE(doc, '$.error');
     END IF;
-    -- 4. packed mode: stage every output, then replace the targets (tables mode: the service did both)
+    -- 4. packed mode: stage every output and prepare its target (tables mode: the service did both)
     IF mode = 'packed' THEN
       SET bad_columns = (SELECT COUNTIF(NOT (REGEXP_CONTAINS(JSON_VALUE(f, '$.name'), column_pattern) AND JSON_VALUE(f, '$.type') IN ('STRING', 'INT64', 'FLOAT64', 'BOOL'))) FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.scus')) AS f);
       IF bad_columns > 0 THEN
@@ -112,13 +113,28 @@ BEGIN
       END IF;
       SET projection = (SELECT STRING_AGG(FORMAT("LAX_%s(r['%s']) AS `%s`", JSON_VALUE(f, '$.type'), JSON_VALUE(f, '$.name'), JSON_VALUE(f, '$.name')), ', ' ORDER BY pos) FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.scus')) AS f WITH OFFSET AS pos);
       EXECUTE IMMEDIATE FORMAT("CREATE OR REPLACE TABLE %s OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS SELECT @run_id AS run_id, %s FROM UNNEST(JSON_QUERY_ARRAY(@doc, '$.tables.scus')) AS r", out_scus_stage, projection) USING run_id AS run_id, doc AS doc;
-      EXECUTE IMMEDIATE FORMAT('CREATE OR REPLACE TABLE %s AS SELECT * FROM %s', out_scus_q, out_scus_stage);
-      EXECUTE IMMEDIATE FORMAT('DROP TABLE %s', out_scus_stage);
+      -- the target keeps its table (partitioning, clustering, descriptions): made if absent, given new columns (DDL, so before the transaction)
+      SET projection = (SELECT STRING_AGG(FORMAT('`%s` %s', JSON_VALUE(f, '$.name'), JSON_VALUE(f, '$.type')), ', ') FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.scus')) AS f);
+      EXECUTE IMMEDIATE FORMAT('CREATE TABLE IF NOT EXISTS %s (`run_id` STRING, %s)', out_scus_q, projection);
+      EXECUTE IMMEDIATE FORMAT('ALTER TABLE %s ADD COLUMN IF NOT EXISTS `run_id` STRING, %s', out_scus_q, (SELECT STRING_AGG(FORMAT('ADD COLUMN IF NOT EXISTS `%s` %s', JSON_VALUE(f, '$.name'), JSON_VALUE(f, '$.type')), ', ') FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.scus')) AS f));
+      SET out_scus_cols = (SELECT '`run_id`, ' || STRING_AGG(FORMAT('`%s`', JSON_VALUE(f, '$.name')), ', ' ORDER BY pos) FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.scus')) AS f WITH OFFSET AS pos);
     END IF;
-    -- 5. the run log, then one summary row for the caller
-    INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) VALUES (run_id, 'bigquery', mode, 'scu_aggregation', 'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, TO_JSON_STRING(JSON_OBJECT('scus', out_scus_full)));
+    -- 5. publish every output and the run row in one transaction (packed mode; the service did the same in tables mode)
+    IF mode = 'packed' THEN
+      BEGIN TRANSACTION;
+      EXECUTE IMMEDIATE FORMAT('DELETE FROM %s WHERE TRUE', out_scus_q);
+      EXECUTE IMMEDIATE FORMAT('INSERT INTO %s (%s) SELECT %s FROM %s', out_scus_q, out_scus_cols, out_scus_cols, out_scus_stage);
+      INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) VALUES (run_id, 'bigquery', mode, 'scu_aggregation', 'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, TO_JSON_STRING(JSON_OBJECT('scus', out_scus_full)));
+      COMMIT TRANSACTION;
+      EXECUTE IMMEDIATE FORMAT('DROP TABLE %s', out_scus_stage);
+    ELSE
+      INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) VALUES (run_id, 'bigquery', mode, 'scu_aggregation', 'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, TO_JSON_STRING(JSON_OBJECT('scus', out_scus_full)));
+    END IF;
     SELECT run_id, mode, JSON_VALUE(doc, '$.report.status') AS status, JSON_QUERY(doc, '$.report') AS report;
   EXCEPTION WHEN ERROR THEN
+    IF @@transaction_id IS NOT NULL THEN
+      ROLLBACK TRANSACTION;
+    END IF;
     INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) VALUES (run_id, 'bigquery', mode, 'scu_aggregation', 'failed', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), NULL, @@error.message, NULL);
     RAISE USING MESSAGE = @@error.message;
   END;
