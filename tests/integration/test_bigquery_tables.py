@@ -276,7 +276,8 @@ def test_a_resent_request_that_succeeded_is_answered_without_solving_again():
             one = _call(url, bare, "test-project", request_id="req-77")
             loads = len(client.loads)
             two = _call(url, bare, "test-project", request_id="req-77")
-            assert one["run_id"] == two["run_id"] and two["already_succeeded"] is True
+            assert one["run_id"] == two["run_id"] == "bq-req-77-0"  # request id, call index
+            assert two["already_succeeded"] is True
             assert len(client.loads) == loads
             other = _call(url, bare, "test-project", request_id="req-78")
             assert other["run_id"] != one["run_id"] and "already_succeeded" not in other

@@ -206,7 +206,7 @@ class RemoteFunctionHandler:
                 document = self._packed(component, args)
             else:
                 document = self._tables(component, args[0], request.caller_project,
-                                        request.request_id)
+                                        f"{request.request_id}-{i}")
         except TerraplanError as err:
             document = error_document(err)
         except json.JSONDecodeError as err:
@@ -293,7 +293,7 @@ class RemoteFunctionHandler:
         in_ids = {n: parse_table_id(inputs[n], argument=f"inputs.{n}", default_project=project)
                   for n in in_names if inputs.get(n)}
         params, warnings = self._capped(component, parse_params(body.get("params")))
-        # a resend of the same request (same requestId) is the same run
+        # a resend of the same request (same requestId, same call) is the same run
         run_id = body.get("run_id") or (f"bq-{request_id}" if request_id else new_run_id())
         if not isinstance(run_id, str) or len(run_id) > 128:
             raise InputError("'run_id' must be a string of at most 128 characters",
