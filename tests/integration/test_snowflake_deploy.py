@@ -171,7 +171,7 @@ def test_package_list_matches_the_zipped_imports(tmp_path):
                 "pandas": "pandas"}
     imported = _third_party_imports(path)
     assert imported <= set(anaconda), f"imports without a package: {imported - set(anaconda)}"
-    assert {anaconda[m] for m in imported} == set(ddl.PACKAGES)
+    assert {anaconda[m] for m in imported} == {ddl.package_name(p) for p in ddl.PACKAGES}
     # lazily imported too: every module the handlers may load comes from the zip or a package
     geo = {"shapely": "shapely", "h3": "h3-py"}
     lazily = _third_party_imports(path, lazy_too=True) - imported
@@ -253,7 +253,7 @@ class RecordingSession:
 
     def collect(self) -> list:
         if "INFORMATION_SCHEMA.PACKAGES" in self.last:
-            return [(p,) for p in self.offered]
+            return [tuple(p.split("==", 1)) if "==" in p else (p, "1.0") for p in self.offered]
         return []
 
     def put(self, local: str, stage: str, auto_compress: bool, overwrite: bool) -> None:
@@ -281,10 +281,15 @@ def test_deploy_leaves_out_a_geo_package_the_channel_lacks_and_stops_on_a_core_o
     assert "'shapely')" in plan.functions[0] and "h3-py" not in plan.functions[0]
     assert any("no h3-py: H3 adjacency" in line for line in lines)
     session = RecordingSession()
-    session.offered = ("numpy", "pandas", "snowflake-snowpark-python")
+    session.offered = tuple(p for p in ddl.PACKAGES if not p.startswith("scipy"))
     with pytest.raises(InputError, match="offers no scipy"):
         deploy.deploy(TARGET, session=session, echo=lines.append)
     assert [k for k, _ in session.calls] == ["sql"]  # nothing created
+    session = RecordingSession()  # the channel has numpy, but not the pinned version
+    session.offered = tuple("numpy==2.1.3" if p.startswith("numpy==") else p
+                            for p in (*ddl.PACKAGES, *ddl.GEO_PACKAGES))
+    with pytest.raises(InputError, match=r"offers numpy 2.1.3 for Python 3.11, not 2.0.2"):
+        deploy.deploy(TARGET, session=session, echo=lines.append)
 
 
 def test_stage_is_in_its_own_schema():

@@ -283,3 +283,50 @@ def test_a_run_log_failure_never_hides_the_runs_own_error(session, monkeypatch):
     with pytest.raises(InputError, match=r"column 'nope' not found.*NOT logged.*no INSERT"):
         procedures.territory_balancing(session, "GRID", None, None, "LOGLESS", None,
                                        {"territories": 2, "metrics": ["nope"]})
+
+
+# -- item 6: a partition must finish inside Snowflake's end_partition limit ------------------
+
+class _Clock:
+    """A clock that jumps ``step`` seconds at each reading (a slow partition, simulated)."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_partition_time_limit_over_the_snowflake_cap_is_an_error_row(georgia_frames):
+    scus, _ = georgia_frames
+    part = scus.head(30)
+    rows = _solve_partition(part, {"territories": 3, "metrics": ["population"], "lon": "x",
+                                   "lat": "y", "time_limit": 900})
+    assert len(rows) == 30 and {r[-2] for r in rows} == {"failed"}
+    error = rows[0][-1]["error"]
+    assert "time_limit" in error and "900" in error
+    assert str(int(partition.PARTITION_BUDGET_SECONDS)) in error and "10 minutes" in error
+
+
+def test_partition_gets_only_the_time_left_under_the_cap(georgia_frames, monkeypatch):
+    scus, _ = georgia_frames
+    part = scus[scus["lon"] < -83.6]
+    # each clock reading is 1 s less 1 us later: the default 60 s limit would not bind, but
+    # only 1 us is left of the partition's (here 1 s) budget when the solve starts
+    monkeypatch.setattr(partition, "PARTITION_BUDGET_SECONDS", 1.0)
+    monkeypatch.setattr(partition.PartitionSolver, "clock", _Clock(1.0 - 1e-6))
+    rows = _solve_partition(part, {"territories": 3, "metrics": ["population"], "lon": "x",
+                                   "lat": "y"})
+    report = rows[0][-1]
+    assert rows[0][-2] == "succeeded", report
+    assert report["stopped_by"] == "time_limit"
+
+
+def test_partition_with_no_time_left_is_an_error_row(georgia_frames, monkeypatch):
+    scus, _ = georgia_frames
+    monkeypatch.setattr(partition.PartitionSolver, "clock", _Clock(500.0))
+    rows = _solve_partition(scus.head(20), {"territories": 2, "metrics": ["population"],
+                                            "lon": "x", "lat": "y"})
+    assert {r[-2] for r in rows} == {"failed"}
+    assert "PARTITION BY" in rows[0][-1]["error"] and "10 minutes" in rows[0][-1]["error"]

@@ -37,7 +37,14 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
                         help="CLOUD_RESOURCE connection, e.g. us.terraplan")
     deploy.add_argument("--endpoint", metavar="URL",
                         help="URL of an already deployed service (skips the Cloud Run deploy)")
-    deploy.add_argument("--region", default="us-central1", help="Cloud Run region")
+    deploy.add_argument("--region", help="Cloud Run region (default: the connection's region; "
+                        "us-central1 for a 'us.' connection, europe-west1 for 'eu.')")
+    deploy.add_argument("--max-units", type=int, default=20_000, metavar="N",
+                        help="largest problem (units or points) one call must solve: sets "
+                             "the service's memory and CPU (default: 20000)")
+    deploy.add_argument("--service-account", metavar="EMAIL",
+                        help="the service's identity (default: "
+                             "<service>@<project>.iam.gserviceaccount.com, created if missing)")
     deploy.add_argument("--service", default="terraplan-bigquery", help="Cloud Run service name")
     deploy.add_argument("--component", action="append", metavar="NAME",
                         help="deploy only this component (repeatable; default: all)")
@@ -58,22 +65,32 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _deploy(args: argparse.Namespace) -> int:
     from components.errors import InputError
+    from udfs.bigquery import service
     from udfs.bigquery.ddl import Target, script
     from udfs.bigquery.deploy import build_files, deploy
 
     if args.dry_run:
         values = {k: getattr(args, k) or v for k, v in DRY_RUN_DEFAULTS.items()}
         target = Target(**values)
-        for name, text in build_files().items():
-            print(f"# ---- {name} ----\n{text}")
-        print("-- ---- GoogleSQL ----")
-        print(script(target, args.component), end="")
+    else:
+        missing = [f"--{k}" for k in ("project", "connection") if not getattr(args, k)]
+        if missing:
+            raise InputError(f"deploy bigquery needs {' and '.join(missing)} (or --dry-run)")
+        target = Target(args.project, args.dataset, args.connection,
+                        args.endpoint or DRY_RUN_DEFAULTS["endpoint"])
+    plan = service.plan(target.project, target.connection, service=args.service,
+                        region=args.region, service_account=args.service_account,
+                        max_units=args.max_units)
+    if not args.dry_run:
+        deploy(target, plan, build_dir=Path(args.build_dir),
+               deploy_service_too=args.endpoint is None)
         return 0
-    missing = [f"--{k}" for k in ("project", "connection") if not getattr(args, k)]
-    if missing:
-        raise InputError(f"deploy bigquery needs {' and '.join(missing)} (or --dry-run)")
-    endpoint = args.endpoint or DRY_RUN_DEFAULTS["endpoint"]
-    target = Target(args.project, args.dataset, args.connection, endpoint)
-    deploy(target, region=args.region, service=args.service, build_dir=Path(args.build_dir),
-           deploy_service=args.endpoint is None)
+    print(f"# {service.resources_summary(plan)}")
+    print("# ---- commands (in order; the service ones are skipped with --endpoint) ----")
+    for command in service.commands(plan, args.build_dir, target.connection_path):
+        print(f"# {command.why}\n{command}")
+    for name, text in build_files().items():
+        print(f"# ---- {name} ----\n{text}")
+    print("-- ---- GoogleSQL ----")
+    print(script(target, args.component), end="")
     return 0

@@ -34,9 +34,10 @@ MAX_REQUEST_BYTES = MAX_ROW_INPUT_BYTES + 1024 * 1024
 MAX_CONTEXT_BYTES = 8 * 1024
 
 MODES = ("packed", "tables")
-TABLE_MODE_HINT = ("switch to table-reference mode: CALL the terraplan procedure (it "
-                   "switches by itself above the packed limits) or call the "
+TABLE_MODE_HINT = ("use table-reference mode: CALL the terraplan procedure (it estimates "
+                   "the reply and re-runs an over-limit call in table mode) or call the "
                    "terraplan_<component>_tables remote function with table ids")
+REPLY_TOO_LARGE = "reply_too_large"  # the "kind" the procedure switches to table mode on
 
 
 class ContractError(Exception):

@@ -7,12 +7,13 @@ Per component ``c`` (from the registry, nothing hand-listed):
 * ``terraplan_<c>_tables(request STRING) RETURNS STRING`` - table-reference mode;
 * ``PROCEDURE <c>(<input>_table STRING, ..., out_<output> STRING, ..., params JSON)``
   which a user CALLs. It checks and quotes every table name, measures the input,
-  packs it with ``TO_JSON_STRING(ARRAY_AGG(t))`` and calls the packed function when it
-  fits BigQuery's limits (else the tables function, which reads and writes the
-  tables itself), RAISEs the component's message on bad input, writes each output
-  to a staging table and only then over its target (``CREATE OR REPLACE TABLE``,
-  first column ``run_id``), and records the run, failed ones included, in
-  ``terraplan_runs``.
+  estimates the reply (:mod:`udfs.bigquery.sizing`), packs the input with
+  ``TO_JSON_STRING(ARRAY_AGG(t))`` and calls the packed function when input and reply
+  fit BigQuery's limits (else, or when the reply still comes back too large, the tables
+  function, which reads and writes the tables itself), RAISEs the component's message on
+  bad input, writes each output to a staging table and only then over its target
+  (``CREATE OR REPLACE TABLE``, first column ``run_id``), and records the run, failed
+  ones included, in ``terraplan_runs``.
 
 Both functions use ``max_batching_rows = 1``: a call is a whole problem, so each
 gets its own request (and Cloud Run instance) and no batch nears the 15 MB
@@ -40,14 +41,10 @@ from components import registry
 from components.errors import InputError
 from components.spec import ComponentSpec
 from udfs.base import RUN_LOG_TABLE
-from udfs.bigquery.contract import MAX_ROW_INPUT_BYTES
+from udfs.bigquery.sizing import PARAM_VARIABLES, mode_expression
 from udfs.bigquery.tables import _DATASET, _PROJECT
 
 DIALECT = "bigquery"
-# The procedure packs the input only below these (margin under BigQuery's 5 MiB per
-# row for the parameters, and ~200 bytes per output row under the 15 MB response).
-PACKED_MAX_BYTES = MAX_ROW_INPUT_BYTES - 200_000
-PACKED_MAX_ROWS = 50_000
 
 RUN_LOG_SCHEMA = (("run_id", "STRING"), ("workflow", "STRING"), ("step", "STRING"),
                   ("component", "STRING"), ("status", "STRING"), ("started_at", "TIMESTAMP"),
@@ -93,6 +90,11 @@ class Target:
             raise InputError(f"--endpoint {self.endpoint!r} must be the https URL of the Cloud "
                              "Run service, e.g. https://terraplan-bigquery-abc123-uc.a.run.app",
                              column="endpoint")
+
+    @property
+    def location(self) -> str:
+        """The connection's BigQuery location (``us``, ``eu``, ``europe-west3``)."""
+        return self.connection.split(".")[-2].lower()
 
     @property
     def connection_path(self) -> str:
@@ -146,6 +148,17 @@ def output_args(spec: ComponentSpec) -> list[str]:
 
 
 # -- DDL ----------------------------------------------------------------------------------
+
+def dataset(target: Target) -> Statement:
+    """The dataset, in the connection's location (a remote function must be in it)."""
+    name = exp.Table(this=exp.to_identifier(target.dataset, quoted=True),
+                     db=exp.to_identifier(target.project, quoted=True)).sql(dialect=DIALECT)
+    # not through _canonical: sqlglot prints OPTIONS (location = ...) as LOCATION '...',
+    # which BigQuery does not take
+    sql = (f"CREATE SCHEMA IF NOT EXISTS {name} OPTIONS (location = "
+           f"{literal(target.location)})")
+    return Statement(f"dataset/{target.dataset}", "dataset", sql)
+
 
 def run_log_table(target: Target) -> Statement:
     columns = ", ".join(f"{ident(n)} {t}" for n, t in RUN_LOG_SCHEMA)
@@ -206,13 +219,14 @@ def procedure(target: Target, spec: ComponentSpec) -> Statement:
         "DECLARE doc JSON;",
         "DECLARE projection STRING;",
         "DECLARE bad_columns INT64;",
+        *(f"DECLARE {v} INT64;" for v in PARAM_VARIABLES),
     ]
     for name, _, _ in ins:
         declare += [f"DECLARE {name}_full STRING;", f"DECLARE {name}_q STRING;",
-                    f"DECLARE {name}_json STRING;"]
+                    f"DECLARE {name}_json STRING;", f"DECLARE {name}_rows INT64 DEFAULT 0;"]
     for name, _ in outs:
         declare += [f"DECLARE out_{name}_full STRING;", f"DECLARE out_{name}_q STRING;",
-                    f"DECLARE out_{name}_stage STRING;"]
+                    f"DECLARE out_{name}_stage STRING;", f"DECLARE out_{name}_cols STRING;"]
 
     body = ["-- 1. every table name is checked against BigQuery's rules, then quoted"]
     for name, arg, required in ins:
@@ -231,14 +245,17 @@ def procedure(target: Target, spec: ComponentSpec) -> Statement:
     for name, _, required in ins:
         lines = [f"EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH("
                  f"TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', {name}_q) INTO n_rows, n_bytes;",
+                 f"SET {name}_rows = n_rows;",
                  "SET packed_rows = packed_rows + n_rows;",
                  "SET packed_bytes = packed_bytes + n_bytes;"]
         body += lines if required else [f"IF {name}_q IS NOT NULL THEN",
                                          *("  " + x for x in lines), "END IF;"]
     body.append("SET packed_bytes = packed_bytes + IFNULL(BYTE_LENGTH(TO_JSON_STRING(params)), "
                 "0);")
-    body.append(f"SET mode = IF(packed_bytes <= {PACKED_MAX_BYTES} AND packed_rows <= "
-                f"{PACKED_MAX_ROWS}, 'packed', 'tables');")
+    body += [f"SET {v} = SAFE_CAST(JSON_VALUE(params, {literal(path)}) AS INT64);"
+             for v, path in PARAM_VARIABLES.items()]
+    body.append("-- the reply must fit too: a cost matrix can be 60x its input")
+    body.append(f"SET mode = {mode_expression(spec).sql(dialect=DIALECT)};")
 
     body.append("-- 3. solve (the service raises nothing: bad input comes back as $.error)")
     body.append("IF mode = 'packed' THEN")
@@ -250,7 +267,13 @@ def procedure(target: Target, spec: ComponentSpec) -> Statement:
     packed_args = ", ".join([f"{name}_json" for name, _, _ in ins] + ["TO_JSON_STRING(params)"])
     body.append(f"  SET result = (SELECT {_q(target, function_name(c, 'packed'))}"
                 f"({packed_args}));")
-    body.append("ELSE")
+    body.append("  -- a reply over BigQuery's limit after all: solve again in table mode")
+    body.append("  IF JSON_VALUE(PARSE_JSON(result, wide_number_mode => 'round'), '$.kind') = "
+                "'reply_too_large' THEN")
+    body.append("    SET mode = 'tables';")
+    body.append("  END IF;")
+    body.append("END IF;")
+    body.append("IF mode = 'tables' THEN")
     inputs_obj = ", ".join(f"{literal(n)}, {n}_full" for n, _, _ in ins)
     outputs_obj = ", ".join(f"{literal(n)}, out_{n}_full" for n, _ in outs)
     body.append(f"  SET result = (SELECT {_q(target, function_name(c, 'tables'))}"
@@ -265,7 +288,7 @@ def procedure(target: Target, spec: ComponentSpec) -> Statement:
         "END IF;",
     ]
 
-    body.append("-- 4. packed mode: stage every output, then replace the targets "
+    body.append("-- 4. packed mode: stage every output and prepare its target "
                 "(tables mode: the service did both)")
     body.append("IF mode = 'packed' THEN")
     for name, _ in outs:
@@ -286,24 +309,47 @@ def procedure(target: Target, spec: ComponentSpec) -> Statement:
             f"%s FROM UNNEST(JSON_QUERY_ARRAY(@doc, '$.tables.{name}')) AS r\", "
             f"out_{name}_stage, projection) USING run_id AS run_id, doc AS doc;",
         ]
-    for name, _ in outs:
-        body += [f"  EXECUTE IMMEDIATE FORMAT('CREATE OR REPLACE TABLE %s AS SELECT * FROM %s', "
-                 f"out_{name}_q, out_{name}_stage);",
-                 f"  EXECUTE IMMEDIATE FORMAT('DROP TABLE %s', out_{name}_stage);"]
+        body += [
+            "  -- the target keeps its table (partitioning, clustering, descriptions): made if "
+            "absent, given new columns (DDL, so before the transaction)",
+            "  SET projection = (SELECT STRING_AGG(FORMAT('`%s` %s', JSON_VALUE(f, '$.name'), "
+            f"JSON_VALUE(f, '$.type')), ', ') FROM UNNEST(JSON_QUERY_ARRAY(doc, {path})) AS f);",
+            "  EXECUTE IMMEDIATE FORMAT('CREATE TABLE IF NOT EXISTS %s (`run_id` STRING, %s)', "
+            f"out_{name}_q, projection);",
+            "  EXECUTE IMMEDIATE FORMAT('ALTER TABLE %s ADD COLUMN IF NOT EXISTS `run_id` STRING, "
+            "%s', "
+            f"out_{name}_q, (SELECT STRING_AGG(FORMAT('ADD COLUMN IF NOT EXISTS `%s` %s', "
+            "JSON_VALUE(f, '$.name'), JSON_VALUE(f, '$.type')), ', ') FROM "
+            f"UNNEST(JSON_QUERY_ARRAY(doc, {path})) AS f));",
+            f"  SET out_{name}_cols = (SELECT '`run_id`, ' || STRING_AGG(FORMAT('`%s`', "
+            "JSON_VALUE(f, '$.name')), ', ' ORDER BY pos) FROM "
+            f"UNNEST(JSON_QUERY_ARRAY(doc, {path})) AS f WITH OFFSET AS pos);",
+        ]
     body.append("END IF;")
 
     log = _q(target, RUN_LOG_TABLE)
     columns = ", ".join(n for n, _ in RUN_LOG_SCHEMA)
     outputs_json = f"TO_JSON_STRING(JSON_OBJECT({outputs_obj}))"
-    body += [
-        "-- 5. the run log, then one summary row for the caller",
-        f"INSERT INTO {log} ({columns}) VALUES (run_id, 'bigquery', mode, {literal(c)}, "
-        "'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), "
-        f"TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, {outputs_json});",
-        "SELECT run_id, mode, JSON_VALUE(doc, '$.report.status') AS status, "
-        "JSON_QUERY(doc, '$.report') AS report;",
-    ]
+    log_row = (f"INSERT INTO {log} ({columns}) VALUES (run_id, 'bigquery', mode, {literal(c)}, "
+               "'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), "
+               f"TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, {outputs_json});")
+    body += ["-- 5. publish every output and the run row in one transaction (packed mode; "
+             "the service did the same in tables mode)",
+             "IF mode = 'packed' THEN",
+             "  BEGIN TRANSACTION;"]
+    for name, _ in outs:
+        body += [f"  EXECUTE IMMEDIATE FORMAT('DELETE FROM %s WHERE TRUE', out_{name}_q);",
+                 "  EXECUTE IMMEDIATE FORMAT('INSERT INTO %s (%s) SELECT %s FROM %s', "
+                 f"out_{name}_q, out_{name}_cols, out_{name}_cols, out_{name}_stage);"]
+    body += [f"  {log_row}", "  COMMIT TRANSACTION;"]
+    body += [f"  EXECUTE IMMEDIATE FORMAT('DROP TABLE %s', out_{name}_stage);" for name, _ in outs]
+    body += ["ELSE", f"  {log_row}", "END IF;",
+             "SELECT run_id, mode, JSON_VALUE(doc, '$.report.status') AS status, "
+             "JSON_QUERY(doc, '$.report') AS report;"]
     failed = [
+        "IF @@transaction_id IS NOT NULL THEN",
+        "  ROLLBACK TRANSACTION;",
+        "END IF;",
         f"INSERT INTO {log} ({columns}) VALUES (run_id, 'bigquery', mode, {literal(c)}, "
         "'failed', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), NULL, "
         "@@error.message, NULL);",
@@ -326,7 +372,7 @@ def statements(target: Target, components: list[str] | None = None) -> list[Stat
     """Every statement ``terraplan deploy bigquery`` runs, in order."""
     known = registry.components()
     names = components or list(known)
-    out = [run_log_table(target)]
+    out = [dataset(target), run_log_table(target)]
     for name in names:
         spec = registry.get(name).spec
         out += [remote_function(target, spec, "packed"), remote_function(target, spec, "tables"),

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from udfs.bigquery.contract import (
     MAX_RESPONSE_BYTES,
     MAX_ROW_INPUT_BYTES,
     MODES,
+    REPLY_TOO_LARGE,
     TABLE_MODE_HINT,
     ContractError,
     RemoteRequest,
@@ -60,6 +62,7 @@ from udfs.bigquery.contract import (
     parse_request,
     replies_body,
 )
+from udfs.bigquery.service import TIMEOUT_ENV, time_limit_cap
 from udfs.bigquery.tables import (
     BigQueryTables,
     ClientFactory,
@@ -90,6 +93,11 @@ def _google_errors() -> tuple[tuple[type, ...], tuple[type, ...]]:
     return user, transient
 
 
+def _env_timeout() -> float | None:
+    value = os.environ.get(TIMEOUT_ENV)
+    return float(value) if value else None
+
+
 @dataclass
 class RemoteFunctionHandler:
     """Answers BigQuery remote-function requests; the BigQuery client factory is injectable."""
@@ -98,6 +106,8 @@ class RemoteFunctionHandler:
     max_request_bytes: int = MAX_REQUEST_BYTES
     max_row_input_bytes: int = MAX_ROW_INPUT_BYTES
     max_response_bytes: int = MAX_RESPONSE_BYTES
+    # Cloud Run's request timeout (set by the deploy); the solver's time_limit stays under it
+    request_timeout: float | None = field(default_factory=lambda: _env_timeout())
     _clients: dict[str | None, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -170,7 +180,8 @@ class RemoteFunctionHandler:
             if size + _REPLY_OVERHEAD > limit:
                 replies[i] = json.dumps({"error": (
                     f"the result of '{component}' is {size:,} bytes, over BigQuery's "
-                    f"{limit:,}-byte response limit for remote functions; {TABLE_MODE_HINT}")})
+                    f"{limit:,}-byte response limit for remote functions; {TABLE_MODE_HINT}"),
+                    "kind": REPLY_TOO_LARGE})
                 sizes[i] = len(json.dumps(replies[i])) + 1
         total = sum(sizes) + _REPLY_OVERHEAD
         if total > limit:
@@ -194,7 +205,8 @@ class RemoteFunctionHandler:
             if mode == "packed":
                 document = self._packed(component, args)
             else:
-                document = self._tables(component, args[0], request.caller_project)
+                document = self._tables(component, args[0], request.caller_project,
+                                        f"{request.request_id}-{i}")
         except TerraplanError as err:
             document = error_document(err)
         except json.JSONDecodeError as err:
@@ -214,13 +226,29 @@ class RemoteFunctionHandler:
                                  f"{str(err)[:300]}); request {request.request_id}"}
         return json.dumps(document, separators=(",", ":"))
 
-    @staticmethod
-    def _packed(component: str, args: list[Any]) -> dict[str, Any]:
+    def _capped(self, component: str, params: dict[str, Any]) -> tuple[dict[str, Any], list]:
+        """``time_limit`` under the request timeout: a 504 is retried, rerunning the solve."""
+        spec = registry.get(component).spec
+        limit = next((p for p in spec.params if p.name == "time_limit"), None)
+        if self.request_timeout is None or limit is None:
+            return params, []
+        cap = time_limit_cap(self.request_timeout)
+        asked = params.get("time_limit", limit.default)
+        if not isinstance(asked, (int, float)) or asked <= cap:
+            return params, []  # a bad value is the component's to report
+        note = (f"time_limit {asked} capped to {cap:g} s: the service's request timeout is "
+                f"{self.request_timeout:g} s (terraplan deploy bigquery --max-units sets it)")
+        return {**params, "time_limit": cap}, [note]
+
+    def _packed(self, component: str, args: list[Any]) -> dict[str, Any]:
         *tables, params = args
+        params, warnings = self._capped(component, parse_params(params))
         with highs.in_process():  # one solve per request: no forked children in Cloud Run
             result = run_packed(component, tables, params)
         document = result_document(result)
         document["schema"] = {name: table_schema(df) for name, df in result.tables.items()}
+        if warnings:
+            document["warnings"] = warnings
         return document
 
     def _client(self, project: str | None) -> Any:
@@ -229,8 +257,8 @@ class RemoteFunctionHandler:
                 self._clients[project] = self.client_factory(project)
             return self._clients[project]
 
-    def _tables(self, component: str, payload: Any, caller_project: str | None
-                ) -> dict[str, Any]:
+    def _tables(self, component: str, payload: Any, caller_project: str | None,
+                request_id: str | None = None) -> dict[str, Any]:
         from components.errors import InputError
 
         spec = registry.get(component).spec
@@ -264,13 +292,20 @@ class RemoteFunctionHandler:
         project = out_ids[out_names[0]].project
         in_ids = {n: parse_table_id(inputs[n], argument=f"inputs.{n}", default_project=project)
                   for n in in_names if inputs.get(n)}
-        params = parse_params(body.get("params"))
-        run_id = body.get("run_id") or new_run_id()
+        params, warnings = self._capped(component, parse_params(body.get("params")))
+        # a resend of the same request (same requestId, same call) is the same run
+        run_id = body.get("run_id") or (f"bq-{request_id}" if request_id else new_run_id())
         if not isinstance(run_id, str) or len(run_id) > 128:
             raise InputError("'run_id' must be a string of at most 128 characters",
                              column="run_id")
 
         store = BigQueryTables(self._client(project))
+        done = store.completed([out_ids[n] for n in out_names], run_id)
+        if done is not None:  # BigQuery resent a request that already succeeded
+            return {"run_id": run_id, "already_succeeded": True,
+                    "outputs": {n: {"table": str(out_ids[n]), "rows": done[str(out_ids[n])]}
+                                for n in out_names},
+                    "report": {"status": "already_succeeded", "run_id": run_id}}
         frames = {n: store.read(t) for n, t in in_ids.items()}
         main = frames.pop(in_names[0])
         with highs.in_process():
@@ -279,7 +314,7 @@ class RemoteFunctionHandler:
         return {"run_id": run_id,
                 "outputs": {n: {"table": str(out_ids[n]), "rows": counts[str(out_ids[n])]}
                             for n in out_names},
-                "report": jsonable(result.report)}
+                "report": jsonable(result.report), **({"warnings": warnings} if warnings else {})}
 
 
 _HANDLER = RemoteFunctionHandler()

@@ -2,17 +2,25 @@
 
 User table names arrive as text (``project.dataset.table``). They are checked
 against BigQuery's naming rules and then used only as API references
-(``TableReference``), never pasted into SQL. Outputs are written atomically per
-table: every output is first loaded into a staging table (a load job, free and
-all-or-nothing), and only when all are staged is each copied over its target
-(copy job, ``WRITE_TRUNCATE``); a failure before that leaves every previous
-output as it was. Staging tables are deleted in all cases.
+(``TableReference``), or as sqlglot-quoted identifiers in the publish script.
+Outputs are written atomically: every output is first loaded into a staging table
+(a load job, free and all-or-nothing), and only when all are staged are they
+published over their targets in one transaction that keeps the targets' options
+(:mod:`udfs.bigquery.publish`); a failure leaves every previous output as it was.
+Staging tables are deleted in all cases.
+
+BigQuery may resend a request, even one that succeeded, and two copies may run at
+once. So each attempt stages under its own names (run id plus a random token: one
+copy's cleanup never deletes the other's staging tables), both copies of a
+deterministic solve publish the same tables, and a request whose outputs already all
+hold its run id is answered from them without solving again (:meth:`completed`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +31,7 @@ import pandas as pd
 from components.errors import InputError
 from components.result import jsonable
 from udfs.base import RUN_ID_COLUMN
+from udfs.bigquery import publish
 
 _PROJECT = re.compile(r"^(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 _DATASET = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
@@ -132,17 +141,47 @@ class BigQueryTables:
         columns = [f.name for f in (rows.schema or [])]
         return pd.DataFrame.from_records(records, columns=columns or None)
 
+    def _exists(self, table: TableId) -> bool:
+        from google.api_core.exceptions import NotFound
+
+        try:
+            self.client.get_table(str(table))
+        except NotFound:
+            return False
+        return True
+
+    def completed(self, targets: list[TableId], run_id: str) -> dict[str, int] | None:
+        """Row counts when every target already holds ``run_id`` (the run published), else
+        None. A table is written whole by one run, so its first row tells."""
+        from google.api_core.exceptions import NotFound
+
+        counts: dict[str, int] = {}
+        for target in targets:
+            try:
+                table = self.client.get_table(str(target))
+            except NotFound:
+                return None
+            rows = self.client.list_rows(table, max_results=1)
+            first = list(rows)
+            if not first or dict(first[0].items()).get(RUN_ID_COLUMN) != run_id:
+                return None
+            # tabledata.list's totalRows: the table's numRows lags behind DML on emulators
+            counts[str(target)] = int(rows.total_rows)
+        return counts
+
     def write(self, tables: Mapping[TableId, pd.DataFrame], run_id: str) -> dict[str, int]:
         from google.cloud import bigquery
 
-        suffix = re.sub(r"[^A-Za-z0-9_]", "_", run_id)
+        # run id and a token per attempt: a resent copy of this request stages elsewhere
+        suffix = re.sub(r"[^A-Za-z0-9_]", "_", run_id)[:64] + "_" + uuid.uuid4().hex[:12]
         staged: dict[TableId, TableId] = {}
+        schemas: dict[TableId, list[dict[str, str]]] = {}
         counts: dict[str, int] = {}
         try:
             for i, (target, df) in enumerate(tables.items()):
                 out = df.copy()
                 out.insert(0, RUN_ID_COLUMN, run_id)
-                schema = table_schema(out)
+                schema = schemas[target] = table_schema(out)
                 stage = target.sibling(f"_terraplan_stage_{suffix}_{i}")
                 config = bigquery.LoadJobConfig(
                     schema=[bigquery.SchemaField(f["name"], f["type"]) for f in schema],
@@ -151,10 +190,11 @@ class BigQueryTables:
                                                  job_config=config).result()
                 staged[target] = stage
                 counts[str(target)] = len(out)
-            for target, stage in staged.items():
-                config = bigquery.CopyJobConfig(write_disposition="WRITE_TRUNCATE",
-                                                create_disposition="CREATE_IF_NEEDED")
-                self.client.copy_table(str(stage), str(target), job_config=config).result()
+            # all targets in one transaction, their options (partitioning, clustering,
+            # descriptions) kept: see udfs.bigquery.publish
+            self.client.query(publish.script(
+                [publish.Output(str(t), str(stage), schemas[t], self._exists(t))
+                 for t, stage in staged.items()])).result()
         finally:
             for stage in staged.values():
                 self.client.delete_table(str(stage), not_found_ok=True)

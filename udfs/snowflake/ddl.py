@@ -20,15 +20,14 @@ from components.spec import ComponentSpec
 from components.sqlgen import table
 from udfs.snowflake import partition, procedures
 from udfs.snowflake.names import DIALECT, split_name, sql
+from udfs.snowflake.pins import PINS, RUNTIME_VERSION
 
-RUNTIME_VERSION = "3.11"
 # Anaconda-channel packages the zipped code imports (tests check this list against the
-# zip's imports). Compiled packages come from the channel, unpinned: Snowflake resolves
-# its current versions at CREATE; `make test` also runs the handlers on the oldest
-# versions tested (tests/warehouse/). Pure-Python dependencies are not listed: the
-# zip carries the exact versions the tests ran (deploy.BUNDLED), so no channel
-# version of sqlglot can change a statement.
-PACKAGES = ("snowflake-snowpark-python", "numpy", "scipy", "pandas")
+# zip's imports), pinned to the versions the "warehouse runtime" job tests (pins.py:
+# make .venv-sfruntime runs the handlers on exactly these, without fork). Pure-Python
+# dependencies are not listed: the zip carries the exact versions the tests ran
+# (deploy.BUNDLED), so no channel version of sqlglot can change a statement.
+PACKAGES = tuple(f"{name}=={version}" for name, version in PINS.items())
 # Polygon and H3 adjacency (imported lazily); listed when the account's channel has them
 # (deploy checks INFORMATION_SCHEMA.PACKAGES), else those two features say why not.
 GEO_PACKAGES = ("shapely", "h3-py")
@@ -167,15 +166,21 @@ def setup_ddl(target: Target) -> list[str]:
     return [sql(schema), sql(code), sql(stage)]
 
 
+def package_name(package: str) -> str:
+    return package.split("==", 1)[0]
+
+
 def packages_query(names: Sequence[str]) -> str:
-    """Which of ``names`` the account's Anaconda channel offers (columns: PACKAGE_NAME,
-    VERSION, LANGUAGE, per Snowflake's INFORMATION_SCHEMA.PACKAGES reference)."""
+    """Which versions of ``names`` the account's Anaconda channel offers for the runtime
+    (columns PACKAGE_NAME, VERSION, LANGUAGE, RUNTIME_VERSION of INFORMATION_SCHEMA.PACKAGES)."""
     wanted = exp.In(this=exp.column("PACKAGE_NAME"),
-                    expressions=[exp.Literal.string(n) for n in names])
-    query = (exp.select(exp.column("PACKAGE_NAME")).distinct()
+                    expressions=[exp.Literal.string(package_name(n)) for n in names])
+    query = (exp.select(exp.column("PACKAGE_NAME"), exp.column("VERSION")).distinct()
              .from_(exp.to_table("INFORMATION_SCHEMA.PACKAGES"))
              .where(exp.and_(exp.EQ(this=exp.column("LANGUAGE"),
-                                    expression=exp.Literal.string("python")), wanted)))
+                                    expression=exp.Literal.string("python")),
+                             exp.EQ(this=exp.column("RUNTIME_VERSION"),
+                                    expression=exp.Literal.string(RUNTIME_VERSION)), wanted)))
     return sql(query)
 
 

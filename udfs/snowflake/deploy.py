@@ -215,8 +215,20 @@ def available_packages(session: Any, echo: Callable[[str], None]) -> tuple[str, 
     from components.errors import InputError
 
     rows = session.sql(ddl.packages_query(ddl.PACKAGES + ddl.GEO_PACKAGES)).collect()
-    offered = {str(r[0]).lower() for r in rows}
-    missing = [p for p in ddl.PACKAGES if p not in offered]
+    versions: dict[str, set[str]] = {}
+    for r in rows:
+        versions.setdefault(str(r[0]).lower(), set()).add(str(r[1]) if len(r) > 1 else "")
+    offered = set(versions)
+    for package in ddl.PACKAGES:
+        name, _, pin = package.partition("==")
+        if name in offered and pin not in versions[name]:
+            have = ", ".join(sorted(v for v in versions[name] if v)) or "none listed"
+            raise InputError(f"the Snowflake Anaconda channel of this account offers {name} "
+                             f"{have} for Python {ddl.RUNTIME_VERSION}, not {pin}, the version "
+                             "terraplan's runtime test covers (udfs/snowflake/pins.py); pin an "
+                             "offered version there and run make .venv-sfruntime and its test",
+                             column="packages")
+    missing = [ddl.package_name(p) for p in ddl.PACKAGES if ddl.package_name(p) not in offered]
     if missing:
         raise InputError(f"the Snowflake Anaconda channel of this account offers no "
                          f"{', '.join(missing)} (INFORMATION_SCHEMA.PACKAGES); accept the "

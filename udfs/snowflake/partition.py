@@ -24,6 +24,16 @@ infeasible request does not stop the query: it comes back as rows with NULL resu
 (one per unit when the output is per unit), ``PARTITION_STATUS = 'failed'`` and
 ``PARTITION_REPORT = {"error": ...}``.
 
+Time: Snowflake stops a UDTF whose ``end_partition`` runs longer than 10 minutes (the
+docs say only that a handler taking "too long" is killed; the error observed in the
+field reads "Iterating over output iterator values timed out ... vs. max of 10m"). So
+a partition solves for at most ``PARTITION_BUDGET_SECONDS`` (480 s, leaving time to
+build the frame and yield the rows): ``time_limit`` defaults to what is left of that
+budget when the solve starts, an explicit ``time_limit`` over 480 is an error row
+naming it, and a partition whose rows took the whole budget to read is an error row
+that says to partition more finely. Components without a ``time_limit`` (cost
+matrices, adjacency) are polynomial and are not capped.
+
 Snowpark local testing cannot run UDTFs with column arguments, so the tests call
 ``process`` / ``end_partition`` directly and keep the DDL as a golden file.
 """
@@ -31,7 +41,8 @@ Snowpark local testing cannot run UDTFs with column arguments, so the tests call
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -58,6 +69,9 @@ OUTPUT_TYPES = {
 # Added after the component's columns; named so no output column can collide with them.
 STATUS, REPORT = "PARTITION_STATUS", "PARTITION_REPORT"
 RESERVED = ("id", "x", "y")
+# Snowflake ends end_partition after 10 minutes; the solve gets 8 of them at most.
+PARTITION_LIMIT_SECONDS = 600.0
+PARTITION_BUDGET_SECONDS = 480.0
 
 
 def eligible(spec: ComponentSpec) -> bool:
@@ -100,6 +114,7 @@ class PartitionSolver:
     """UDTF handler: collects a partition's rows, solves in ``end_partition``."""
 
     component = ""  # set by :func:`_solver_class`
+    clock: Callable[[], float] = time.monotonic  # injectable: tests simulate slow partitions
 
     def __init__(self) -> None:
         self._ids: list[Any] = []
@@ -135,11 +150,35 @@ class PartitionSolver:
         if not any(params.get(k) for k in ("x", "y", "lon", "lat")):
             params.update(x="x", y="y")
         params = resolve_column_params(spec, params, [frame])
+        params = self._budgeted(spec, params)
         with highs.in_process():
             result = component.run(frame, **params)
         return result.tables[spec.outputs[0].name], jsonable(result.report)
 
+    def _budgeted(self, spec: ComponentSpec, params: dict[str, Any]) -> dict[str, Any]:
+        """``time_limit`` capped by what is left of the partition's budget."""
+        budget = PARTITION_BUDGET_SECONDS
+        left = budget - (type(self).clock() - self._started)
+        if left <= 0:
+            raise InputError(
+                f"this partition of {len(self._ids):,} rows used the {budget:.0f} s a "
+                "Snowflake partition may take before the solve started (Snowflake stops "
+                "end_partition after 10 minutes); PARTITION BY a finer column",
+                column="PARTITION BY")
+        if not any(p.name == "time_limit" for p in spec.params):
+            return params
+        asked = params.get("time_limit")
+        if asked is not None and float(asked) > budget:
+            raise InputError(
+                f"time_limit {asked} is over the {budget:.0f} s a partition may solve for "
+                "(Snowflake stops end_partition after 10 minutes); use time_limit <= "
+                f"{budget:.0f}, or the stored procedure for one long solve", column="time_limit")
+        default = next(p.default for p in spec.params if p.name == "time_limit")
+        return {**params, "time_limit": min(float(asked if asked is not None else default),
+                                            left)}
+
     def end_partition(self) -> Iterator[tuple[Any, ...]]:
+        self._started = type(self).clock()
         columns = output_columns(registry.get(self.component).spec)
         try:
             table, report = self.solve()

@@ -1,3 +1,6 @@
+-- dataset/terraplan
+CREATE SCHEMA IF NOT EXISTS `my-project`.`terraplan` OPTIONS (location = 'us');
+
 -- table/terraplan_runs
 CREATE TABLE IF NOT EXISTS `my-project`.`terraplan`.`terraplan_runs` (
   `run_id` STRING,
@@ -58,21 +61,27 @@ BEGIN
   DECLARE doc JSON;
   DECLARE projection STRING;
   DECLARE bad_columns INT64;
+  DECLARE param_k INT64;
   DECLARE points_full STRING;
   DECLARE points_q STRING;
   DECLARE points_json STRING;
+  DECLARE points_rows INT64 DEFAULT 0;
   DECLARE to_full STRING;
   DECLARE to_q STRING;
   DECLARE to_json STRING;
+  DECLARE to_rows INT64 DEFAULT 0;
   DECLARE edges_full STRING;
   DECLARE edges_q STRING;
   DECLARE edges_json STRING;
+  DECLARE edges_rows INT64 DEFAULT 0;
   DECLARE nodes_full STRING;
   DECLARE nodes_q STRING;
   DECLARE nodes_json STRING;
+  DECLARE nodes_rows INT64 DEFAULT 0;
   DECLARE out_costs_full STRING;
   DECLARE out_costs_q STRING;
   DECLARE out_costs_stage STRING;
+  DECLARE out_costs_cols STRING;
   BEGIN
     -- 1. every table name is checked against BigQuery's rules, then quoted
     IF points_table IS NULL OR NOT REGEXP_CONTAINS(points_table, name_pattern) THEN
@@ -109,25 +118,31 @@ BEGIN
     SET out_costs_stage = '`' || REGEXP_REPLACE(out_costs_full, r'[.][^.]+$', '') || '._terraplan_stage_' || REGEXP_REPLACE(run_id, r'[^A-Za-z0-9]', '_') || '_costs' || '`';
     -- 2. measure the input: packed JSON when it fits BigQuery's limits
     EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', points_q) INTO n_rows, n_bytes;
+    SET points_rows = n_rows;
     SET packed_rows = packed_rows + n_rows;
     SET packed_bytes = packed_bytes + n_bytes;
     IF to_q IS NOT NULL THEN
       EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', to_q) INTO n_rows, n_bytes;
+      SET to_rows = n_rows;
       SET packed_rows = packed_rows + n_rows;
       SET packed_bytes = packed_bytes + n_bytes;
     END IF;
     IF edges_q IS NOT NULL THEN
       EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', edges_q) INTO n_rows, n_bytes;
+      SET edges_rows = n_rows;
       SET packed_rows = packed_rows + n_rows;
       SET packed_bytes = packed_bytes + n_bytes;
     END IF;
     IF nodes_q IS NOT NULL THEN
       EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', nodes_q) INTO n_rows, n_bytes;
+      SET nodes_rows = n_rows;
       SET packed_rows = packed_rows + n_rows;
       SET packed_bytes = packed_bytes + n_bytes;
     END IF;
     SET packed_bytes = packed_bytes + IFNULL(BYTE_LENGTH(TO_JSON_STRING(params)), 0);
-    SET mode = IF(packed_bytes <= 5042880 AND packed_rows <= 50000, 'packed', 'tables');
+    SET param_k = SAFE_CAST(JSON_VALUE(params, '$.k') AS INT64);
+    -- the reply must fit too: a cost matrix can be 60x its input
+    SET mode = CASE WHEN packed_bytes <= 5042880 AND packed_rows <= 50000 AND (points_rows * LEAST(COALESCE(param_k, CASE WHEN to_rows > 0 THEN to_rows ELSE points_rows END), CASE WHEN to_rows > 0 THEN to_rows ELSE points_rows END)) * 100 <= 13500000 THEN 'packed' ELSE 'tables' END;
     -- 3. solve (the service raises nothing: bad input comes back as $.error)
     IF mode = 'packed' THEN
       EXECUTE IMMEDIATE FORMAT('SELECT TO_JSON_STRING(ARRAY_AGG(t)) FROM %s AS t', points_q) INTO points_json;
@@ -141,14 +156,19 @@ BEGIN
         EXECUTE IMMEDIATE FORMAT('SELECT TO_JSON_STRING(ARRAY_AGG(t)) FROM %s AS t', nodes_q) INTO nodes_json;
       END IF;
       SET result = (SELECT `my-project`.`terraplan`.`terraplan_cost_matrix`(points_json, to_json, edges_json, nodes_json, TO_JSON_STRING(params)));
-    ELSE
+      -- a reply over BigQuery's limit after all: solve again in table mode
+      IF JSON_VALUE(PARSE_JSON(result, wide_number_mode => 'round'), '$.kind') = 'reply_too_large' THEN
+        SET mode = 'tables';
+      END IF;
+    END IF;
+    IF mode = 'tables' THEN
       SET result = (SELECT `my-project`.`terraplan`.`terraplan_cost_matrix_tables`(TO_JSON_STRING(JSON_OBJECT('inputs', JSON_OBJECT('points', points_full, 'to', to_full, 'edges', edges_full, 'nodes', nodes_full), 'outputs', JSON_OBJECT('costs', out_costs_full), 'params', params, 'run_id', run_id))));
     END IF;
     SET doc = PARSE_JSON(result, wide_number_mode => 'round');
     IF JSON_VALUE(doc, '$.error') IS NOT NULL THEN
       RAISE USING MESSAGE = 'terraplan cost_matrix: ' || JSON_VALUE(doc, '$.error');
     END IF;
-    -- 4. packed mode: stage every output, then replace the targets (tables mode: the service did both)
+    -- 4. packed mode: stage every output and prepare its target (tables mode: the service did both)
     IF mode = 'packed' THEN
       SET bad_columns = (SELECT COUNTIF(NOT (REGEXP_CONTAINS(JSON_VALUE(f, '$.name'), column_pattern) AND JSON_VALUE(f, '$.type') IN ('STRING', 'INT64', 'FLOAT64', 'BOOL'))) FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.costs')) AS f);
       IF bad_columns > 0 THEN
@@ -156,13 +176,28 @@ BEGIN
       END IF;
       SET projection = (SELECT STRING_AGG(FORMAT("LAX_%s(r['%s']) AS `%s`", JSON_VALUE(f, '$.type'), JSON_VALUE(f, '$.name'), JSON_VALUE(f, '$.name')), ', ' ORDER BY pos) FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.costs')) AS f WITH OFFSET AS pos);
       EXECUTE IMMEDIATE FORMAT("CREATE OR REPLACE TABLE %s OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS SELECT @run_id AS run_id, %s FROM UNNEST(JSON_QUERY_ARRAY(@doc, '$.tables.costs')) AS r", out_costs_stage, projection) USING run_id AS run_id, doc AS doc;
-      EXECUTE IMMEDIATE FORMAT('CREATE OR REPLACE TABLE %s AS SELECT * FROM %s', out_costs_q, out_costs_stage);
-      EXECUTE IMMEDIATE FORMAT('DROP TABLE %s', out_costs_stage);
+      -- the target keeps its table (partitioning, clustering, descriptions): made if absent, given new columns (DDL, so before the transaction)
+      SET projection = (SELECT STRING_AGG(FORMAT('`%s` %s', JSON_VALUE(f, '$.name'), JSON_VALUE(f, '$.type')), ', ') FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.costs')) AS f);
+      EXECUTE IMMEDIATE FORMAT('CREATE TABLE IF NOT EXISTS %s (`run_id` STRING, %s)', out_costs_q, projection);
+      EXECUTE IMMEDIATE FORMAT('ALTER TABLE %s ADD COLUMN IF NOT EXISTS `run_id` STRING, %s', out_costs_q, (SELECT STRING_AGG(FORMAT('ADD COLUMN IF NOT EXISTS `%s` %s', JSON_VALUE(f, '$.name'), JSON_VALUE(f, '$.type')), ', ') FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.costs')) AS f));
+      SET out_costs_cols = (SELECT '`run_id`, ' || STRING_AGG(FORMAT('`%s`', JSON_VALUE(f, '$.name')), ', ' ORDER BY pos) FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.costs')) AS f WITH OFFSET AS pos);
     END IF;
-    -- 5. the run log, then one summary row for the caller
-    INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) VALUES (run_id, 'bigquery', mode, 'cost_matrix', 'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, TO_JSON_STRING(JSON_OBJECT('costs', out_costs_full)));
+    -- 5. publish every output and the run row in one transaction (packed mode; the service did the same in tables mode)
+    IF mode = 'packed' THEN
+      BEGIN TRANSACTION;
+      EXECUTE IMMEDIATE FORMAT('DELETE FROM %s WHERE TRUE', out_costs_q);
+      EXECUTE IMMEDIATE FORMAT('INSERT INTO %s (%s) SELECT %s FROM %s', out_costs_q, out_costs_cols, out_costs_cols, out_costs_stage);
+      INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) VALUES (run_id, 'bigquery', mode, 'cost_matrix', 'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, TO_JSON_STRING(JSON_OBJECT('costs', out_costs_full)));
+      COMMIT TRANSACTION;
+      EXECUTE IMMEDIATE FORMAT('DROP TABLE %s', out_costs_stage);
+    ELSE
+      INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) VALUES (run_id, 'bigquery', mode, 'cost_matrix', 'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, TO_JSON_STRING(JSON_OBJECT('costs', out_costs_full)));
+    END IF;
     SELECT run_id, mode, JSON_VALUE(doc, '$.report.status') AS status, JSON_QUERY(doc, '$.report') AS report;
   EXCEPTION WHEN ERROR THEN
+    IF @@transaction_id IS NOT NULL THEN
+      ROLLBACK TRANSACTION;
+    END IF;
     INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) VALUES (run_id, 'bigquery', mode, 'cost_matrix', 'failed', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), NULL, @@error.message, NULL);
     RAISE USING MESSAGE = @@error.message;
   END;

@@ -2,7 +2,7 @@ CREATE OR REPLACE FUNCTION "ANALYTICS"."TERRAPLAN"."COST_MATRIX_BY_PARTITION"("I
 RETURNS TABLE ("ORIGIN_ID" VARCHAR, "DESTINATION_ID" VARCHAR, "COST" DOUBLE, "PARTITION_STATUS" VARCHAR, "PARTITION_REPORT" VARIANT)
 LANGUAGE PYTHON
 RUNTIME_VERSION = '3.11'
-PACKAGES = ('snowflake-snowpark-python', 'numpy', 'scipy', 'pandas', 'shapely', 'h3-py')
+PACKAGES = ('snowflake-snowpark-python==1.40.0', 'numpy==2.0.2', 'scipy==1.13.1', 'pandas==2.2.2', 'shapely', 'h3-py')
 IMPORTS = ('@"ANALYTICS"."TERRAPLAN_CODE"."TERRAPLAN_STAGE"/terraplan.zip')
 HANDLER = 'udfs.snowflake.partition.cost_matrix'
 COMMENT = 'terraplan: Cost matrix, one problem per PARTITION BY group';
