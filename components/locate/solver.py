@@ -348,11 +348,13 @@ class LocationAllocator:
                           np.minimum(comp_cost, penalty)[:, None])
             pos = w > 0
             capd = Dc[pos] if pos.any() else Dc
+            # a p-median start for the radius search: a budget in iterations (the time
+            # limit only a cap), so the answer does not depend on the machine's load
             base = solve_median(np.where(np.isfinite(capd), capd, penalty) * 1.0, p, rules, rng,
-                                deadline=t0 + 0.3 * (deadline - t0), coords=None,
+                                deadline=deadline, coords=None,
                                 weights=w[pos] if pos.any() else w, exact="never",
                                 max_iterations=iters, patience=patience,
-                                target_gap=self.target_gap, heuristic_share=0.8)
+                                target_gap=self.target_gap, heuristic_share=0.5)
             exact = self.exact == "always" or (self.exact == "auto" and n * m <= 250_000)
             opened, ub, lb, st = cover_mod.p_center(capd, p, rules, rng, deadline, base.open,
                                                     exact)
