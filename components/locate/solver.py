@@ -205,10 +205,12 @@ class LocationAllocator:
               group_max: Any = None, competitor_costs: Any = None, max_cost: float | None = None,
               forbidden: Any = None, required_pairs: Any = None, site_rank: Any = None,
               coords: tuple[np.ndarray, np.ndarray] | None = None,
-              site_names: Any = None) -> LocationAllocator:
+              site_names: Any = None, loads: Any = None) -> LocationAllocator:
         """Solve on ``costs`` (n points x m sites, unit costs, ``inf`` = not allowed).
 
-        ``weights`` (n,) demand weights (default 1); ``required`` bool (m,) or indices;
+        ``weights`` (n,) demand weights that scale the cost (default 1); ``loads`` (n,) what
+        each point puts on a site's capacity and min load (default: ``weights``);
+        ``required`` bool (m,) or indices;
         ``eligible`` bool (m,) sites that may open; ``opening_costs`` (m,);
         ``capacities`` / ``min_loads`` (m,) per-site limits; ``groups`` (m,) int codes
         (-1: none) with ``group_max`` (n_groups,); ``competitor_costs`` (n, k) costs to
@@ -230,7 +232,7 @@ class LocationAllocator:
                                     group_max=group_max, competitor_costs=competitor_costs,
                                     max_cost=max_cost, forbidden=forbidden,
                                     required_pairs=required_pairs, site_rank=site_rank,
-                                    coords=coords, site_names=site_names)
+                                    coords=coords, site_names=site_names, loads=loads)
         deadline = t0 + float(self.time_limit)
         rng = np.random.default_rng(self.seed)
         D = np.array(costs, dtype=np.float64, copy=True)
@@ -246,6 +248,9 @@ class LocationAllocator:
         w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
         if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any():
             raise InputError(f"weights must be {n} finite numbers >= 0", column="weight")
+        a = w if loads is None else np.asarray(loads, dtype=np.float64)
+        if a.shape != (n,) or not np.isfinite(a).all() or (a < 0).any():
+            raise InputError(f"loads must be {n} finite numbers >= 0", column="load")
         req = _mask(required, m, "required")
         elig = np.ones(m, dtype=bool) if eligible is None else _mask(eligible, m, "eligible")
         elig |= req
@@ -284,7 +289,7 @@ class LocationAllocator:
         if at_most:
             p = min(p, int(elig.sum()))
         cap_site, low_site = self._load_limits(capacities, min_loads, m)
-        self._feasibility(p, req, elig, opening, bcost, groups, group_max, w, cap_site,
+        self._feasibility(p, req, elig, opening, bcost, groups, group_max, a, cap_site,
                           low_site, names, D, comp_cost, at_most)
         self._m_real = m
         if at_most and p > int(req.sum()):
@@ -298,7 +303,7 @@ class LocationAllocator:
         self.stats_: dict[str, Any] = {}
         allowed = np.isfinite(D)
         ~allowed.any(axis=1)
-        self._D, self._w, self._allowed = D, w, allowed
+        self._D, self._w, self._a, self._allowed = D, w, a, allowed
         self._comp_cost, self._comp_idx, self._rank = comp_cost, comp_idx, rank
         self._penalty, self._opening = penalty, opening
         coords = coords if coords is not None and p is not None else None
@@ -563,7 +568,8 @@ class LocationAllocator:
             out_cost = np.minimum(out_cost, self._penalty * w)
         # a point strictly closer to a competitor is captured: no site of ours may serve it
         own_ok = allowed & (D <= self._comp_cost[:, None])
-        prob = cap_mod.LoadProblem(C, own_ok, w, lower, upper, self._rank, out_cost,
+        a = self._a
+        prob = cap_mod.LoadProblem(C, own_ok, a, lower, upper, self._rank, out_cost,
                                    self._opening)
 
         def site_ok(sol):
@@ -610,7 +616,7 @@ class LocationAllocator:
             side = SiteSide(p, False, rules.fixed, ~rules.eligible & ~rules.fixed, self._opening,
                             rules.budget, rules.budget_cost, rules.group, rules.group_max)
             r = assignment_model(C, own_ok,
-                                 side, demand=w, lower=lower if low_site is not None else None,
+                                 side, demand=a, lower=lower if low_site is not None else None,
                                  upper=upper if cap_site is not None else None,
                                  closest=self.closest_assignment, rank=self._rank,
                                  out_cost=out_cost, out_in_closest=self.allow_unassigned,
@@ -620,7 +626,7 @@ class LocationAllocator:
                                     "seconds": r.seconds, "size": list(r.size)}
             if r.x is not None:
                 cand = cap_mod.Allocation(r.x, np.bincount(r.x[r.x >= 0],
-                                                           weights=w[r.x >= 0], minlength=m),
+                                                           weights=a[r.x >= 0], minlength=m),
                                           prob.total(r.x, r.open), 0.0)
                 cand.violation = prob.violation(cand.loads, r.open) + cap_mod._lost(prob, r.x)
                 if cand.key < alloc.key:
@@ -633,7 +639,7 @@ class LocationAllocator:
                         f"HiGHS proved that no {p} sites meet the load limits (min_load "
                         f"{_fmt(float(lower.max()))}, max_load/capacities "
                         f"{_fmt(float(upper.min()))}-{_fmt(float(upper.max()))}) with total "
-                        f"demand {_fmt(float(w.sum()))}; the best set found violates them by "
+                        f"demand {_fmt(float(a.sum()))}; the best set found violates them by "
                         f"{_fmt(least)}; relax the limits, change the number of facilities or "
                         "allow unassigned points")
             elif r.bound is not None:  # the bound HiGHS proved, finished or not
@@ -647,7 +653,7 @@ class LocationAllocator:
     # ------------------------------------------------------------------ allocation
     def _allocate_nearest(self) -> None:
         alloc = cap_mod.closest_allocation(
-            cap_mod.LoadProblem(self._D, self._allowed, self._w, np.zeros(self._D.shape[1]),
+            cap_mod.LoadProblem(self._D, self._allowed, self._a, np.zeros(self._D.shape[1]),
                                 np.full(self._D.shape[1], np.inf), self._rank,
                                 np.full(len(self._w), np.inf)), self.open_)
         self._set_assignment(alloc.assign)
@@ -683,7 +689,7 @@ class LocationAllocator:
     def _finish(self, t0: float) -> None:
         m = self._D.shape[1]
         a = self.assignment_
-        self.loads_ = np.bincount(a[a >= 0], weights=self._w[a >= 0], minlength=m)
+        self.loads_ = np.bincount(a[a >= 0], weights=self._a[a >= 0], minlength=m)
         obj, bnd = self.objective_, self.bound_
         if self.bound_kind_ == "coverage":
             total = float(self._w.sum())

@@ -29,6 +29,10 @@ SPEC = ComponentSpec(
         Table("edges", "road graph between point/site ids for distance 'network': from_id, "
               "to_id, cost (shortest paths)", required=False,
               columns=("from_id", "to_id", "cost")),
+        Table("costs", "your own cost matrix as a long table: origin (demand id), destination "
+              "(candidate/required/competitor id), cost; sparse: a missing pair may not be "
+              "used. Replaces --distance; no coordinates needed", required=False,
+              columns=("origin", "destination", "cost")),
     ),
     params=(
         Param("facilities", "int", "number of facilities to open, p (required sites included; "
@@ -44,9 +48,13 @@ SPEC = ComponentSpec(
         Param("y", "str", "planar y column", metavar="COL"),
         Param("lon", "str", "longitude column (degrees)", metavar="COL"),
         Param("lat", "str", "latitude column (degrees)", metavar="COL"),
-        Param("weight", "str", "demand weight column (default: 1 per point)", metavar="COL"),
+        Param("weight", "str", "demand weight column: scales each point's cost (default: 1 "
+              "per point)", metavar="COL"),
+        Param("load", "str", "load column: what a point puts on a site's capacity and min "
+              "load (default: the weight)", metavar="COL"),
         Param("distance", "str", "euclidean (planar), haversine (lon/lat, km) or network "
-              "(shortest paths over --edges); default from the coordinates",
+              "(shortest paths over --edges; no coordinates needed); default from the "
+              "coordinates (ignored with --costs)",
               choices=("euclidean", "haversine", "network")),
         Param("transform", "str", "cost transformation: linear c, power c^exponent, "
               "exponential exp(rate c) - 1", default="linear",

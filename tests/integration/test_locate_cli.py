@@ -128,14 +128,14 @@ def test_duckdb_sql_function_matches_python(files):
     con.register("d", demand)
     params = {"facilities": 4, "weight": "sales", "seed": 2}
     raw = con.execute("SELECT terraplan_location_allocation((SELECT to_json(list(d)) FROM d), "
-                      "NULL, NULL, NULL, NULL, ?)", [json.dumps(params)]).fetchone()[0]
+                      "NULL, NULL, NULL, NULL, NULL, ?)", [json.dumps(params)]).fetchone()[0]
     result = json.loads(raw)
     direct = location_allocation(demand, **params)
     sql = pd.DataFrame(result["tables"]["assignments"])
     assert sql["facility"].tolist() == direct.tables["assignments"]["facility"].tolist()
     assert result["report"]["objective"] == pytest.approx(direct.report["objective"])
     bad = con.execute("SELECT terraplan_location_allocation((SELECT to_json(list(d)) FROM d), "
-                      "NULL, NULL, NULL, NULL, '{\"facilities\": 99}')").fetchone()[0]
+                      "NULL, NULL, NULL, NULL, NULL, '{\"facilities\": 99}')").fetchone()[0]
     assert "99 facilities requested but only 40" in json.loads(bad)["error"]
 
 
