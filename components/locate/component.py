@@ -30,7 +30,7 @@ from components.locate.spec import SPEC
 from components.result import ComponentResult
 from components.scu import SCUColumns, SCUTable, validate_scus
 
-SITE_EXTRAS = ("capacity", "min_load", "opening_cost", "group")
+SITE_EXTRAS = ("capacity", "min_load", "opening_cost", "group", "attractiveness")
 NO_X, NO_Y = "__terraplan_no_x", "__terraplan_no_y"  # placeholders: no coordinates given
 
 
@@ -83,6 +83,10 @@ def location_allocation(demand: pd.DataFrame, *, candidates: pd.DataFrame | None
         raise InputError("distance 'network' needs a road graph: --edges FILE with from_id, "
                          "to_id, cost", column="edges")
 
+    if p["attractiveness"]:  # the user's column name for the stores' attractiveness
+        candidates, required, competitors = (
+            _attractiveness(df, p["attractiveness"], what) for df, what in
+            ((candidates, "candidates"), (required, "required"), (competitors, "competitors")))
     cand = (_sites(candidates, table, "candidates", "candidate", free=free)
             if candidates is not None
             else Sites(table.ids.copy(), table.coords.copy(), table.ids.copy(),
@@ -116,7 +120,8 @@ def location_allocation(demand: pd.DataFrame, *, candidates: pd.DataFrame | None
         max_load=p["max_load"], closest_assignment=p["closest_assignment"],
         allow_unassigned=p["allow_unassigned"], unassigned_penalty=p["unassigned_penalty"],
         budget=p["budget"], exact=p["exact"], time_limit=p["time_limit"], seed=p["seed"],
-        facilities_mode=p["facilities_mode"])
+        facilities_mode=p["facilities_mode"], decay=p["decay"], decay_rate=p["decay_rate"],
+        cutoff=p["impedance_cutoff"], target_share=p["target_share"])
     plane = None
     if has_coords and np.isfinite(cand.coords).all():  # the Weber start needs a plane
         plane = (_plane(table.coords, table), _plane(cand.coords, table))
@@ -128,11 +133,35 @@ def location_allocation(demand: pd.DataFrame, *, candidates: pd.DataFrame | None
         max_cost=p["max_cost"],
         forbidden=_pairs(p["forbidden_pairs"], table, cand, "forbidden_pairs"),
         required_pairs=_pairs(p["required_pairs"], table, cand, "required_pairs"),
-        site_rank=rank, coords=plane, site_names=cand.ids)
+        site_rank=rank, coords=plane, site_names=cand.ids,
+        attractiveness=_filled(cand.extras.get("attractiveness"), 1.0),
+        competitor_attractiveness=None if comp is None else
+        _filled(comp.extras.get("attractiveness"), 1.0))
     result = _result(table, weights, cand, comp, solver, p, distance)
     if costs is not None:
         result.report["cost_rows_unused"] = unused
+    if hasattr(solver, "market_share_"):
+        result.report["market_share"] = solver.market_share_
+        result.report["market_share_upper_bound"] = solver.stats_["market_share"][
+            "upper_bound_share"]
     return result
+
+
+def _attractiveness(df: pd.DataFrame | None, col: str, what: str) -> pd.DataFrame | None:
+    if df is None or col == "attractiveness":
+        return df
+    if col not in df.columns:
+        if what == "candidates":
+            raise MissingColumnError(f"attractiveness column '{col}' not found in the "
+                                     f"candidates table; columns present: "
+                                     f"{', '.join(map(str, df.columns))}", column=col)
+        return df
+    return df.drop(columns=["attractiveness"], errors="ignore").rename(
+        columns={col: "attractiveness"})
+
+
+def _filled(values: np.ndarray | None, default: float) -> np.ndarray | None:
+    return None if values is None else np.where(np.isnan(values), default, values)
 
 
 def _demand_table(demand: pd.DataFrame, p: dict, free: bool) -> tuple[SCUTable, bool]:
@@ -204,7 +233,7 @@ def _sites(df: pd.DataFrame, table: SCUTable, what: str, kind: str,
             node[missing] = table.ids[pos]
     extras = {}
     for name in SITE_EXTRAS:
-        if name in df.columns and kind != "competitor":
+        if name in df.columns and (kind != "competitor" or name == "attractiveness"):
             if name == "group":
                 extras[name] = df[name].to_numpy(dtype=object)
                 continue
@@ -339,6 +368,8 @@ def _result(table: SCUTable, weights: np.ndarray, cand: Sites, comp: Sites | Non
         captured = a == -2
         c_load = np.bincount(s.competitor_[captured], weights=weights[captured],
                              minlength=len(comp))
+        if hasattr(s, "competitor_loads_"):  # Huff: each competitor's expected demand
+            c_load = s.competitor_loads_
         facilities = pd.concat([facilities, pd.DataFrame({
             "id": comp.ids, "type": comp.kind, "open": True, "load": c_load,
             "capacity": np.nan, "utilisation": np.nan,
@@ -370,7 +401,9 @@ def _meaning(strategy: str) -> str:
     return {"min_total_cost": "total weighted cost (+ opening costs)",
             "min_max_cost": "largest cost of a served point",
             "max_coverage": "demand weight not covered (minimised)",
-            "min_facilities": "number of open facilities"}[strategy]
+            "min_facilities": "number of open facilities",
+            "max_market_share": "demand not captured under the Huff model (minimised)",
+            "target_market_share": "number of open stores"}[strategy]
 
 
 def _scalar(v: Any) -> Any:

@@ -53,11 +53,14 @@ import numpy as np
 from components.errors import InfeasibleError, InputError, ParameterError, TooManyTerritoriesError
 from components.locate import capacity as cap_mod
 from components.locate import cover as cover_mod
+from components.locate import share as share_mod
 from components.locate.engine import SiteRules
 from components.locate.median import solve_median
 from components.locate.milp import SiteSide, assignment_model
 
-STRATEGIES = ("min_total_cost", "min_max_cost", "max_coverage", "min_facilities")
+STRATEGIES = ("min_total_cost", "min_max_cost", "max_coverage", "min_facilities",
+              "max_market_share", "target_market_share")
+SHARE = ("max_market_share", "target_market_share")
 EXACT = ("auto", "always", "never")
 MODES = ("exactly", "at_most", "auto")
 REASONS = {"competitor": "captured by a competitor (closer than every open site)",
@@ -132,7 +135,9 @@ class LocationAllocator:
                  allow_unassigned: bool = False, unassigned_penalty: float | None = None,
                  budget: float | None = None, exact: str = "auto", time_limit: float = 60.0,
                  seed: int = 0, max_iterations: int | None = None, patience: int | None = None,
-                 target_gap: float = 1e-6, facilities_mode: str = "exactly") -> None:
+                 target_gap: float = 1e-6, facilities_mode: str = "exactly",
+                 decay: str = "power", decay_rate: float = 2.0, cutoff: float | None = None,
+                 target_share: float | None = None) -> None:
         self.strategy = strategy
         self.facilities = facilities
         self.facilities_mode = facilities_mode
@@ -149,6 +154,10 @@ class LocationAllocator:
         self.max_iterations = max_iterations
         self.patience = patience
         self.target_gap = target_gap
+        self.decay = decay
+        self.decay_rate = decay_rate
+        self.cutoff = cutoff
+        self.target_share = target_share
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
@@ -167,7 +176,16 @@ class LocationAllocator:
                 f"'min_facilities' for the fewest sites covering a radius); got strategy "
                 f"{self.strategy!r}", column="facilities_mode")
         auto = self.facilities_mode == "auto" and self.facilities is None
-        if self.strategy != "min_facilities" and not auto:
+        if self.strategy == "target_market_share" and not (
+                self.target_share is not None and 0 < self.target_share <= 1):
+            raise ParameterError(f"strategy 'target_market_share' needs target_share in (0, 1] "
+                                 f"(--target-share F); got {self.target_share!r}",
+                                 column="target_share")
+        if self.strategy in SHARE and (self.decay not in ("power", "exponential")
+                                       or not self.decay_rate > 0):
+            raise ParameterError(f"decay must be 'power' or 'exponential' with decay_rate > 0; "
+                                 f"got {self.decay!r}, {self.decay_rate!r}", column="decay")
+        if self.strategy not in ("min_facilities", "target_market_share") and not auto:
             if self.facilities is None or isinstance(self.facilities, bool) or \
                     int(self.facilities) != self.facilities or self.facilities < 1:
                 raise ParameterError(
@@ -205,7 +223,8 @@ class LocationAllocator:
               group_max: Any = None, competitor_costs: Any = None, max_cost: float | None = None,
               forbidden: Any = None, required_pairs: Any = None, site_rank: Any = None,
               coords: tuple[np.ndarray, np.ndarray] | None = None,
-              site_names: Any = None, loads: Any = None) -> LocationAllocator:
+              site_names: Any = None, loads: Any = None, attractiveness: Any = None,
+              competitor_attractiveness: Any = None) -> LocationAllocator:
         """Solve on ``costs`` (n points x m sites, unit costs, ``inf`` = not allowed).
 
         ``weights`` (n,) demand weights that scale the cost (default 1); ``loads`` (n,) what
@@ -232,7 +251,9 @@ class LocationAllocator:
                                     group_max=group_max, competitor_costs=competitor_costs,
                                     max_cost=max_cost, forbidden=forbidden,
                                     required_pairs=required_pairs, site_rank=site_rank,
-                                    coords=coords, site_names=site_names, loads=loads)
+                                    coords=coords, site_names=site_names, loads=loads,
+                                    attractiveness=attractiveness,
+                                    competitor_attractiveness=competitor_attractiveness)
         deadline = t0 + float(self.time_limit)
         rng = np.random.default_rng(self.seed)
         D = np.array(costs, dtype=np.float64, copy=True)
@@ -279,12 +300,14 @@ class LocationAllocator:
                    else 10.0 * max(finite_max, 1e-9))
         comp_cost = np.full(n, np.inf)
         comp_idx = -np.ones(n, dtype=np.int64)
+        cc = np.zeros((n, 0))
         if competitor_costs is not None:
             cc = np.asarray(competitor_costs, dtype=float).reshape(n, -1)
             if cc.shape[1]:
                 comp_idx = np.argmin(cc, axis=1)
                 comp_cost = cc[np.arange(n), comp_idx]
-        p = None if self.strategy == "min_facilities" else int(self.facilities)
+        p = None if self.strategy in ("min_facilities", "target_market_share") \
+            else int(self.facilities)
         at_most = self.facilities_mode == "at_most" and self.strategy == "min_total_cost"
         if at_most:
             p = min(p, int(elig.sum()))
@@ -311,6 +334,12 @@ class LocationAllocator:
         patience = self.patience or max(40, 3 * (p or 1))
         self.bound_kind_ = "lower"
 
+        if self.strategy in SHARE:
+            share_mod.solve_share(self, p, rules, deadline, cc, attractiveness,
+                                  competitor_attractiveness)
+            share_mod.finish(self)
+            self._finish(t0)
+            return self
         if self.strategy == "max_coverage":
             within = allowed & (D <= self.radius) & (D <= comp_cost[:, None])
             c01 = np.where(within, 0.0, w[:, None])
@@ -689,7 +718,8 @@ class LocationAllocator:
     def _finish(self, t0: float) -> None:
         m = self._D.shape[1]
         a = self.assignment_
-        self.loads_ = np.bincount(a[a >= 0], weights=self._a[a >= 0], minlength=m)
+        if not hasattr(self, "loads_"):  # market share sets expected loads itself
+            self.loads_ = np.bincount(a[a >= 0], weights=self._a[a >= 0], minlength=m)
         obj, bnd = self.objective_, self.bound_
         if self.bound_kind_ == "coverage":
             total = float(self._w.sum())

@@ -6,15 +6,16 @@ from components.locate.solver import EXACT, MODES, STRATEGIES
 from components.spec import ComponentSpec, Param, Table
 
 SITE_COLUMNS = ("id", "<x/y or lon/lat> | demand id", "capacity", "min_load", "opening_cost",
-                "group")
+                "group", "attractiveness")
 
 SPEC = ComponentSpec(
     name="location_allocation",
     title="Location allocation",
     summary=("Choose where to open facilities (reps, hubs, stores) and which demand each "
-             "serves: p-median, p-center, max coverage or fewest sites, with capacities, "
-             "closest assignment, required and competitor sites, budgets; every answer comes "
-             "with a lower bound and gap (fast interchange + VNS, Lagrangian bound, HiGHS)."),
+             "serves: p-median, p-center, max coverage, fewest sites or Huff market share, "
+             "with capacities, closest assignment, required and competitor sites, budgets; "
+             "every answer comes with a lower bound and gap (fast interchange + VNS, "
+             "Lagrangian bound, HiGHS)."),
     inputs=(
         Table("demand", "demand points: id, coordinates, optional weight column"),
         Table("candidates", "candidate sites: id plus coordinates, or ids of demand points; "
@@ -24,8 +25,9 @@ SPEC = ComponentSpec(
               "with coordinates (same columns as candidates)", required=False,
               columns=SITE_COLUMNS),
         Table("competitors", "competitor sites (never ours): id plus coordinates or demand ids; "
-              "a point strictly closer to a competitor than to every open site is captured",
-              required=False, columns=("id", "<x/y or lon/lat> | demand id")),
+              "a point strictly closer to a competitor than to every open site is captured; "
+              "with the market-share strategies each competitor takes its Huff share",
+              required=False, columns=("id", "<x/y or lon/lat> | demand id", "attractiveness")),
         Table("edges", "road graph between point/site ids for distance 'network': from_id, "
               "to_id, cost (shortest paths)", required=False,
               columns=("from_id", "to_id", "cost")),
@@ -87,6 +89,19 @@ SPEC = ComponentSpec(
               "[[facility_id, point_id], ...]"),
         Param("required_pairs", "json", "facility-point pairs that must be used (the facility "
               "opens): [[facility_id, point_id], ...]"),
+        Param("attractiveness", "str", "market share: column of candidates/required/"
+              "competitors holding each store's attractiveness A_j (default: the "
+              "'attractiveness' column when present, else 1)", metavar="COL"),
+        Param("decay", "str", "market share: distance decay f(d) = d^-rate (power) or "
+              "exp(-rate d) (exponential)", default="power", choices=("power", "exponential")),
+        Param("decay_rate", "float", "market share: the decay's exponent (power) or rate "
+              "(exponential)", default=2.0, minimum=0.0, exclusive_minimum=True),
+        Param("impedance_cutoff", "float", "market share: stores farther than this (in cost "
+              "units) are not considered by a customer", minimum=0.0, exclusive_minimum=True,
+              metavar="C"),
+        Param("target_share", "float", "target_market_share: the share of total demand to "
+              "capture (0-1) with the fewest stores", minimum=0.0, maximum=1.0,
+              exclusive_minimum=True, metavar="F"),
         Param("exact", "str", "run HiGHS on the exact model: auto (small instances), always, "
               "never", default="auto", choices=EXACT),
         Param("seed", "int", "random seed (results are deterministic for a seed)", default=0,

@@ -35,13 +35,17 @@ OPT_RADIUS = {1: 127, 2: 98, 3: 93, 4: 74, 5: 48, 6: 84, 7: 64, 8: 55, 9: 37, 10
               20: 13, 21: 40, 22: 38, 23: 22, 24: 15, 25: 11, 26: 38, 27: 32, 28: 18,
               29: 13, 30: 9, 31: 30, 32: 29, 33: 15, 34: 11, 35: 30, 36: 27, 37: 15,
               38: 29, 39: 23, 40: 13}
-LIMIT = 30.0
+LIMIT = 30.0  # the target, judged in CPU seconds
+# the time limit given to the solver: the target by default; on a shared, loaded machine
+# a larger wall (TERRAPLAN_PCENTER_WALL=300) lets the CPU budget, not the neighbours,
+# decide the answer (every budget inside is in iterations or nodes)
+WALL = float(os.environ.get("TERRAPLAN_PCENTER_WALL", LIMIT))
 
 
 def solve(k: int) -> dict:
     d, p = bench_locate.read_pmed(k)
     t0, cpu0, kids0 = time.monotonic(), time.process_time(), _children_cpu()
-    la = LocationAllocator("min_max_cost", p, exact="always", time_limit=LIMIT,
+    la = LocationAllocator("min_max_cost", p, exact="always", time_limit=WALL,
                            seed=0).solve(d)
     return {"k": k, "objective": la.objective_, "bound": la.lower_bound_,
             "status": la.status_, "seconds": time.monotonic() - t0,
@@ -62,7 +66,7 @@ def run(quick: bool = False) -> list[dict]:
     false_bound = [g["k"] for g in got if g["bound"] > g["opt"] + 1e-9]
     # "each <= 30 s" is judged in CPU seconds: wall time on a shared machine measures the
     # other tenants; the wall must still hold (the limit is a cap)
-    over = [g["k"] for g in got if g["cpu"] > LIMIT or g["seconds"] > 1.1 * LIMIT]
+    over = [g["k"] for g in got if g["cpu"] > LIMIT or g["seconds"] > 1.1 * WALL]
     proven = sum(g["status"] == "optimal" for g in got)
     worst = int(np.argmax(gaps))
     ok = np.mean(gaps) <= 0.2 and max(gaps) <= 2.0 and not false_bound and not over
@@ -72,6 +76,6 @@ def run(quick: bool = False) -> list[dict]:
             f"{max(g['cpu'] for g in got):.1f} s (with HiGHS children); bounds above the "
             f"published radius: {false_bound or 'none'}; over the wall: {over or 'none'}")
     return [{"benchmark": "p-center OR-Library", "case": f"pmed{ks[0]}-{ks[-1]} "
-             f"({len(ks)} inst.), {LIMIT:g} s limit", "value": float(np.mean(gaps)),
+             f"({len(ks)} inst.), {WALL:g} s wall", "value": float(np.mean(gaps)),
              "unit": "% avg gap", "target": "avg <= 0.2 %, worst <= 2 %, <= 30 s each",
              "note": note, "ok": bool(ok)}]
