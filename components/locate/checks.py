@@ -67,15 +67,15 @@ def check_params(self) -> None:
             self.min_load > self.max_load:
         raise ParameterError(f"min_load ({_fmt(self.min_load)}) is above max_load "
                              f"({_fmt(self.max_load)})", column="min_load")
-    if self.strategy != "min_total_cost" and (
-            self.min_load is not None or self.max_load is not None
-            or self.closest_assignment):
+    loaded = self.min_load is not None or self.max_load is not None
+    if self.closest_assignment and self.strategy != "min_total_cost":
+        raise ParameterError(f"closest_assignment applies to strategy 'min_total_cost' only; "
+                             f"got strategy {self.strategy!r}", column="closest_assignment")
+    if loaded and self.strategy not in ("min_total_cost", "max_coverage", "min_facilities"):
         raise ParameterError(
-            f"min_load, max_load and closest_assignment apply to strategy "
-            f"'min_total_cost' only; got strategy {self.strategy!r}. The other strategies "
-            "are uncapacitated here: for capacitated coverage use min_total_cost with "
-            "max_cost (the radius) and allow_unassigned, which serves as much demand "
-            "within the radius as the capacities allow", column="strategy")
+            f"min_load and max_load apply to strategies min_total_cost, max_coverage and "
+            f"min_facilities (capacitated coverage and set cover); got strategy "
+            f"{self.strategy!r}, which is uncapacitated here", column="strategy")
     if not self.time_limit > 0:
         raise ParameterError(f"time_limit must be > 0 seconds; got {self.time_limit!r}",
                              column="time_limit")

@@ -60,6 +60,7 @@ import numpy as np
 from components.errors import InfeasibleError, InputError
 from components.locate import auto as auto_mod
 from components.locate import capacity as cap_mod
+from components.locate import capcover
 from components.locate import checks, loaded
 from components.locate import cover as cover_mod
 from components.locate import share as share_mod
@@ -201,6 +202,15 @@ class LocationAllocator:
             delattr(self, key)
         self.violation_ = 0.0
         self._deadline = t0 + float(self.time_limit)
+        if self.strategy in ("max_coverage", "min_facilities") and (
+                self.min_load is not None or self.max_load is not None
+                or capacities is not None or min_loads is not None):
+            return capcover.solve_loaded_cover(
+                self, t0, costs, weights, loads=loads, required=required, eligible=eligible,
+                opening_costs=opening_costs, budget_costs=budget_costs, capacities=capacities,
+                min_loads=min_loads, groups=groups, group_max=group_max,
+                competitor_costs=competitor_costs, max_cost=max_cost, forbidden=forbidden,
+                required_pairs=required_pairs, site_rank=site_rank, site_names=site_names)
         if self.facilities_mode == "auto":
             return self._solve_auto(t0, costs, weights, required=required, eligible=eligible,
                                     opening_costs=opening_costs, budget_costs=budget_costs,
