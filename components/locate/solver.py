@@ -60,8 +60,7 @@ import numpy as np
 from components.errors import InfeasibleError, InputError
 from components.locate import auto as auto_mod
 from components.locate import capacity as cap_mod
-from components.locate import capcover
-from components.locate import checks, loaded
+from components.locate import capcover, checks, loaded
 from components.locate import cover as cover_mod
 from components.locate import share as share_mod
 from components.locate.checks import (  # noqa: F401 (STRATEGIES, EXACT, MODES re-exported)
