@@ -14,7 +14,7 @@ import numpy as np
 from components.errors import InfeasibleError, InputError, ParameterError, TooManyTerritoriesError
 
 STRATEGIES = ("min_total_cost", "min_max_cost", "max_coverage", "min_facilities",
-              "max_market_share", "target_market_share")
+              "max_backup_coverage", "max_market_share", "target_market_share")
 SHARE = ("max_market_share", "target_market_share")
 EXACT = ("auto", "always", "never")
 MODES = ("exactly", "at_most", "auto")
@@ -55,7 +55,10 @@ def check_params(self) -> None:
             raise ParameterError(
                 f"facilities (p) must be an integer >= 1 for strategy {self.strategy!r}; "
                 f"got {self.facilities!r}", column="facilities")
-    if self.strategy in ("max_coverage", "min_facilities") and (
+    if self.strategy == "max_backup_coverage" and not 0 <= self.backup_weight <= 1:
+        raise ParameterError(f"backup_weight must be in [0, 1]; got {self.backup_weight!r}",
+                             column="backup_weight")
+    if self.strategy in ("max_coverage", "min_facilities", "max_backup_coverage") and (
             self.radius is None or not self.radius > 0):
         raise ParameterError(f"strategy {self.strategy!r} needs radius > 0 (--radius R); "
                              f"got {self.radius!r}", column="radius")

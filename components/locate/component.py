@@ -121,7 +121,8 @@ def location_allocation(demand: pd.DataFrame, *, candidates: pd.DataFrame | None
         allow_unassigned=p["allow_unassigned"], unassigned_penalty=p["unassigned_penalty"],
         budget=p["budget"], exact=p["exact"], time_limit=p["time_limit"], seed=p["seed"],
         facilities_mode=p["facilities_mode"], decay=p["decay"], decay_rate=p["decay_rate"],
-        cutoff=p["impedance_cutoff"], target_share=p["target_share"])
+        cutoff=p["impedance_cutoff"], target_share=p["target_share"],
+        backup_weight=p["backup_weight"])
     plane = None
     if has_coords and np.isfinite(cand.coords).all():  # the Weber start needs a plane
         plane = (_plane(table.coords, table), _plane(cand.coords, table))
@@ -402,6 +403,7 @@ def _meaning(strategy: str) -> str:
             "min_max_cost": "largest cost of a served point",
             "max_coverage": "demand weight not covered (minimised)",
             "min_facilities": "number of open facilities",
+            "max_backup_coverage": "total demand minus the backup score (minimised)",
             "max_market_share": "demand not captured under the Huff model (minimised)",
             "target_market_share": "number of open stores"}[strategy]
 

@@ -12,6 +12,8 @@ Strategies (``strategy``):
 * ``min_max_cost`` (p-center): minimise the largest unit cost ``c_ij`` of a served
   point (weights do not scale it; points of weight 0 are ignored).
 * ``max_coverage``: maximise the demand within ``radius`` of an open site.
+* ``max_backup_coverage``: maximise ``(1 - backup_weight)`` x demand covered once plus
+  ``backup_weight`` x demand covered twice (Hogan & ReVelle, :mod:`~components.locate.backup`).
 * ``min_facilities``: fewest sites covering every point within ``radius`` (a point a
   competitor is strictly closer to than every candidate within the radius is not asked
   for: it is reported as captured); budget and group limits hold.
@@ -59,6 +61,7 @@ import numpy as np
 
 from components.errors import InfeasibleError, InputError
 from components.locate import auto as auto_mod
+from components.locate import backup as backup_mod
 from components.locate import capacity as cap_mod
 from components.locate import capcover, checks, loaded
 from components.locate import cover as cover_mod
@@ -145,7 +148,7 @@ class LocationAllocator:
                  seed: int = 0, max_iterations: int | None = None, patience: int | None = None,
                  target_gap: float = 1e-6, facilities_mode: str = "exactly",
                  decay: str = "power", decay_rate: float = 2.0, cutoff: float | None = None,
-                 target_share: float | None = None) -> None:
+                 target_share: float | None = None, backup_weight: float = 0.5) -> None:
         self.strategy = strategy
         self.facilities = facilities
         self.facilities_mode = facilities_mode
@@ -166,6 +169,7 @@ class LocationAllocator:
         self.decay_rate = decay_rate
         self.cutoff = cutoff
         self.target_share = target_share
+        self.backup_weight = backup_weight
 
     # ------------------------------------------------------------------ checks
     _check_params = checks.check_params
@@ -306,7 +310,19 @@ class LocationAllocator:
             share_mod.finish(self)
             self._finish(t0)
             return self
-        if self.strategy == "max_coverage":
+        if self.strategy == "max_backup_coverage":
+            within = allowed & (D <= self.radius) & (D <= comp_cost[:, None])
+            opened, value, upper, st = backup_mod.max_backup(
+                within.astype(float), w, self.backup_weight, p, rules.fixed, rules.eligible,
+                deadline, self.exact == "always" or (self.exact == "auto" and n * m <= 60_000))
+            total = float(w.sum())
+            self.open_, self.objective_, self.bound_ = opened, total - value, total - upper
+            self.bound_kind_ = "coverage"
+            counts = within[:, opened].sum(axis=1)
+            self.stats_.update(st, covered_once=float(w[counts >= 1].sum()),
+                               covered_twice=float(w[counts >= 2].sum()), score=value)
+            self._allocate_radius(self.radius)
+        elif self.strategy == "max_coverage":
             within = allowed & (D <= self.radius) & (D <= comp_cost[:, None])
             c01 = np.where(within, 0.0, w[:, None])
             res = solve_median(c01, p, rules, rng, deadline=deadline, coords=coords, weights=w,

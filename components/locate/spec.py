@@ -71,7 +71,8 @@ SPEC = ComponentSpec(
               "'capacity' column overrides it per site", minimum=0.0, metavar="Y"),
         Param("closest_assignment", "bool", "serve every point from its nearest open facility "
               "(ties by site id): keeps territories connected", default=False),
-        Param("radius", "float", "coverage cutoff for max_coverage / min_facilities (in cost "
+        Param("radius", "float", "coverage cutoff for max_coverage / max_backup_coverage / "
+              "min_facilities (in cost "
               "units, after the transformation)", minimum=0.0, exclusive_minimum=True,
               metavar="R"),
         Param("max_cost", "float", "pairs costing more are not allowed; points with no open "
@@ -102,6 +103,9 @@ SPEC = ComponentSpec(
         Param("target_share", "float", "target_market_share: the share of total demand to "
               "capture (0-1) with the fewest stores", minimum=0.0, maximum=1.0,
               exclusive_minimum=True, metavar="F"),
+        Param("backup_weight", "float", "max_backup_coverage: the share of the score given to "
+              "demand covered twice (the rest to demand covered once)", default=0.5,
+              minimum=0.0, maximum=1.0),
         Param("exact", "str", "run HiGHS on the exact model: auto (small instances), always, "
               "never", default="auto", choices=EXACT),
         Param("seed", "int", "random seed (results are deterministic for a seed)", default=0,

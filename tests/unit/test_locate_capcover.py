@@ -107,3 +107,30 @@ def test_duckdb_sql_capacitated_set_cover():
     assert out["report"]["objective"] == direct.objective_
     f = pd.DataFrame(out["tables"]["facilities"])
     assert (f["load"] <= 0.4 * load.sum() + 1e-9).all()
+
+
+def backup_score(d, w, radius, subset, beta) -> float:
+    counts = (d[:, list(subset)] <= radius).sum(axis=1)
+    return float(w @ ((1 - beta) * (counts >= 1) + beta * (counts >= 2)))
+
+
+@pytest.mark.parametrize("seed,p,beta", [(7, 2, 0.5), (8, 3, 0.3), (9, 3, 0.8)])
+def test_backup_coverage_matches_brute_force(seed, p, beta):
+    d, w, _load = instance(seed, n=14, m=7)
+    radius = 50.0
+    best = max(backup_score(d, w, radius, s, beta)
+               for s in itertools.combinations(range(7), p))
+    for exact in ("always", "never"):
+        la = LocationAllocator("max_backup_coverage", p, radius=radius, backup_weight=beta,
+                               exact=exact).solve(d, w)
+        assert w.sum() - la.lower_bound_ >= best - 1e-9  # a valid upper bound on the score
+        assert backup_score(d, w, radius, la.open_, beta) == pytest.approx(
+            w.sum() - la.objective_)
+        if exact == "always":
+            assert w.sum() - la.objective_ == pytest.approx(best)
+            assert la.status_ == "optimal"
+    # beta = 0 is plain max coverage
+    plain = LocationAllocator("max_coverage", p, radius=radius, exact="always").solve(d, w)
+    zero = LocationAllocator("max_backup_coverage", p, radius=radius, backup_weight=0.0,
+                             exact="always").solve(d, w)
+    assert zero.objective_ == pytest.approx(plain.objective_)
