@@ -369,7 +369,8 @@ class LocationAllocator:
             base = solve_median(np.where(np.isfinite(capd), capd, penalty) * 1.0, p, rules, rng,
                                 deadline=deadline, coords=None,
                                 weights=w[pos] if pos.any() else w, exact="never",
-                                max_iterations=iters, patience=patience,
+                                # capped: a start only (p=200 spent 20 CPU s here)
+                                max_iterations=min(iters, 1000), patience=min(patience, 100),
                                 target_gap=self.target_gap, heuristic_share=0.5)
             exact = self.exact == "always" or (self.exact == "auto" and n * m <= 250_000)
             opened, ub, lb, st = cover_mod.p_center(capd, p, rules, rng, deadline, base.open,
