@@ -134,3 +134,31 @@ def test_backup_coverage_matches_brute_force(seed, p, beta):
     zero = LocationAllocator("max_backup_coverage", p, radius=radius, backup_weight=0.0,
                              exact="always").solve(d, w)
     assert zero.objective_ == pytest.approx(plain.objective_)
+
+
+def test_cli_backup_and_capacitated_coverage(tmp_path, capsys):
+    from workflows.cli import main
+
+    d, w, load = instance(9, n=14, m=7)
+    demand = pd.DataFrame({"id": [f"p{i}" for i in range(14)], "w": w, "load": load})
+    table = pd.DataFrame([(f"p{i}", f"s{j}", d[i, j]) for i in range(14) for j in range(7)],
+                         columns=["origin", "destination", "cost"])
+    cand = pd.DataFrame({"id": [f"s{j}" for j in range(7)]})
+    demand.to_csv(tmp_path / "d.csv", index=False)
+    table.to_csv(tmp_path / "k.csv", index=False)
+    cand.to_csv(tmp_path / "c.csv", index=False)
+    base = ["locate", str(tmp_path / "d.csv"), "--candidates", str(tmp_path / "c.csv"),
+            "--costs", str(tmp_path / "k.csv"), "--weight", "w", "--facilities", "3",
+            "--radius", "50", "--exact", "always"]
+    assert main([*base, "--strategy", "max_backup_coverage", "--backup-weight", "0.3",
+                 "--out", str(tmp_path / "b")]) == 0, capsys.readouterr().err
+    rep = json.loads((tmp_path / "b" / "report.json").read_text())
+    best = max(backup_score(d, w, 50.0, s, 0.3) for s in itertools.combinations(range(7), 3))
+    assert w.sum() - rep["objective"] == pytest.approx(best)
+    cap = 0.3 * load.sum()
+    assert main([*base, "--strategy", "max_coverage", "--load", "load", "--max-load",
+                 str(cap), "--out", str(tmp_path / "m")]) == 0, capsys.readouterr().err
+    rep = json.loads((tmp_path / "m" / "report.json").read_text())
+    best = max(covered_best(d, w, load, cap, 50.0, s)
+               for s in itertools.combinations(range(7), 3))
+    assert w.sum() - rep["objective"] == pytest.approx(best)
