@@ -122,7 +122,7 @@ def location_allocation(demand: pd.DataFrame, *, candidates: pd.DataFrame | None
         budget=p["budget"], exact=p["exact"], time_limit=p["time_limit"], seed=p["seed"],
         facilities_mode=p["facilities_mode"], decay=p["decay"], decay_rate=p["decay_rate"],
         cutoff=p["impedance_cutoff"], target_share=p["target_share"],
-        backup_weight=p["backup_weight"])
+        backup_weight=p["backup_weight"], target_gap=max(p["gap"], 1e-9))
     plane = None
     if has_coords and np.isfinite(cand.coords).all():  # the Weber start needs a plane
         plane = (_plane(table.coords, table), _plane(cand.coords, table))

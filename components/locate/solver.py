@@ -78,6 +78,9 @@ from components.locate.checks import (  # noqa: F401 (STRATEGIES, EXACT, MODES r
 from components.locate.engine import SiteRules
 from components.locate.median import solve_median
 
+# 'optimal' means the gap is closed up to rounding; a looser stop tolerance (target_gap)
+# ends the search earlier but then the answer is 'feasible' with its gap
+OPTIMAL_GAP = 1e-6
 REASONS = {"competitor": "captured by a competitor (closer than every open site)",
            "beyond": "no open site within max_cost, or every pair forbidden/unreachable",
            "radius": "no open site within the radius",
@@ -127,7 +130,8 @@ class LocationAllocator:
     max_iterations, patience : int or None
         VNS iterations, and iterations without improvement before stopping.
     target_gap : float
-        Relative gap at which the search stops proving.
+        Relative gap at which the search stops proving (the exact HiGHS step included);
+        'optimal' is reported only for a gap <= 1e-6, whatever this tolerance.
 
     Attributes after :meth:`solve`
     ---------------------
@@ -452,12 +456,13 @@ class LocationAllocator:
         # least violation
         if violation > 1e-9:
             self.status_ = "no_feasible_found"
-        elif gap is not None and gap <= max(self.target_gap, 1e-9):
+        elif gap is not None and gap <= OPTIMAL_GAP:  # never the user's tolerance
             self.status_ = "optimal"
         else:
             self.status_ = "feasible"
         now = time.monotonic()
         self.stopped_by_ = ("gap closed" if self.status_ == "optimal"
+                            else "gap tolerance" if gap is not None and gap <= self.target_gap
                             else "time_limit" if now >= self._deadline - 1e-3
                             else "search finished")
         self.seconds_ = now - t0

@@ -106,6 +106,9 @@ SPEC = ComponentSpec(
         Param("backup_weight", "float", "max_backup_coverage: the share of the score given to "
               "demand covered twice (the rest to demand covered once)", default=0.5,
               minimum=0.0, maximum=1.0),
+        Param("gap", "float", "stop proving once the certified gap is at most this (relative: "
+              "0.0001 = 0.01 %); 'optimal' is reported only when the gap is closed", default=1e-4,
+              minimum=0.0),
         Param("exact", "str", "run HiGHS on the exact model: auto (small instances), always, "
               "never", default="auto", choices=EXACT),
         Param("seed", "int", "random seed (results are deterministic for a seed)", default=0,
