@@ -5,5 +5,5 @@ RUNTIME_VERSION = '3.11'
 PACKAGES = ('snowflake-snowpark-python', 'numpy', 'scipy', 'pandas', 'shapely', 'h3-py')
 IMPORTS = ('@"ANALYTICS"."TERRAPLAN_CODE"."TERRAPLAN_STAGE"/terraplan.zip')
 HANDLER = 'udfs.snowflake.procedures.location_allocation'
-COMMENT = 'terraplan: Choose where to open facilities (reps, hubs, stores) and which demand each serves: p-median, p-center, max coverage or fewest sites, with capacities, closest assignment, required and competitor sites, budgets; every answer comes with a lower bound and gap (fast interchange + VNS, Lagrangian bound, HiGHS).'
+COMMENT = 'terraplan: Choose where to open facilities (reps, hubs, stores) and which demand each serves: p-median, p-center, max coverage, fewest sites or Huff market share, with capacities, closest assignment, required and competitor sites, budgets; every answer comes with a lower bound and gap (fast interchange + VNS, Lagrangian bound, HiGHS).'
 EXECUTE AS CALLER;
