@@ -16,7 +16,7 @@ warehouse handlers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -24,12 +24,14 @@ import pandas as pd
 
 from components.costs import RoadNetwork, local_plane, point_costs, transform_costs
 from components.errors import InputError, MissingColumnError, UnknownIdError, preview
+from components.locate.matrix import matrix_costs
 from components.locate.solver import REASONS, LocationAllocator
 from components.locate.spec import SPEC
 from components.result import ComponentResult
 from components.scu import SCUColumns, SCUTable, in_id_order, validate_scus
 
-SITE_EXTRAS = ("capacity", "min_load", "opening_cost", "group")
+SITE_EXTRAS = ("capacity", "min_load", "opening_cost", "group", "attractiveness")
+NO_X, NO_Y = "__terraplan_no_x", "__terraplan_no_y"  # placeholders: no coordinates given
 
 
 @dataclass
@@ -47,7 +49,8 @@ class Sites:
 def location_allocation(demand: pd.DataFrame, *, candidates: pd.DataFrame | None = None,
                         required: pd.DataFrame | None = None,
                         competitors: pd.DataFrame | None = None,
-                        edges: pd.DataFrame | None = None, **params: Any) -> ComponentResult:
+                        edges: pd.DataFrame | None = None, costs: pd.DataFrame | None = None,
+                        **params: Any) -> ComponentResult:
     """Open facilities and assign demand to them (see :mod:`components.locate.solver`).
 
     >>> import pandas as pd
@@ -65,12 +68,19 @@ def location_allocation(demand: pd.DataFrame, *, candidates: pd.DataFrame | None
         None if not isinstance(t, pd.DataFrame) else
         in_id_order(t, p["id"] if p["id"] in t.columns else "id")
         for t in (candidates, required, competitors))
-    cols = SCUColumns(id=p["id"], x=p["x"], y=p["y"], lon=p["lon"], lat=p["lat"],
-                      metrics=(p["weight"],) if p["weight"] else ())
-    table = validate_scus(demand, cols, require_metrics=False, table="demand table")
-    weights = table.metrics[:, 0] if p["weight"] else np.ones(table.n)
-    distance = p["distance"] or ("haversine" if table.coordinate_kind == "lonlat"
-                                 else "euclidean")
+    if costs is not None and p["distance"] is not None:
+        raise InputError(f"give either a cost table (--costs FILE) or --distance "
+                         f"{p['distance']}, not both: the cost table replaces the distance",
+                         column="distance")
+    # coordinates are optional when the costs come from a table or a road graph
+    free = costs is not None or p["distance"] == "network"
+    table, has_coords = _demand_table(demand, p, free)
+    metric_names = list(table.metric_names)
+    weights = (table.metrics[:, metric_names.index(p["weight"])] if p["weight"]
+               else np.ones(table.n))
+    loads = table.metrics[:, metric_names.index(p["load"])] if p["load"] else None
+    distance = "matrix" if costs is not None else p["distance"] or (
+        "haversine" if table.coordinate_kind == "lonlat" else "euclidean")
     if distance == "haversine" and table.coordinate_kind != "lonlat":
         raise InputError("distance 'haversine' needs lon/lat coordinates (--lon COL --lat COL)",
                          column="distance")
@@ -78,19 +88,27 @@ def location_allocation(demand: pd.DataFrame, *, candidates: pd.DataFrame | None
         raise InputError("distance 'network' needs a road graph: --edges FILE with from_id, "
                          "to_id, cost", column="edges")
 
-    cand = (_sites(candidates, table, "candidates", "candidate") if candidates is not None
+    if p["attractiveness"]:  # the user's column name for the stores' attractiveness
+        candidates, required, competitors = (
+            _attractiveness(df, p["attractiveness"], what) for df, what in
+            ((candidates, "candidates"), (required, "required"), (competitors, "competitors")))
+    cand = (_sites(candidates, table, "candidates", "candidate", free=free)
+            if candidates is not None
             else Sites(table.ids.copy(), table.coords.copy(), table.ids.copy(),
                        np.array(["candidate"] * table.n, dtype=object)))
     req_mask = np.zeros(len(cand), dtype=bool)
     if required is not None:
         cand, req_mask = _add_required(cand, _sites(required, table, "required", "required",
-                                                  known=cand))
-    comp = _sites(competitors, table, "competitors", "competitor") if competitors is not None \
-        else None
+                                                  known=cand, free=free))
+    comp = (_sites(competitors, table, "competitors", "competitor", free=free)
+            if competitors is not None else None)
 
-    costs, comp_costs = _costs(table, cand, comp, distance, edges)
-    costs, comp_costs = _transform(costs, comp_costs, p)
-    len(cand)
+    unused = 0
+    if costs is not None:
+        matrix, comp_costs, unused = matrix_costs(costs, table, cand, comp)
+    else:
+        matrix, comp_costs = _costs(table, cand, comp, distance, edges)
+    matrix, comp_costs = _transform(matrix, comp_costs, p)
     rank = pd.Index(cand.ids.astype(str)).argsort(kind="stable").argsort()
     groups = group_max = None
     if "group" in cand.extras:
@@ -107,22 +125,72 @@ def location_allocation(demand: pd.DataFrame, *, candidates: pd.DataFrame | None
         max_load=p["max_load"], closest_assignment=p["closest_assignment"],
         allow_unassigned=p["allow_unassigned"], unassigned_penalty=p["unassigned_penalty"],
         budget=p["budget"], exact=p["exact"], time_limit=p["time_limit"], seed=p["seed"],
-        facilities_mode=p["facilities_mode"])
+        facilities_mode=p["facilities_mode"], decay=p["decay"], decay_rate=p["decay_rate"],
+        cutoff=p["impedance_cutoff"], target_share=p["target_share"],
+        backup_weight=p["backup_weight"], target_gap=max(p["gap"], 1e-9))
+    plane = None
+    if has_coords and np.isfinite(cand.coords).all():  # the Weber start needs a plane
+        plane = (_plane(table.coords, table), _plane(cand.coords, table))
     solver.solve(
-        costs, weights, required=req_mask, opening_costs=cand.extras.get("opening_cost"),
+        matrix, weights, loads=loads, required=req_mask,
+        opening_costs=cand.extras.get("opening_cost"),
         capacities=cand.extras.get("capacity"), min_loads=cand.extras.get("min_load"),
         groups=groups, group_max=group_max, competitor_costs=comp_costs,
         max_cost=p["max_cost"],
         forbidden=_pairs(p["forbidden_pairs"], table, cand, "forbidden_pairs"),
         required_pairs=_pairs(p["required_pairs"], table, cand, "required_pairs"),
-        site_rank=rank, coords=(_plane(table.coords, table), _plane(cand.coords, table)),
-        site_names=cand.ids)
-    return _result(table, weights, cand, comp, solver, p, distance)
+        site_rank=rank, coords=plane, site_names=cand.ids,
+        attractiveness=_filled(cand.extras.get("attractiveness"), 1.0),
+        competitor_attractiveness=None if comp is None else
+        _filled(comp.extras.get("attractiveness"), 1.0))
+    result = _result(table, weights, cand, comp, solver, p, distance)
+    if costs is not None:
+        result.report["cost_rows_unused"] = unused
+    if hasattr(solver, "market_share_"):
+        result.report["market_share"] = solver.market_share_
+        result.report["market_share_upper_bound"] = solver.stats_["market_share"][
+            "upper_bound_share"]
+    return result
+
+
+def _attractiveness(df: pd.DataFrame | None, col: str, what: str) -> pd.DataFrame | None:
+    if df is None or col == "attractiveness":
+        return df
+    if col not in df.columns:
+        if what == "candidates":
+            raise MissingColumnError(f"attractiveness column '{col}' not found in the "
+                                     f"candidates table; columns present: "
+                                     f"{', '.join(map(str, df.columns))}", column=col)
+        return df
+    return df.drop(columns=["attractiveness"], errors="ignore").rename(
+        columns={col: "attractiveness"})
+
+
+def _filled(values: np.ndarray | None, default: float) -> np.ndarray | None:
+    return None if values is None else np.where(np.isnan(values), default, values)
+
+
+def _demand_table(demand: pd.DataFrame, p: dict, free: bool) -> tuple[SCUTable, bool]:
+    """The validated demand table, and whether it has coordinates (optional when ``free``)."""
+    metrics = tuple(dict.fromkeys(c for c in (p["weight"], p["load"]) if c))
+    cols = SCUColumns(id=p["id"], x=p["x"], y=p["y"], lon=p["lon"], lat=p["lat"],
+                      metrics=metrics)
+    if not free or not isinstance(demand, pd.DataFrame):
+        return validate_scus(demand, cols, require_metrics=False, table="demand table"), True
+    try:
+        cols.resolve([str(c) for c in demand.columns])
+    except MissingColumnError:  # no coordinates: ids and columns are still checked
+        filler = {NO_X: np.zeros(len(demand)), NO_Y: np.zeros(len(demand))}
+        table = validate_scus(demand.assign(**filler), replace(cols, x=NO_X, y=NO_Y),
+                              require_metrics=False, table="demand table")
+        table.coords[:] = np.nan
+        return table, False
+    return validate_scus(demand, cols, require_metrics=False, table="demand table"), True
 
 
 # ---------------------------------------------------------------- sites
 def _sites(df: pd.DataFrame, table: SCUTable, what: str, kind: str,
-           known: Sites | None = None) -> Sites:
+           known: Sites | None = None, free: bool = False) -> Sites:
     if not isinstance(df, pd.DataFrame) or len(df) == 0:
         raise InputError(f"the {what} table is empty", column=what)
     id_col = table.columns.id if table.columns.id in df.columns else "id"
@@ -155,17 +223,23 @@ def _sites(df: pd.DataFrame, table: SCUTable, what: str, kind: str,
         ref = df["demand_id"] if "demand_id" in df.columns else ids
         lookup = pd.Index(table.ids.astype(str))
         pos = lookup.get_indexer(ref[missing].astype(str))
-        if (pos < 0).any():
+        if free:  # cost table or road graph: a site needs no coordinates, only its id
+            rows = np.flatnonzero(missing)[pos >= 0]
+            coords[rows] = table.coords[pos[pos >= 0]]
+            node[rows] = table.ids[pos[pos >= 0]]
+            pos = np.zeros(0, dtype=np.int64)
+        elif (pos < 0).any():
             bad = ref[missing][pos < 0]
             raise UnknownIdError(
                 f"{what}: {len(bad)} row(s) have no coordinates ({c1}/{c2}) and their id is "
                 f"not a demand id: {preview(bad)}; give coordinates or use "
                 "demand ids", column=what, rows=list(bad))
-        coords[missing] = table.coords[pos]
-        node[missing] = table.ids[pos]
+        else:
+            coords[missing] = table.coords[pos]
+            node[missing] = table.ids[pos]
     extras = {}
     for name in SITE_EXTRAS:
-        if name in df.columns and kind != "competitor":
+        if name in df.columns and (kind != "competitor" or name == "attractiveness"):
             if name == "group":
                 extras[name] = df[name].to_numpy(dtype=object)
                 continue
@@ -300,6 +374,8 @@ def _result(table: SCUTable, weights: np.ndarray, cand: Sites, comp: Sites | Non
         captured = a == -2
         c_load = np.bincount(s.competitor_[captured], weights=weights[captured],
                              minlength=len(comp))
+        if hasattr(s, "competitor_loads_"):  # Huff: each competitor's expected demand
+            c_load = s.competitor_loads_
         facilities = pd.concat([facilities, pd.DataFrame({
             "id": comp.ids, "type": comp.kind, "open": True, "load": c_load,
             "capacity": np.nan, "utilisation": np.nan,
@@ -331,7 +407,10 @@ def _meaning(strategy: str) -> str:
     return {"min_total_cost": "total weighted cost (+ opening costs)",
             "min_max_cost": "largest cost of a served point",
             "max_coverage": "demand weight not covered (minimised)",
-            "min_facilities": "number of open facilities"}[strategy]
+            "min_facilities": "number of open facilities",
+            "max_backup_coverage": "total demand minus the backup score (minimised)",
+            "max_market_share": "demand not captured under the Huff model (minimised)",
+            "target_market_share": "number of open stores"}[strategy]
 
 
 def _scalar(v: Any) -> Any:

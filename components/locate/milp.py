@@ -81,16 +81,19 @@ def _site_rows(side: SiteSide, m: int, ny: int, offset: int, total: int, sites: 
 
 
 def _solve(c, integrality, lb, ub, constraints, time_limit, gap, sites, ny, offset,
-           nnz) -> MilpResult:
+           nnz, node_limit: int | None = None) -> MilpResult:
     import time
 
     from components.highs import milp_walled
 
     t0 = time.monotonic()
     size = (len(c), sum(cn.A.shape[0] for cn in constraints), nnz)
+    options = {"mip_rel_gap": gap, "disp": False, "presolve": True}
+    if node_limit is not None:  # a work budget: the same verdict however busy the machine
+        options["node_limit"] = int(node_limit)
     res = milp_walled(c, integrality=integrality, bounds=Bounds(lb, ub),
                       constraints=constraints, wall=max(float(time_limit), 0.05),
-                      options={"mip_rel_gap": gap, "disp": False, "presolve": True})
+                      options=options)
     if res is None:  # the wall came first: no answer, the heuristic's stands
         return MilpResult("time_limit", None, None, None, None, None,
                           time.monotonic() - t0, size)
@@ -336,7 +339,8 @@ def _packable(weights: np.ndarray, caps: np.ndarray, time_limit: float) -> float
 
 
 def set_cover(cover: sp.csr_matrix, side: SiteSide, *, time_limit: float, relax: bool = False,
-              gap: float = 1e-9, feasibility: bool = False) -> MilpResult:
+              gap: float = 1e-9, feasibility: bool = False,
+              node_limit: int | None = None) -> MilpResult:
     """Fewest sites with every row covered; ``relax``: LP bound.
 
     ``feasibility``: any cover within the site limits (``side.p`` as "at most p"); HiGHS
@@ -354,4 +358,5 @@ def set_cover(cover: sp.csr_matrix, side: SiteSide, *, time_limit: float, relax:
     lb, ub = np.zeros(ny), np.ones(ny)
     lb[side.fixed_open[sites]] = 1.0
     integrality = np.zeros(ny) if relax else np.ones(ny)
-    return _solve(c, integrality, lb, ub, cons, time_limit, gap, sites, ny, 0, a.nnz)
+    return _solve(c, integrality, lb, ub, cons, time_limit, gap, sites, ny, 0, a.nnz,
+                  None if relax else node_limit)

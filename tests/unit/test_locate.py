@@ -303,10 +303,12 @@ def test_table_entry_point_network_and_transform():
     assert a.loc["n0", "cost"] == 1.0  # (network cost 1) squared
 
 
-def test_load_limits_only_with_min_total_cost():
+def test_load_limits_only_where_they_are_modelled():
     _, w, d = instance()
-    with pytest.raises(ParameterError, match="apply to strategy 'min_total_cost' only"):
+    with pytest.raises(ParameterError, match="min_max_cost', which is uncapacitated"):
         LocationAllocator("min_max_cost", 3, max_load=100).solve(d, w)
+    with pytest.raises(ParameterError, match="closest_assignment applies to strategy"):
+        LocationAllocator("max_coverage", 3, radius=5, closest_assignment=True).solve(d, w)
 
 
 # ------------------------------------------------------------------ facilities modes

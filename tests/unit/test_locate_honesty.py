@@ -2,8 +2,8 @@
 
 HiGHS is replaced by a stand-in that behaves like a HiGHS whose time limit cut every
 solve short: LPs come back unfinished with nothing proven; MILPs come back unfinished
-with (``incumbent``) the true optimum as incumbent but only the LP relaxation as proven
-bound, or (``nothing``) no incumbent at all. Every reported bound must then stay at or
+with (``incumbent``) the true optimum as incumbent but only half the LP relaxation as
+proven bound, or (``nothing``) no incumbent at all. Every reported bound must then stay at or
 below the brute-force optimum, and no strategy may say ``optimal`` on instances where no
 other proof (Lagrangian, trivial bound) can close the gap: each test checks that
 precondition with its own oracle first.
@@ -42,8 +42,11 @@ def cut_short_highs(mode: str):
             return unfinished  # an LP cut short proves nothing
         relaxed = real(c, integrality=np.zeros(len(c)), bounds=bounds,
                        constraints=constraints)
-        if relaxed.status == 0:
-            unfinished.mip_dual_bound = float(relaxed.fun)  # a valid, weaker bound
+        if relaxed.status == 0 and np.all(np.asarray(c) >= 0):
+            # cut short before its root LP closed: a valid bound, weaker than the LP
+            # (half of it, as the objective is >= 0). The full LP value would itself prove
+            # the small p-center thresholds (set-cover LP > p), leaving nothing to test.
+            unfinished.mip_dual_bound = 0.5 * float(relaxed.fun)
         if mode == "incumbent":
             full = real(c, integrality=integrality, bounds=bounds, constraints=constraints)
             if full.status == 0:

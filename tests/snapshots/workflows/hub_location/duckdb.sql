@@ -7,7 +7,7 @@ SET VARIABLE terraplan_run_id = STRFTIME(CAST(GET_CURRENT_TIMESTAMP() AT TIME ZO
 -- the run log terraplan run writes too
 CREATE TABLE IF NOT EXISTS "terraplan_runs" ("run_id" TEXT, "workflow" TEXT, "step" TEXT, "component" TEXT, "status" TEXT, "started_at" TIMESTAMP, "finished_at" TIMESTAMP, "params" TEXT, "report" TEXT, "error" TEXT, "outputs" TEXT);
 -- step 1/2: hubs (location_allocation)
-CREATE OR REPLACE TEMPORARY TABLE "__terraplan_step" AS SELECT CAST(GET_CURRENT_TIMESTAMP() AT TIME ZONE 'UTC' AS TIMESTAMP) AS started_at, TERRAPLAN_LOCATION_ALLOCATION((SELECT TO_JSON(ARRAY_AGG(t)) FROM "counties" AS t), NULL, NULL, NULL, NULL, '{"facilities": 6, "strategy": "min_total_cost", "id": "scu_id", "lon": "lon", "lat": "lat", "weight": "population", "closest_assignment": true, "seed": 0, "time_limit": 20}') AS doc;
+CREATE OR REPLACE TEMPORARY TABLE "__terraplan_step" AS SELECT CAST(GET_CURRENT_TIMESTAMP() AT TIME ZONE 'UTC' AS TIMESTAMP) AS started_at, TERRAPLAN_LOCATION_ALLOCATION((SELECT TO_JSON(ARRAY_AGG(t)) FROM "counties" AS t), NULL, NULL, NULL, NULL, NULL, '{"facilities": 6, "strategy": "min_total_cost", "id": "scu_id", "lon": "lon", "lat": "lat", "weight": "population", "closest_assignment": true, "seed": 0, "time_limit": 20}') AS doc;
 -- stop here on bad input (the message names the column or parameter)
 SELECT ERROR('terraplan step hubs: ' || (doc ->> '$.error')) FROM "__terraplan_step" WHERE NOT (doc ->> '$.error') IS NULL;
 SET VARIABLE terraplan_shape_assignments = (SELECT REPLACE(JSON_STRUCTURE(doc -> '$.tables.assignments'), '"UBIGINT"', '"BIGINT"') FROM "__terraplan_step");
@@ -19,7 +19,7 @@ CREATE OR REPLACE TABLE "hub_sites" AS SELECT GETVARIABLE('terraplan_run_id') AS
 INSERT INTO "terraplan_runs" (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) SELECT GETVARIABLE('terraplan_run_id'), 'hub_location', 'hubs', 'location_allocation', 'succeeded', started_at, CAST(GET_CURRENT_TIMESTAMP() AT TIME ZONE 'UTC' AS TIMESTAMP), '{"facilities": 6, "strategy": "min_total_cost", "id": "scu_id", "lon": "lon", "lat": "lat", "weight": "population", "closest_assignment": true, "seed": 0, "time_limit": 20}', CAST(doc -> '$.report' AS TEXT), '', '{"assignments": "hub_assignments", "facilities": "hub_sites"}' FROM "__terraplan_step";
 COMMIT;
 -- step 2/2: coverage (location_allocation)
-CREATE OR REPLACE TEMPORARY TABLE "__terraplan_step" AS SELECT CAST(GET_CURRENT_TIMESTAMP() AT TIME ZONE 'UTC' AS TIMESTAMP) AS started_at, TERRAPLAN_LOCATION_ALLOCATION((SELECT TO_JSON(ARRAY_AGG(t)) FROM "counties" AS t), NULL, NULL, NULL, NULL, '{"facilities": 6, "strategy": "max_coverage", "radius": 60, "id": "scu_id", "lon": "lon", "lat": "lat", "weight": "population", "seed": 0, "time_limit": 20}') AS doc;
+CREATE OR REPLACE TEMPORARY TABLE "__terraplan_step" AS SELECT CAST(GET_CURRENT_TIMESTAMP() AT TIME ZONE 'UTC' AS TIMESTAMP) AS started_at, TERRAPLAN_LOCATION_ALLOCATION((SELECT TO_JSON(ARRAY_AGG(t)) FROM "counties" AS t), NULL, NULL, NULL, NULL, NULL, '{"facilities": 6, "strategy": "max_coverage", "radius": 60, "id": "scu_id", "lon": "lon", "lat": "lat", "weight": "population", "seed": 0, "time_limit": 20}') AS doc;
 -- stop here on bad input (the message names the column or parameter)
 SELECT ERROR('terraplan step coverage: ' || (doc ->> '$.error')) FROM "__terraplan_step" WHERE NOT (doc ->> '$.error') IS NULL;
 SET VARIABLE terraplan_shape_assignments = (SELECT REPLACE(JSON_STRUCTURE(doc -> '$.tables.assignments'), '"UBIGINT"', '"BIGINT"') FROM "__terraplan_step");

@@ -3,6 +3,6 @@
 -- needs 'terraplan deploy snowflake' (one procedure per component)
 
 -- step hubs: location_allocation
-CALL "ANALYTICS"."TERRAPLAN"."LOCATION_ALLOCATION"('"SALES"."COUNTIES"', NULL, NULL, NULL, NULL, '"SALES"."HUB_ASSIGNMENTS"', '"SALES"."HUB_SITES"', {'facilities': 6, 'strategy': 'min_total_cost', 'id': 'scu_id', 'lon': 'lon', 'lat': 'lat', 'weight': 'population', 'closest_assignment': TRUE, 'seed': 0, 'time_limit': 20});
+CALL "ANALYTICS"."TERRAPLAN"."LOCATION_ALLOCATION"('"SALES"."COUNTIES"', NULL, NULL, NULL, NULL, NULL, '"SALES"."HUB_ASSIGNMENTS"', '"SALES"."HUB_SITES"', {'facilities': 6, 'strategy': 'min_total_cost', 'id': 'scu_id', 'lon': 'lon', 'lat': 'lat', 'weight': 'population', 'closest_assignment': TRUE, 'seed': 0, 'time_limit': 20});
 -- step coverage: location_allocation
-CALL "ANALYTICS"."TERRAPLAN"."LOCATION_ALLOCATION"('"SALES"."COUNTIES"', NULL, NULL, NULL, NULL, '"SALES"."COVERAGE_ASSIGNMENTS"', '"SALES"."COVERAGE_SITES"', {'facilities': 6, 'strategy': 'max_coverage', 'radius': 60, 'id': 'scu_id', 'lon': 'lon', 'lat': 'lat', 'weight': 'population', 'seed': 0, 'time_limit': 20});
+CALL "ANALYTICS"."TERRAPLAN"."LOCATION_ALLOCATION"('"SALES"."COUNTIES"', NULL, NULL, NULL, NULL, NULL, '"SALES"."COVERAGE_ASSIGNMENTS"', '"SALES"."COVERAGE_SITES"', {'facilities': 6, 'strategy': 'max_coverage', 'radius': 60, 'id': 'scu_id', 'lon': 'lon', 'lat': 'lat', 'weight': 'population', 'seed': 0, 'time_limit': 20});
