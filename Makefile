@@ -15,14 +15,14 @@ BQEXT  := $(BQEMU)/home/.duckdb/extensions/v1.5.5/linux_amd64
 # It is downloaded (not installed: its geopandas pins are not ours) and only they are kept.
 OSMDATA := $(VENV)/osm-data
 
-.PHONY: demo test bench lint clean chromium ui
+.PHONY: demo test bench lint clean chromium java ui
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,geo]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,geo,spark]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -48,16 +48,23 @@ chromium:
 	  || (apt-get update >/dev/null && apt-get install -y chromium >/dev/null)) \
 	  || echo "chromium not installed: the planner browser tests will skip"
 
+# The Spark tests (pyspark, in the spark extra) need a Java 17+ runtime: Debian's
+# default-jre-headless (best effort: without it they skip and say why).
+java:
+	-@command -v java >/dev/null 2>&1 || (apt-get install -y default-jre-headless >/dev/null \
+	  || (apt-get update >/dev/null && apt-get install -y default-jre-headless >/dev/null)) \
+	  || echo "java not installed: the Spark tests will skip"
+
 ui: $(STAMP)
 	$(BIN)/terraplan ui --database out/terraplan.duckdb
 
-test: $(STAMP) $(BQEMU)/.installed $(OSMDATA)/.installed chromium
+test: $(STAMP) $(BQEMU)/.installed $(OSMDATA)/.installed chromium java
 	TERRAPLAN_BQEMULATOR=$(if $(wildcard $(BQEMU)/.installed),$(CURDIR)/$(BQEMU)/bin/bqemulator) \
 	TERRAPLAN_BQEMULATOR_HOME=$(CURDIR)/$(BQEMU)/home \
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) $(OSMDATA)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[dev,geo,bench]"
+bench: $(STAMP) $(OSMDATA)/.installed java
+	$(BIN)/python -m pip install --quiet -e ".[dev,geo,spark,bench]"
 	$(BIN)/python -m tests.benchmarks.run --json out/bench.json --readme README.md
 
 lint: $(STAMP)
