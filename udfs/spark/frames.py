@@ -12,11 +12,13 @@ executors and returns a Spark DataFrame of one output table of the component
 
 Columns: the ``by`` keys, the output's columns from the component spec (``<metric>``
 columns expanded with ``metrics``, typed by :func:`udfs.base.output_columns`), then
-``terraplan_status`` (``succeeded`` | ``input`` | ``infeasible`` | ``failed``),
+``terraplan_status`` (``succeeded`` | ``empty`` | ``input`` | ``infeasible`` | ``failed``),
 ``terraplan_error`` (the message) and ``terraplan_report`` (the group's report as JSON,
-on its first row only). A group with bad input or an infeasible request does not fail
-the job: it answers with a single row holding its keys, NULL results and the error, and
-every other group still answers.
+on its first row only). ``empty``: the group solved and this output has no rows; its one
+row carries the keys and the report, every result column NULL. A group that fails (bad
+input, an infeasible request, or any other exception: status ``failed``, the message
+prefixed with the exception's type) does not fail the job: it answers with a single row
+holding its keys, NULL results and the error, and every other group still answers.
 
 Other input tables (``centers``, ``edges``...) are pandas or Spark DataFrames small
 enough to ship to every task; when they carry every ``by`` column they are split by
@@ -90,16 +92,19 @@ def solve_group(component: str, output: str, columns: Sequence[tuple[str, str]],
         out[ERROR] = None
         out[REPORT] = [json.dumps(jsonable(result.report))] + [None] * (len(out) - 1) \
             if len(out) else []
-    except TerraplanError as err:
+    except Exception as err:  # any failure is this group's row, not the whole job's
         out = pd.DataFrame({c: pd.Series([None], dtype=object) for c in names})
         out[STATUS] = error_kind(err)
-        out[ERROR] = str(err)
+        out[ERROR] = str(err) if isinstance(err, TerraplanError) else \
+            f"{type(err).__name__}: {err}"
         out[REPORT] = None
     for i, (b, k) in enumerate(zip(by, key, strict=True)):
         out.insert(i, b, k.item() if isinstance(k, np.generic) else k)
-    if not len(out):  # a group with no output rows still says it ran
-        out = pd.DataFrame([{**dict(zip(by, key, strict=True)), **dict.fromkeys(names),
-                             STATUS: "succeeded", ERROR: None, REPORT: None}])
+    if not len(out):  # a group with no output rows still says it ran, and how
+        out = pd.DataFrame([{**{b: k.item() if isinstance(k, np.generic) else k
+                                for b, k in zip(by, key, strict=True)},
+                             **dict.fromkeys(names), STATUS: "empty", ERROR: None,
+                             REPORT: json.dumps(jsonable(result.report))}])
     return out
 
 
