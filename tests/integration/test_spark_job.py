@@ -95,7 +95,9 @@ def test_a_run_publishes_what_the_components_answer(job):
     mine = log[log["run_id"] == "r1"]
     assert sorted(mine["step"]) == sorted([RUN_STEP, "edges", "balance"])
     assert set(mine["status"]) == {"succeeded"} and set(mine["trigger"]) == {"PERIODIC"}
-    assert mine.loc[mine["step"] == RUN_STEP, "fingerprint"].iloc[0].startswith("counties=159:")
+    run_row = mine[mine["step"] == RUN_STEP].iloc[0]
+    assert run_row["fingerprint"].startswith("counties=159:")
+    assert run_row["started_at"] == mine["started_at"].min() <= run_row["finished_at"]
     assert not [t.name for t in spark.catalog.listTables("sales") if "__stage__" in t.name]
 
 

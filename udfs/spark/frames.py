@@ -70,18 +70,30 @@ def _cast(values: pd.Series, kind: str) -> pd.Series:
     return pd.to_numeric(values).astype("float64")
 
 
+def _key(key: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(k.item() if isinstance(k, np.generic) else k for k in key)
+
+
+class Split:
+    """An input table split by the ``by`` keys once, on the driver (not filtered again for
+    every group on the executors)."""
+
+    def __init__(self, table: pd.DataFrame, by: Sequence[str]) -> None:
+        self.empty = table.iloc[0:0].reset_index(drop=True)
+        self.parts = {_key(k if isinstance(k, tuple) else (k,)): part.reset_index(drop=True)
+                      for k, part in table.groupby(list(by), sort=False, dropna=False)}
+
+
 def solve_group(component: str, output: str, columns: Sequence[tuple[str, str]],
                 by: Sequence[str], key: tuple[Any, ...], frame: pd.DataFrame,
-                extra: Mapping[str, pd.DataFrame], params: Mapping[str, Any]) -> pd.DataFrame:
+                extra: Mapping[str, Any], params: Mapping[str, Any]) -> pd.DataFrame:
     """One group's rows: the output table with the keys in front, or one error row."""
     names = [c for c, _ in columns]
     try:
         tables = {}
         for name, table in extra.items():
-            if by and all(b in table.columns for b in by):
-                mask = np.logical_and.reduce([table[b] == k for b, k in zip(by, key,
-                                                                              strict=True)])
-                table = table[mask].reset_index(drop=True)
+            if isinstance(table, Split):
+                table = table.parts.get(_key(key), table.empty)
             tables[name] = table
         result = registry.get(component).run(frame.reset_index(drop=True), **tables, **params)
         table = result.tables[output].reset_index(drop=True)
@@ -132,7 +144,11 @@ def run_grouped(component: str, df: Any, by: Sequence[str] | str = (), *,
         raise InputError(f"by column(s) {missing} not in the DataFrame (columns: "
                          f"{', '.join(df.columns)})", column=missing[0])
     inputs = {t.name for t in spec.inputs[1:]}
-    extra = {k: _pandas(v, k) for k, v in kwargs.items() if k in inputs and v is not None}
+    extra: dict[str, Any] = {}
+    for k, v in kwargs.items():
+        if k in inputs and v is not None:
+            table = _pandas(v, k)
+            extra[k] = Split(table, by) if by and all(b in table.columns for b in by) else table
     params = {k: v for k, v in kwargs.items() if k not in inputs}
     spec.validate_params(params)  # bad parameters fail here, once, not in every task
     name, columns = result_columns(component, output, params)

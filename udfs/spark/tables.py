@@ -252,9 +252,14 @@ def publish(spark: Any, home: Home, workflow: str, outputs: list[str], run_id: s
         append_widening(spark, home, spark.table(home.name(table)), f"{table}__history")
     for table in outputs:
         spark.sql(f"DROP TABLE IF EXISTS {home.name(stage_name(table, run_id))}")
+    if started_at is None:  # the run started with its first step
+        log = read_log(spark, home)
+        steps = log.loc[log[RUN_ID_COLUMN] == str(run_id), "started_at"]
+        started_at = steps.min() if len(steps) else None
     log_rows(spark, home, [{
         RUN_ID_COLUMN: str(run_id), "workflow": workflow, "step": RUN_STEP,
         "component": "terraplan_workflow", "status": "succeeded",
-        "started_at": started_at or _now(), "finished_at": _now(), "trigger": trigger,
+        "started_at": pd.Timestamp(started_at).to_pydatetime() if started_at is not None
+        else _now(), "finished_at": _now(), "trigger": trigger,
         "outputs": json.dumps(outputs),
         "fingerprint": fingerprint(spark, home, on_change) if on_change else None}])
