@@ -3,7 +3,9 @@ and the Asset Bundle as golden files, validated against the documented fields.
 
 JOB_SCHEMA lists the fields of the Jobs API's ``JobSettings`` (and its ``Task``,
 ``CronSchedule``, ``TriggerSettings``, ``JobEnvironment``...) that terraplan may write, with
-their types and enums as the API reference documents them; anything else fails, so a
+their types and enums as the API reference documents them (the table-update trigger's
+fields, enum and 60 s minimums as in the SDK's ``TableTriggerConfiguration``); anything
+else fails, so a
 misspelt key cannot reach a workspace. The job's tasks run for real in
 tests/integration/test_spark_job.py.
 """
@@ -60,8 +62,10 @@ JOB_SCHEMA = {
                                  "table_names": {"type": "array", "items": _STR,
                                                  "minItems": 1},
                                  "condition": {"enum": ["ANY_UPDATED", "ALL_UPDATED"]},
-                                 "min_time_between_triggers_seconds": {"type": "integer"},
-                                 "wait_after_last_change_seconds": {"type": "integer"}}}}},
+                                 "min_time_between_triggers_seconds": {"type": "integer",
+                                                                       "minimum": 60},
+                                 "wait_after_last_change_seconds": {"type": "integer",
+                                                                    "minimum": 60}}}}},
         "tasks": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
             "type": "object", "additionalProperties": False, "required": ["task_key"],
             "oneOf": [{"required": ["python_wheel_task"]}, {"required": ["condition_task"]}],
