@@ -172,3 +172,31 @@ def test_cli_compile_and_schedule_print_the_job(capsys):
                               workflow_schedule(load_workflow(
                                   EXAMPLES / "weekly_rebalance.yaml")),
                               Location(catalog="main", data_schema="sales"))
+
+
+def test_every_wheel_task_parameter_list_is_what_the_terraplan_cli_accepts():
+    """The job's parameters go to the ``terraplan`` entry point: each must parse with the
+    CLI's own parser (``databricks-task``) and its task parser, arguments intact."""
+    from udfs.spark.cli import _task_parser
+    from workflows.cli import build_parser
+
+    wf = load_workflow(EXAMPLES / "weekly_rebalance.yaml")
+    job = job_settings(wf, Location(catalog="main", data_schema="sales"),
+                       workflow_schedule(wf))
+    seen = set()
+    for task in job["tasks"]:
+        if "python_wheel_task" not in task:
+            continue
+        argv = task["python_wheel_task"]["parameters"]
+        top = build_parser().parse_args(argv)
+        args = _task_parser().parse_args(top.task_args[1:] if top.task_args[:1] == [
+            "databricks-task"] else top.task_args)
+        seen.add(args.what)
+        assert (args.catalog, args.schema, args.format) == ("main", "sales", "delta")
+        if args.what == "step":
+            assert args.task["rebalance"]["alignment"] == "territory_assignments"
+            assert args.run_id == "{{job.run_id}}"
+        if args.what == "publish":
+            assert args.outputs == ["territory_assignments", "territory_summary"]
+            assert args.on_change == ["counties"]
+    assert seen == {"check", "step", "publish"}
