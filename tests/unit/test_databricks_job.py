@@ -200,3 +200,21 @@ def test_every_wheel_task_parameter_list_is_what_the_terraplan_cli_accepts():
             assert args.outputs == ["territory_assignments", "territory_summary"]
             assert args.on_change == ["counties"]
     assert seen == {"check", "step", "publish"}
+
+
+def test_table_names_from_users_become_quoted_identifiers():
+    import sqlglot
+    from sqlglot import exp
+
+    from udfs.spark.tables import Home, stage_name
+
+    home = Home("main", "sales")
+    name = home.name("x; DROP TABLE y --")
+    assert name == "`main`.`sales`.`x; DROP TABLE y --`"
+    table = sqlglot.parse_one(f"SELECT * FROM {name}", read="databricks").find(exp.Table)
+    assert (table.catalog, table.db, table.name) == ("main", "sales", "x; DROP TABLE y --")
+    assert home.name("other.t") == "`main`.`other`.`t`" and Home().name("t") == "`t`"
+    for bad in ("a`b", "a.b.c.d", "a..b"):
+        with pytest.raises(InputError):
+            home.name(bad)
+    assert stage_name("out", "20261207T1-ab") == "out__stage__20261207T1_ab"

@@ -170,6 +170,8 @@ def schedule_block(wf: Any, sched: Any, loc: Location) -> dict[str, Any]:
         parts = name.split(".")
         if len(parts) == 1:
             parts = [p for p in (catalog, schema) if p] + parts
+        elif len(parts) == 2 and catalog:
+            parts = [catalog, *parts]
         if len(parts) != 3:
             raise InputError(f"on_change source {src!r}: a table-update trigger needs the "
                              f"full Unity Catalog name of {name!r}; pass --catalog and "

@@ -51,8 +51,9 @@ SPARK_LOG_TYPES = {"string": "string", "timestamp": "timestamp"}
 
 @dataclass(frozen=True)
 class Home:
-    """Where the workflow's tables are: a bare name goes to ``catalog.schema`` (either may
-    be None: the session's current one); ``fmt`` is ``delta`` on Databricks."""
+    """Where the workflow's tables are: a bare name goes to ``catalog.schema``, a
+    ``schema.table`` to ``catalog`` (either may be None: the session's current one);
+    ``fmt`` is ``delta`` on Databricks."""
 
     catalog: str | None = None
     schema: str | None = None
@@ -67,6 +68,8 @@ class Home:
                              "table, schema.table or table)", column="table")
         if len(parts) == 1:
             parts = [p for p in (self.catalog, self.schema) if p] + parts
+        elif len(parts) == 2 and self.catalog:  # schema.table: in the workflow's catalog
+            parts = [self.catalog, *parts]
         for part in parts:
             if "`" in part:
                 raise InputError(f"table name part {part!r} has a backtick; Unity Catalog "
