@@ -154,6 +154,10 @@ def test_a_failing_step_publishes_nothing_and_logs_why(job):
     assert mine.loc["balance", "status"] == "failed" and "tolerance" in mine.loc[
         "balance", "error"]
     assert mine.loc[RUN_STEP, "status"] == "failed"
+    stages = {t.name for t in spark.catalog.listTables("sales") if "__stage__" in t.name}
+    assert stages == {"ga_edges__stage__r4"}  # the failed run's staged edges, unpublished
     # the next good run publishes (the failed run's stage is not mistaken for its output)
+    # and drops what the failed run left
     assert run("r5")[-1] == "publish"
     assert set(table(spark, "sales.ga_assignments")["run_id"]) == {"r5"}
+    assert not [t.name for t in spark.catalog.listTables("sales") if "__stage__" in t.name]

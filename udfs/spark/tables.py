@@ -232,6 +232,27 @@ def append_widening(spark: Any, home: Home, frame: Any, table: str) -> None:
     frame.write.format(home.fmt).mode("append").saveAsTable(name)
 
 
+def drop_leftover_stages(spark: Any, home: Home, outputs: list[str]) -> list[str]:
+    """Drop the stage tables earlier failed runs left for these outputs (the job runs one
+    run at a time: ``max_concurrent_runs`` is 1, so no live run owns them)."""
+    dropped = []
+    for table in outputs:
+        *where, base = str(table).split(".")
+        if not where:
+            where = [p for p in (home.catalog, home.schema) if p]
+        elif len(where) == 1 and home.catalog:
+            where = [home.catalog, *where]
+        database = ".".join(exp.to_identifier(p, quoted=True).sql("databricks")
+                            for p in where) or None
+        prefix = f"{base}__stage__".lower()
+        for found in spark.catalog.listTables(database):
+            if found.name.lower().startswith(prefix) and not found.isTemporary:
+                name = home.name(".".join([*where, found.name]))
+                spark.sql(f"DROP TABLE IF EXISTS {name}")
+                dropped.append(found.name)
+    return dropped
+
+
 def publish(spark: Any, home: Home, workflow: str, outputs: list[str], run_id: str,
             trigger: str = "manual", on_change: list[str] | None = None,
             started_at: datetime | None = None) -> None:
@@ -255,6 +276,7 @@ def publish(spark: Any, home: Home, workflow: str, outputs: list[str], run_id: s
         append_widening(spark, home, spark.table(home.name(table)), f"{table}__history")
     for table in outputs:
         spark.sql(f"DROP TABLE IF EXISTS {home.name(stage_name(table, run_id))}")
+    drop_leftover_stages(spark, home, outputs)
     if started_at is None:  # the run started with its first step
         log = read_log(spark, home)
         steps = log.loc[log[RUN_ID_COLUMN] == str(run_id), "started_at"]
