@@ -20,14 +20,14 @@ SFRUNTIME := .venv-sfruntime
 # It is downloaded (not installed: its geopandas pins are not ours) and only they are kept.
 OSMDATA := $(VENV)/osm-data
 
-.PHONY: demo test bench lint clean chromium postgres ui mutate
+.PHONY: demo test bench lint clean chromium java postgres ui mutate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,geo]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,geo,spark]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -69,17 +69,24 @@ postgres:
 	       postgresql-plpython3-15 >/dev/null)) \
 	  || echo "PostgreSQL/PL/Python not installed: the Redshift procedure tests will skip"
 
+# The Spark tests (pyspark, in the spark extra) need a Java 17+ runtime: Debian's
+# default-jre-headless (best effort: without it they skip and say why).
+java:
+	-@command -v java >/dev/null 2>&1 || (apt-get install -y default-jre-headless >/dev/null \
+	  || (apt-get update >/dev/null && apt-get install -y default-jre-headless >/dev/null)) \
+	  || echo "java not installed: the Spark tests will skip"
+
 ui: $(STAMP)
 	$(BIN)/terraplan ui --database out/terraplan.duckdb
 
-test: $(STAMP) $(BQEMU)/.installed $(SFRUNTIME)/.installed $(OSMDATA)/.installed chromium postgres
+test: $(STAMP) $(BQEMU)/.installed $(SFRUNTIME)/.installed $(OSMDATA)/.installed chromium java postgres
 	TERRAPLAN_BQEMULATOR=$(if $(wildcard $(BQEMU)/.installed),$(CURDIR)/$(BQEMU)/bin/bqemulator) \
 	TERRAPLAN_SFRUNTIME=$(if $(wildcard $(SFRUNTIME)/.installed),$(CURDIR)/$(SFRUNTIME)/bin/python) \
 	TERRAPLAN_BQEMULATOR_HOME=$(CURDIR)/$(BQEMU)/home \
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) $(OSMDATA)/.installed chromium
-	$(BIN)/python -m pip install --quiet -e ".[dev,geo,bench]"
+bench: $(STAMP) $(OSMDATA)/.installed chromium java
+	$(BIN)/python -m pip install --quiet -e ".[dev,geo,spark,bench]"
 	$(BIN)/python -m tests.benchmarks.run --json out/bench.json --readme README.md
 
 # Mutation testing of the core solver modules (not part of make test: it runs the

@@ -55,6 +55,7 @@ OUTPUT_COLUMN_TYPES: dict[str, str] = {
     "territory": "string", "center": "string", "previous_territory": "string",
     "facility": "string", "source": "string", "status": "string", "reason": "string",
     "type": "string", "origin_id": "string", "destination_id": "string",
+    "highway": "string", "wkt": "string", "oneway": "boolean",
     "distance": "double", "cost": "double", "length": "double", "weight": "double",
     "weighted_cost": "double", "compactness": "double", "load": "double",
     "capacity": "double", "utilisation": "double", "x": "double", "y": "double",

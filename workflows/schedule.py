@@ -534,7 +534,7 @@ def schedule_objects(workflow: Workflow | str | Path, warehouse: str, *, dry_run
                      data_dataset: str | None = None, task_warehouse: str | None = None,
                      location: str | None = None, poll: str = DEFAULT_POLL,
                      command: str = "terraplan", workdir: str | Path | None = None,
-                     connection: str | None = None,
+                     connection: str | None = None, catalog: str | None = None,
                      session: Any = None, echo: Callable[[str], None] = print,
                      **adapter_options: Any) -> str:
     """The warehouse's scheduler objects for a workflow (see the module docstring).
@@ -546,11 +546,9 @@ def schedule_objects(workflow: Workflow | str | Path, warehouse: str, *, dry_run
     wf = as_workflow(workflow)
     check_warehouse(warehouse)
     sched = workflow_schedule(wf)
-    loc = Location(database, schema, data_database, data_schema, project, dataset, data_dataset)
-    # an adapter with its own scheduler form (e.g. Redshift's) answers first
-    own = adapter(warehouse).schedule(wf, sched, loc, dry_run=dry_run, **adapter_options)
-    if own is not None:
-        return own
+                     connection: str | None = None, catalog: str | None = None,
+                     session: Any = None, echo: Callable[[str], None] = print,
+                     **adapter_options: Any) -> str:
     if warehouse == "snowflake":
         statements = snowflake_objects(wf, sched, loc, task_warehouse)
         header = [f"terraplan workflow {comment_text(wf.name)}: Snowflake task graph; "
@@ -619,6 +617,9 @@ def _location_args(parser: argparse.ArgumentParser) -> None:
                             "terraplan)")
     group.add_argument("--data-dataset", metavar="D",
                        help="bigquery: dataset of bare table names (default: --dataset)")
+    group.add_argument("--catalog", metavar="C",
+                       help="databricks: Unity Catalog catalog of the workflow's tables "
+                            "(with --data-schema)")
 
 
 def register(sub: argparse._SubParsersAction, groups: dict | None = None) -> None:
@@ -666,7 +667,7 @@ def register(sub: argparse._SubParsersAction, groups: dict | None = None) -> Non
 
 def _location(args: argparse.Namespace) -> dict[str, Any]:
     return {k: getattr(args, k) for k in ("database", "schema", "data_database", "data_schema",
-                                          "project", "dataset", "data_dataset")}
+                                          "project", "dataset", "data_dataset", "catalog")}
 
 
 def _compile_command(args: argparse.Namespace) -> int:

@@ -554,9 +554,54 @@ class RedshiftPG(Backend):
             return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
 
 
+class SparkLocal(Backend):
+    """``udfs.spark.<component>(df, ...)`` on a local PySpark session: the inputs are Spark
+    DataFrames, the component runs on an executor through ``applyInPandas``, one call per
+    output table (the answer is deterministic, so each call solves the same problem). The
+    output schema is the spec's; the report is the ``terraplan_report`` column. A group
+    that fails answers with its status and message, raised here as the typed error."""
+
+    name = "spark_local"
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir)
+        from tests.integration.spark_session import spark_session
+
+        self.spark = spark_session()
+
+    def load(self, case, inputs, names):
+        return {n: self.spark.createDataFrame(df) for n, df in inputs.items()}
+
+    def call(self, case, loaded, outputs):
+        import udfs.spark as tp
+
+        spec = registry.get(case.component).spec
+        first = spec.inputs[0].name
+        others = {k: v for k, v in loaded.items() if k != first}
+        return {name: getattr(tp, case.component)(loaded[first], output=name, **others,
+                                                   **case.params).toPandas()
+                for name in outputs}
+
+    def read(self, case, called, outputs):
+        from components.errors import InfeasibleError, InputError, TerraplanError
+        from udfs.spark import ERROR, REPORT, STATUS
+
+        tables, report = {}, None
+        for name, df in called.items():
+            status = set(df[STATUS])
+            if status - {"succeeded", "empty"}:
+                (kind,), (message,) = status, set(df[ERROR])
+                raise {"input": InputError, "infeasible": InfeasibleError}.get(
+                    kind, TerraplanError)(message)
+            report = report or json.loads(df[REPORT].iloc[0])
+            rows = df if status == {"succeeded"} else df.iloc[0:0]
+            tables[name] = rows.drop(columns=[STATUS, ERROR, REPORT]).reset_index(drop=True)
+        return Outcome(tables, report)
+
+
 BACKENDS: dict[str, type[Backend]] = {
     b.name: b for b in (Direct, DuckDBSQL, DuckDBRunner, SnowflakeLocal, BigQueryHTTP,
-                        RedshiftPG)}
+                        SparkLocal, RedshiftPG)}
 
 
 # -- comparing answers ------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 Backends (tests/integration/backends.py): ``direct`` (the component's Python entry
 point, the reference), ``duckdb_sql`` (the registered SQL function, packed and
 unpacked in SQL), ``duckdb_runner`` (a one-step workflow file), ``snowflake_local``
-(the stored-procedure handler on a Snowpark local-testing session) and
-``bigquery_http`` (the remote-function app on 127.0.0.1 with BigQuery's request body)
-and ``redshift_pg`` (the deployed Redshift procedures on a PostgreSQL stand-in, the
-external function posting Redshift's Lambda event to the handler on 127.0.0.1).
+(the stored-procedure handler on a Snowpark local-testing session), ``bigquery_http``
+(the remote-function app on 127.0.0.1 with BigQuery's request body), ``spark_local``
+(``udfs.spark.<component>`` through applyInPandas on a local PySpark session; it skips
+with the reason when pyspark or Java is missing) and ``redshift_pg`` (the deployed
+Redshift procedures on a PostgreSQL stand-in, the external function posting
+Redshift's Lambda event to the handler on 127.0.0.1).
 
 Scenarios: tests/scenarios/<component>.yaml. Every backend's tables must equal the
 direct answer (ids and labels exactly, floats within the backend's ``rtol``), its
@@ -47,7 +49,14 @@ CASES = load_cases()
 IN_PROGRESS = {"location_allocation"}
 # Components added after this matrix was written; each needs tests/scenarios/<name>.yaml.
 NO_SCENARIO_YET: set[str] = set()
+_SPEC_GAP = ("Spark's output schema is the component spec's, and this spec does not list every "
+             "column the component writes (road_network: drive_seconds/walk_seconds, and "
+             "ids typed STRING against OSM's integer ids; territory_polygons: n_units, "
+             "n_parts and the metric totals)")
 KNOWN_GAPS: dict[tuple[str, str], tuple[type[BaseException], str]] = {
+    ("spark_local", "road_network-crossing_streets"): (AssertionError, _SPEC_GAP),
+    ("spark_local", "road_network-walking"): (AssertionError, _SPEC_GAP),
+    ("spark_local", "territory_polygons-four_squares"): (AssertionError, _SPEC_GAP),
     # 300 demand points: the answer (assignments plus every candidate site) is about 68 KB,
     # over the 65,535-byte VARCHAR a Redshift Lambda UDF returns; the procedure refuses it
     # with the size (README, Redshift limits)

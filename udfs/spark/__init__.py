@@ -5,8 +5,10 @@
 * :mod:`.udtf`: the Python UDTF (``TABLE(t) PARTITION BY ...``) and packed-JSON scalar
   function that Databricks SQL calls, registered in Unity Catalog by
   :mod:`.ddl` / ``terraplan deploy databricks`` (:mod:`.cli`);
-* :mod:`.job`: the workflow as a Databricks job (Asset Bundle) whose task runs the steps
-  on Spark and publishes Delta tables; :mod:`.adapter`: the adapter metadata.
+* :mod:`.job`: the workflow as a Databricks job (Jobs API settings / Asset Bundle) whose
+  python_wheel_tasks (:mod:`.cli`, ``terraplan databricks-task``) run the steps and
+  publish Delta tables through :mod:`.tables`; :mod:`.adapter`: the adapter (compile and
+  schedule).
 
 ``import udfs.spark`` loads no pyspark: it is imported when a function runs.
 """

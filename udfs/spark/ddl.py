@@ -12,9 +12,13 @@ Catalog volume)::
     ENVIRONMENT (dependencies = '["terraplan==0.1.0"]', environment_version = 'None')
     AS $$ ... $$
 
-The scalar form is parsed back by sqlglot's ``databricks`` dialect in the tests;
-sqlglot cannot parse ``TABLE`` parameters, so the UDTF's name and column list are
-checked piecewise and the UDTF itself runs in a local Spark 4 session.
+The DDL is a golden file (tests/snapshots/databricks/deploy.sql) parsed back by sqlglot's
+``databricks`` dialect; sqlglot cannot parse ``TABLE`` parameters, so a UDTF statement is
+parsed without that one parameter. The handler classes run from ``spark.sql`` in a local
+Spark 4 session (tests/integration/test_spark_sql.py). Unity Catalog Python UDTFs are in
+Public Preview (serverless notebooks and jobs, SQL warehouses serverless or pro, standard
+access mode clusters on DBR 17.1+); scalar Python UDFs need DBR 13.3+ or a pro/serverless
+warehouse.
 """
 
 from __future__ import annotations

@@ -12,11 +12,13 @@ executors and returns a Spark DataFrame of one output table of the component
 
 Columns: the ``by`` keys, the output's columns from the component spec (``<metric>``
 columns expanded with ``metrics``, typed by :func:`udfs.base.output_columns`), then
-``terraplan_status`` (``succeeded`` | ``input`` | ``infeasible`` | ``failed``),
+``terraplan_status`` (``succeeded`` | ``empty`` | ``input`` | ``infeasible`` | ``failed``),
 ``terraplan_error`` (the message) and ``terraplan_report`` (the group's report as JSON,
-on its first row only). A group with bad input or an infeasible request does not fail
-the job: it answers with a single row holding its keys, NULL results and the error, and
-every other group still answers.
+on its first row only). ``empty``: the group solved and this output has no rows; its one
+row carries the keys and the report, every result column NULL. A group that fails (bad
+input, an infeasible request, or any other exception: status ``failed``, the message
+prefixed with the exception's type) does not fail the job: it answers with a single row
+holding its keys, NULL results and the error, and every other group still answers.
 
 Other input tables (``centers``, ``edges``...) are pandas or Spark DataFrames small
 enough to ship to every task; when they carry every ``by`` column they are split by
@@ -68,18 +70,30 @@ def _cast(values: pd.Series, kind: str) -> pd.Series:
     return pd.to_numeric(values).astype("float64")
 
 
+def _key(key: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(k.item() if isinstance(k, np.generic) else k for k in key)
+
+
+class Split:
+    """An input table split by the ``by`` keys once, on the driver (not filtered again for
+    every group on the executors)."""
+
+    def __init__(self, table: pd.DataFrame, by: Sequence[str]) -> None:
+        self.empty = table.iloc[0:0].reset_index(drop=True)
+        self.parts = {_key(k if isinstance(k, tuple) else (k,)): part.reset_index(drop=True)
+                      for k, part in table.groupby(list(by), sort=False, dropna=False)}
+
+
 def solve_group(component: str, output: str, columns: Sequence[tuple[str, str]],
                 by: Sequence[str], key: tuple[Any, ...], frame: pd.DataFrame,
-                extra: Mapping[str, pd.DataFrame], params: Mapping[str, Any]) -> pd.DataFrame:
+                extra: Mapping[str, Any], params: Mapping[str, Any]) -> pd.DataFrame:
     """One group's rows: the output table with the keys in front, or one error row."""
     names = [c for c, _ in columns]
     try:
         tables = {}
         for name, table in extra.items():
-            if by and all(b in table.columns for b in by):
-                mask = np.logical_and.reduce([table[b] == k for b, k in zip(by, key,
-                                                                              strict=True)])
-                table = table[mask].reset_index(drop=True)
+            if isinstance(table, Split):
+                table = table.parts.get(_key(key), table.empty)
             tables[name] = table
         result = registry.get(component).run(frame.reset_index(drop=True), **tables, **params)
         table = result.tables[output].reset_index(drop=True)
@@ -90,16 +104,19 @@ def solve_group(component: str, output: str, columns: Sequence[tuple[str, str]],
         out[ERROR] = None
         out[REPORT] = [json.dumps(jsonable(result.report))] + [None] * (len(out) - 1) \
             if len(out) else []
-    except TerraplanError as err:
+    except Exception as err:  # any failure is this group's row, not the whole job's
         out = pd.DataFrame({c: pd.Series([None], dtype=object) for c in names})
         out[STATUS] = error_kind(err)
-        out[ERROR] = str(err)
+        out[ERROR] = str(err) if isinstance(err, TerraplanError) else \
+            f"{type(err).__name__}: {err}"
         out[REPORT] = None
     for i, (b, k) in enumerate(zip(by, key, strict=True)):
         out.insert(i, b, k.item() if isinstance(k, np.generic) else k)
-    if not len(out):  # a group with no output rows still says it ran
-        out = pd.DataFrame([{**dict(zip(by, key, strict=True)), **dict.fromkeys(names),
-                             STATUS: "succeeded", ERROR: None, REPORT: None}])
+    if not len(out):  # a group with no output rows still says it ran, and how
+        out = pd.DataFrame([{**{b: k.item() if isinstance(k, np.generic) else k
+                                for b, k in zip(by, key, strict=True)},
+                             **dict.fromkeys(names), STATUS: "empty", ERROR: None,
+                             REPORT: json.dumps(jsonable(result.report))}])
     return out
 
 
@@ -127,7 +144,11 @@ def run_grouped(component: str, df: Any, by: Sequence[str] | str = (), *,
         raise InputError(f"by column(s) {missing} not in the DataFrame (columns: "
                          f"{', '.join(df.columns)})", column=missing[0])
     inputs = {t.name for t in spec.inputs[1:]}
-    extra = {k: _pandas(v, k) for k, v in kwargs.items() if k in inputs and v is not None}
+    extra: dict[str, Any] = {}
+    for k, v in kwargs.items():
+        if k in inputs and v is not None:
+            table = _pandas(v, k)
+            extra[k] = Split(table, by) if by and all(b in table.columns for b in by) else table
     params = {k: v for k, v in kwargs.items() if k not in inputs}
     spec.validate_params(params)  # bad parameters fail here, once, not in every task
     name, columns = result_columns(component, output, params)

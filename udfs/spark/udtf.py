@@ -1,7 +1,8 @@
 """What Databricks SQL calls: a partition UDTF and a packed-JSON scalar function.
 
-* ``<component>_by_partition(TABLE(t) PARTITION BY key, params)``: a Python UDTF (Unity
-  Catalog, or ``spark.udtf.register`` in open-source Spark 4). ``eval`` collects a
+* ``<component>_by_partition(TABLE(t) PARTITION BY (key), params)``: a Python UDTF (Unity
+  Catalog, or ``spark.udtf.register`` in open-source Spark 4; the parentheses around the
+  partition key are needed when a scalar argument follows). ``eval`` collects a
   partition's rows, ``terminate`` solves and yields the component's first output with
   its fixed columns from the spec, then ``partition_status`` and ``partition_report``
   (report JSON on the first row; ``{"error": ...}`` on a failed partition's single
