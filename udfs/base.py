@@ -63,7 +63,7 @@ OUTPUT_COLUMN_TYPES: dict[str, str] = {
     "moved": "boolean", "artificial": "boolean", "contiguous": "boolean", "open": "boolean",
     "covered": "boolean", "fixed": "boolean",
     "n_units": "bigint", "n_points": "bigint", "units": "bigint", "n_assigned": "bigint",
-    "n_parts": "bigint", "wkt": "string",
+    "n_parts": "bigint",
 }
 
 

@@ -546,9 +546,13 @@ def schedule_objects(workflow: Workflow | str | Path, warehouse: str, *, dry_run
     wf = as_workflow(workflow)
     check_warehouse(warehouse)
     sched = workflow_schedule(wf)
-                     connection: str | None = None, catalog: str | None = None,
-                     session: Any = None, echo: Callable[[str], None] = print,
-                     **adapter_options: Any) -> str:
+    loc = Location(database, schema, data_database, data_schema, project, dataset, data_dataset,
+                   catalog)
+    # an adapter with its own scheduler form (Databricks' Asset Bundle, Redshift's
+    # EventBridge schedule) answers first
+    own = adapter(warehouse).schedule(wf, sched, loc, dry_run=dry_run, **adapter_options)
+    if own is not None:
+        return own
     if warehouse == "snowflake":
         statements = snowflake_objects(wf, sched, loc, task_warehouse)
         header = [f"terraplan workflow {comment_text(wf.name)}: Snowflake task graph; "
