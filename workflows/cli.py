@@ -392,16 +392,6 @@ def _add_wait(parser: argparse.ArgumentParser) -> None:
                              "(default: 30)")
 
 
-def command_group(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction],
-                  name: str, help_text: str) -> argparse._SubParsersAction:
-    """The sub-subparsers of a shared command (``deploy``, ``serve``), created once."""
-    if name not in groups:
-        parser = sub.add_parser(name, help=help_text, description=help_text)
-        groups[name] = parser.add_subparsers(dest=f"{name}_target", metavar="WAREHOUSE",
-                                             required=True)
-    return groups[name]
-
-
 def _add_adapter_commands(sub: argparse._SubParsersAction,
                           groups: dict[str, argparse._SubParsersAction]) -> None:
     """Warehouse adapters add their own commands (deploy, serve...) from ``udfs/<name>/cli.py``.

@@ -6,17 +6,20 @@ Bound to :class:`~components.locate.solver.LocationAllocator` as a method (``sel
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from components.errors import InfeasibleError
 from components.locate.checks import _mask
 
+if TYPE_CHECKING:
+    from components.locate.solver import LocationAllocator
+
 
 def solve_auto(self, t0: float, costs: Any, weights: Any, **kw: Any) -> Any:
     """facilities_mode='auto' (see the class doc)."""
-    from components.locate.solver import LocationAllocator  # the class this is bound to
+    LocationAllocator = type(self)  # the class this is bound to
 
     D = np.asarray(costs, dtype=float)
     m = D.shape[1]

@@ -36,7 +36,7 @@ def solve_loaded_cover(la: LocationAllocator, t0: float, costs: Any, weights: An
                        site_names: Any) -> LocationAllocator:
     import time
 
-    from components.locate.solver import LocationAllocator
+    LocationAllocator = type(la)  # sub-problems are solved by the caller's class
 
     if competitor_costs is not None and np.asarray(competitor_costs).size:
         raise ParameterError(f"competitors are not taken into account by {la.strategy!r} "

@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
+import components.locate.capacity as cap_mod
 from components.errors import InfeasibleError
-from components.locate import capacity as cap_mod
 from components.locate.checks import _fmt
 from components.locate.median import feasible_start, solve_median
 from components.locate.milp import SiteSide, assignment_model

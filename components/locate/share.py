@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+import components.locate.huff as huff
 from components.errors import InfeasibleError
-from components.locate import huff
 
 if TYPE_CHECKING:
     from components.locate.engine import SiteRules

@@ -59,13 +59,15 @@ from typing import Any
 
 import numpy as np
 
+import components.locate.auto as auto_mod
+import components.locate.backup as backup_mod
+import components.locate.capacity as cap_mod
+import components.locate.capcover as capcover
+import components.locate.checks as checks
+import components.locate.cover as cover_mod
+import components.locate.loaded as loaded
+import components.locate.share as share_mod
 from components.errors import InfeasibleError, InputError
-from components.locate import auto as auto_mod
-from components.locate import backup as backup_mod
-from components.locate import capacity as cap_mod
-from components.locate import capcover, checks, loaded
-from components.locate import cover as cover_mod
-from components.locate import share as share_mod
 from components.locate.checks import (  # noqa: F401 (STRATEGIES, EXACT, MODES re-exported)
     EXACT,
     MODES,

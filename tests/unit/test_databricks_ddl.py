@@ -14,8 +14,8 @@ from sqlglot import exp
 from components import registry
 from tests.conftest import ROOT
 from tests.golden import assert_golden
-from udfs.spark.ddl import TYPES, Target, script, statements
-from udfs.spark.udtf import HANDLERS, partition_columns
+from udfs.spark.ddl import Target, script, statements
+from udfs.spark.udtf import HANDLERS, TYPES, partition_columns
 from workflows.cli import main
 
 SNAPSHOTS = ROOT / "tests" / "snapshots" / "databricks"

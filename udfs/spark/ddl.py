@@ -30,11 +30,10 @@ from sqlglot import exp
 
 from components import __version__, registry
 from components.errors import InputError
-from udfs.spark.udtf import HANDLERS, partition_columns
+from udfs.spark.udtf import HANDLERS, partition_schema
+from udfs.spark.udtf import spark_ident as _ident
 
 DIALECT = "databricks"
-TYPES = {"string": "STRING", "double": "DOUBLE", "bigint": "BIGINT", "boolean": "BOOLEAN",
-         "timestamp": "TIMESTAMP", "json": "STRING"}
 
 
 @dataclass(frozen=True)
@@ -57,16 +56,6 @@ class Target:
     def environment(self) -> str:
         deps = exp.Literal.string(json.dumps([self.dependency])).sql(DIALECT)
         return f"ENVIRONMENT (dependencies = {deps}, environment_version = 'None')"
-
-
-def _ident(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql(DIALECT)
-
-
-def partition_schema(component: str) -> str:
-    """The UDTF's columns as a Spark DDL schema string (``id STRING, ...``)."""
-    spec = registry.get(component).spec
-    return ", ".join(f"{_ident(c)} {TYPES[t]}" for c, t in partition_columns(spec))
 
 
 def packed_function(component: str, target: Target) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
+from sqlglot import exp
 
 from components import registry
 from components.errors import TerraplanError
@@ -36,6 +37,21 @@ def eligible(spec: ComponentSpec) -> bool:
     names = {p.name for p in spec.params}
     return ({"id", "x", "y"} <= names and bool(spec.outputs)
             and all(not t.required for t in spec.inputs[1:]))
+
+
+TYPES = {"string": "STRING", "double": "DOUBLE", "bigint": "BIGINT", "boolean": "BOOLEAN",
+         "timestamp": "TIMESTAMP", "json": "STRING"}
+
+
+def spark_ident(name: str) -> str:
+    """A quoted Databricks identifier (backticks), from sqlglot."""
+    return exp.to_identifier(name, quoted=True).sql("databricks")
+
+
+def partition_schema(component: str) -> str:
+    """The UDTF's columns as a Spark DDL schema string (``id STRING, ...``)."""
+    spec = registry.get(component).spec
+    return ", ".join(f"{spark_ident(c)} {TYPES[t]}" for c, t in partition_columns(spec))
 
 
 def partition_columns(spec: ComponentSpec) -> list[tuple[str, str]]:
@@ -117,7 +133,6 @@ def register_session(spark: Any, prefix: str = "terraplan_") -> list[str]:
     ``<prefix><component>_by_partition`` (UDTF). Returns the names registered."""
     from pyspark.sql.functions import udtf
 
-    from udfs.spark.ddl import partition_schema
 
     names = []
     for name in registry.components():
