@@ -50,6 +50,7 @@ from components.sqlgen import Ident, ident, render, table
 from udfs.base import RUN_LOG_TABLE, RunRecord, new_run_id
 from udfs.duckdb import DEFAULT_WAIT, DuckDBWarehouse, now
 from workflows.io import discard, read_input, stage_outputs, swap_in, text_columns
+from workflows.phases import checkpoint
 from workflows.spec import WORKFLOW_NAME, Step, Workflow, load_workflow
 
 DEFAULT_DATABASE = "out/terraplan.duckdb"
@@ -251,8 +252,15 @@ def run_workflow(path: str | Path, *, database: str | None = None, out: str | No
             _run(wh, wf, summary, say, fresh=fresh, out_dir=out_dir)
         finally:
             wh.close()
-    except KeyboardInterrupt:
-        raise RunInterrupted("interrupted (SIGINT)", signum=signal.SIGINT) from None
+    except (KeyboardInterrupt, RunInterrupted) as err:
+        signum = getattr(err, "signum", signal.SIGINT)
+        what = "interrupted (SIGINT)" if signum == signal.SIGINT else "terminated (SIGTERM)"
+        if summary.published:  # the commit was done: say so, the export folder was not
+            raise RunInterrupted(f"{what} after run {run_id} was published; the export "
+                                 "folder was not updated (the next run rewrites it)",
+                                 signum=signum) from None
+        raise RunInterrupted(f"{what}: nothing of run {run_id} was published; the previous "
+                             "outputs are current", signum=signum) from None
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -271,11 +279,13 @@ def _run(wh: DuckDBWarehouse, wf: Workflow, summary: RunSummary, say: Callable[[
         params=json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                            "workflow_file": str(wf.path)}),
         report="{}", error="", outputs="{}", trigger=trigger))
+    checkpoint("started")
     staged: dict[str, str] = {}  # sources and every output of this run, published together
     pending: list[RunRecord] = []  # step rows, written with the publish (or the failure)
     stage_dir: Path | None = None
     try:
         sources = _stage_sources(wh, wf, say, staged)
+        checkpoint("sources")
         results: dict[str, ComponentResult] = {}
         for i, step in enumerate(wf.steps, 1):
             say(f"[{i}/{len(wf.steps)}] {step.name} ({step.uses}) ...")
@@ -287,6 +297,7 @@ def _run(wh: DuckDBWarehouse, wf: Workflow, summary: RunSummary, say: Callable[[
             summary.steps.append(StepResult(step.name, step.uses, report, step.outputs,
                                             float(report.get("wall_seconds", 0.0))))
             say(_indent(_step_summary(report)))
+            checkpoint(f"step:{step.name}")
         if wf.scenarios:
             summary.scenarios = _run_scenarios(wh, wf, run_id, trigger, say, staged, pending)
         outputs = {t: s for t, s in staged.items() if t not in sources}
@@ -297,18 +308,25 @@ def _run(wh: DuckDBWarehouse, wf: Workflow, summary: RunSummary, say: Callable[[
             return
         if out_dir:
             stage_dir = _export(wh, wf, results, summary, Path(out_dir), staged)
+            checkpoint("exports")
         columns = {t: [c for c in wh.columns(s)] for t, s in outputs.items()}
         say(f"[publish] {len(outputs)} table(s) and {len(sources)} source(s) ...")
-        wh.publish(staged, history=set(outputs), then=lambda: _finish(
-            wh, run_id, pending, status="succeeded", step_status="succeeded",
-            report={"status": "published", "infeasible": summary.infeasible},
-            outputs=columns))
+
+        def settle() -> None:  # inside the publish transaction: logged only if committed
+            _finish(wh, run_id, pending, status="succeeded", step_status="succeeded",
+                    report={"status": "published", "infeasible": summary.infeasible},
+                    outputs=columns)
+            checkpoint("publish")
+
+        wh.publish(staged, history=set(outputs), then=settle)
         staged.clear()
+        checkpoint("published")
         summary.published = True
         say(f"[publish] run {run_id} is current: {', '.join(outputs)}")
         if stage_dir is not None and out_dir:
             summary.out_dir = str(swap_in(stage_dir, out_dir))
             stage_dir = None
+            checkpoint("exported")
             say(f"[export] tables, report.json and map written to {summary.out_dir}")
     except BaseException as err:
         interrupted = isinstance(err, RunInterrupted | KeyboardInterrupt)
