@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +147,26 @@ def check_invariants(db: Path, sources: dict[str, pd.DataFrame] | None = None,
         return run_id
     finally:
         con.close()
+
+
+def run_until(path: Path, phase: str, marks: Path, *args: str,
+              timeout: float = 240) -> subprocess.Popen:
+    """Start ``terraplan run PATH`` paused at ``phase`` (workflows/phases.py); returns once
+    it is there, for the caller to signal."""
+    marks.mkdir(parents=True, exist_ok=True)
+    for old in marks.iterdir():
+        old.unlink()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workflows.cli", "run", str(path), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=cli_env({"TERRAPLAN_PHASE_DIR": str(marks), "TERRAPLAN_PAUSE_AT": phase,
+                     "TERRAPLAN_PAUSE_SECONDS": "120"}))
+    mark = marks / phase.replace(":", "_")
+    deadline = time.monotonic() + timeout
+    while not mark.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            out, err = proc.communicate()
+            raise AssertionError(f"run never reached {phase}: {out}\n{err}")
+        time.sleep(0.05)
+    return proc
