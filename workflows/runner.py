@@ -49,6 +49,7 @@ from components.scu import SCUColumns
 from components.sqlgen import Ident, ident, render, table
 from udfs.base import RUN_LOG_TABLE, RunRecord, new_run_id
 from udfs.duckdb import DEFAULT_WAIT, DuckDBWarehouse, now
+from workflows.history import workflow_tables
 from workflows.io import discard, read_input, stage_outputs, swap_in, text_columns
 from workflows.phases import checkpoint
 from workflows.spec import WORKFLOW_NAME, Step, Workflow, load_workflow
@@ -279,11 +280,11 @@ def _run(wh: DuckDBWarehouse, wf: Workflow, summary: RunSummary, say: Callable[[
         params=json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                            "workflow_file": str(wf.path)}),
         report="{}", error="", outputs="{}", trigger=trigger))
-    checkpoint("started")
     staged: dict[str, str] = {}  # sources and every output of this run, published together
     pending: list[RunRecord] = []  # step rows, written with the publish (or the failure)
     stage_dir: Path | None = None
     try:
+        checkpoint("started")
         sources = _stage_sources(wh, wf, say, staged)
         checkpoint("sources")
         results: dict[str, ComponentResult] = {}
@@ -310,7 +311,12 @@ def _run(wh: DuckDBWarehouse, wf: Workflow, summary: RunSummary, say: Callable[[
             stage_dir = _export(wh, wf, results, summary, Path(out_dir), staged)
             checkpoint("exports")
         columns = {t: [c for c in wh.columns(s)] for t, s in outputs.items()}
-        say(f"[publish] {len(outputs)} table(s) and {len(sources)} source(s) ...")
+        # a step or output dropped from the workflow: its old table is not left current
+        # beside this run's (its versions stay in __history; rollback restores them)
+        gone = sorted(t for t in workflow_tables(wh, wf.name) - set(outputs) - sources
+                      if wh.table_exists(t))
+        say(f"[publish] {len(outputs)} table(s) and {len(sources)} source(s) ..."
+            + (f"; dropping {', '.join(gone)} (no longer an output)" if gone else ""))
 
         def settle() -> None:  # inside the publish transaction: logged only if committed
             _finish(wh, run_id, pending, status="succeeded", step_status="succeeded",
@@ -318,7 +324,7 @@ def _run(wh: DuckDBWarehouse, wf: Workflow, summary: RunSummary, say: Callable[[
                     outputs=columns)
             checkpoint("publish")
 
-        wh.publish(staged, history=set(outputs), then=settle)
+        wh.publish(staged, history=set(outputs), then=settle, drop=gone)
         staged.clear()
         checkpoint("published")
         summary.published = True
