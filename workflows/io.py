@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from components.errors import InputError
+from workflows.phases import checkpoint
 
 ID_COLUMNS = ("id", "scu_id", "from_id", "to_id", "node_id")
 # parameters whose value is a column of keys or labels: read as text, never as numbers
@@ -150,6 +151,7 @@ def stage_outputs(out_dir: str | Path, tables: Mapping[str, pd.DataFrame],
     Nothing visible changes until :func:`swap_in` moves it into place.
     """
     out = Path(out_dir)
+    recover(out)
     _writable_folder(out)
     stage = out.parent / f".{out.name}.stage-{uuid.uuid4().hex[:8]}"
     try:
@@ -181,6 +183,7 @@ def swap_in(stage: Path, out_dir: str | Path) -> Path:
     if out.exists():
         os.replace(out, old)
     try:
+        checkpoint("exports:swap")
         os.replace(stage, out)
     except BaseException:
         if old.exists():
@@ -188,6 +191,18 @@ def swap_in(stage: Path, out_dir: str | Path) -> Path:
         raise
     shutil.rmtree(old, ignore_errors=True)
     return out
+
+
+def recover(out: Path) -> None:
+    """A process killed between swap_in's two renames left no ``out`` but its previous
+    folder under ``.<name>.old-*``: put that back (and drop dead staging folders)."""
+    if not out.parent.is_dir():
+        return
+    leftovers = sorted(out.parent.glob(f".{out.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if leftovers and not out.exists():
+        os.replace(leftovers.pop(), out)
+    for path in [*leftovers, *out.parent.glob(f".{out.name}.stage-*")]:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def discard(stage: Path | None) -> None:

@@ -5,10 +5,11 @@ touches a file of its name in that folder; with ``TERRAPLAN_PAUSE_AT=<point>`` t
 also sleeps there (``TERRAPLAN_PAUSE_SECONDS``, default 60) so the test can send it
 SIGKILL, SIGTERM or SIGINT at that point. The kill test and the run-log tests use it.
 
-Points, in order: ``started`` (run row written), ``sources`` (sources staged),
-``step:<name>`` (after each step), ``exports`` (export folder staged), ``publish``
-(inside the publish transaction, before the commit), ``published`` (committed, export
-folder not yet swapped), ``exported`` (export folder swapped in).
+Points, in order: ``started`` (run row written), ``source:<name>`` (each file source
+staged), ``sources`` (all staged), ``step:<name>`` (after each step), ``exports`` (export
+folder staged), ``publish`` (inside the publish transaction, before the commit),
+``published`` (committed, export folder not yet swapped), ``exports:swap`` (between the
+two renames of the export folder swap), ``exported`` (export folder swapped in).
 """
 
 from __future__ import annotations

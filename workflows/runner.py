@@ -423,6 +423,7 @@ def _stage_sources(wh: DuckDBWarehouse, wf: Workflow, say: Callable[[str], None]
             staged.update(wh.stage_tables({name: df}, None))
             names.add(name)
             say(f"[load] {name}: {len(df)} rows from {src['path']}")
+            checkpoint(f"source:{name}")
         elif not wh.table_exists(src["table"]):
             raise InputError(f"source '{name}': table '{src['table']}' not found in the "
                              "database", column=name)
