@@ -49,15 +49,19 @@ from components.scu import SCUColumns
 from components.sqlgen import Ident, ident, render, table
 from udfs.base import RUN_LOG_TABLE, RunRecord, new_run_id
 from udfs.duckdb import DEFAULT_WAIT, DuckDBWarehouse, now
+from udfs.rebalance import (
+    CURRENT_COLUMN,
+    NEW_UNIT,
+    Rebalance,
+    join_alignment,
+    rebalance_params,
+)
 from workflows.history import workflow_tables
 from workflows.io import discard, read_input, stage_outputs, swap_in, text_columns
 from workflows.phases import checkpoint
 from workflows.spec import WORKFLOW_NAME, Step, Workflow, load_workflow
 
 DEFAULT_DATABASE = "out/terraplan.duckdb"
-CURRENT_COLUMN = "__terraplan_current"
-NEW_UNIT = "(new)"
-REBALANCE_DISRUPTION = 10.0  # default weight: moving a unit costs ~10x its typical distance
 RUN_STEP = "(run)"  # the run's own row in the run log, beside one row per step
 INFEASIBLE_STATUSES = ("tolerance_not_met", "constraint_violated", "infeasible")
 
@@ -119,23 +123,15 @@ def _input_table(wf: Workflow, name: str, staged: dict[str, str] | None = None) 
 
 def _rebalance_inputs(wh: DuckDBWarehouse, wf: Workflow, step: Step, main: pd.DataFrame,
                       params: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any], dict]:
-    """Join today's alignment onto the SCUs and ask the step to keep it where it can."""
-    cfg = wf.rebalance
-    alignment = cfg.get("alignment")
-    if not alignment or cfg.get("step") != step.name or not wh.table_exists(alignment):
+    """Join today's alignment onto the SCUs and ask the step to keep it where it can
+    (the same join and parameters every warehouse's schedule uses: udfs.rebalance)."""
+    rb = Rebalance.of(wf)
+    if rb is None or not rb.applies_to(step) or not wh.table_exists(rb.alignment):
         return main, params, {}
-    current = wh.read_table(alignment)
-    if not {"id", "territory"} <= set(current.columns):
-        raise InputError(f"rebalance.alignment table '{alignment}' needs columns id, territory; "
-                         f"it has {', '.join(map(str, current.columns))}", column=alignment)
-    id_col = params.get("id") or "id"
-    lookup = dict(zip(current["id"].astype(str), current["territory"].astype(str), strict=True))
-    main = main.copy()
-    main[CURRENT_COLUMN] = [lookup.get(str(v), NEW_UNIT) for v in main[id_col]]
-    # the rebalance block wins over the step, the step over the default weight
-    params = {"disruption_weight": REBALANCE_DISRUPTION, **params, "current": CURRENT_COLUMN,
-              **{k: cfg[k] for k in ("disruption_weight", "max_moved") if k in cfg}}
-    info = {"alignment": alignment, "new_units": int((main[CURRENT_COLUMN] == NEW_UNIT).sum()),
+    main = join_alignment(main, wh.read_table(rb.alignment), params.get("id") or "id",
+                          rb.alignment)
+    params = rebalance_params(rb, params)
+    info = {"alignment": rb.alignment, "new_units": int((main[CURRENT_COLUMN] == NEW_UNIT).sum()),
             "disruption_weight": params["disruption_weight"]}
     return main, params, info
 

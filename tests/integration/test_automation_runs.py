@@ -391,3 +391,47 @@ def test_watch_retries_after_a_failed_check(tmp_path):
     assert len(failed) == 1 and "in use by process" in failed[0] and "\n" not in failed[0]
     assert len(runs) == 1 and runs[0].published
     check_invariants(db, {"counties": data})
+
+
+# -- schedules carry rebalance (DuckDB: the crontab line and watch run 'terraplan run') ------
+
+def test_duckdb_schedule_line_rebalances_with_the_move_cap(tmp_path):
+    """Bullet 10 on DuckDB: the crontab's own command, run after a data refresh, feeds
+    today's alignment in as current and keeps the moved share under max_moved; new units
+    are not counted as moves and name no territory."""
+    import shlex
+
+    from workflows.schedule import crontab_block, workflow_schedule
+    from workflows.spec import load_workflow
+
+    db = tmp_path / "t.duckdb"
+    data, edges = counties(side=6)
+    spec = workflow(tmp_path, schedule={"cron": "3 6 * * 1"},
+                    rebalance={"step": "balance", "alignment": "territory_assignments",
+                               "max_moved": 0.15})
+    known = set(data["geoid"].iloc[:-3])  # three counties join at the refresh
+    path = write(tmp_path, spec, data.iloc[:-3],
+                 edges[edges["from_id"].isin(known) & edges["to_id"].isin(known)])
+    wf = load_workflow(path)
+    line = next(ln for ln in crontab_block(wf, workflow_schedule(wf), workdir=tmp_path
+                                           ).splitlines() if ln.startswith("3 6 * * 1"))
+    command = shlex.split(line.split("&&", 1)[1].split(">>")[0])
+    assert command[:2] == ["terraplan", "run"] and "--fresh" not in command
+    first = _run(tmp_path / command[2])
+    before = read_db(db, "SELECT id, territory FROM territory_assignments")
+    refreshed = data.copy()
+    refreshed.loc[refreshed.index[:8], "population"] *= 3  # a refresh: demand grew north
+    write(tmp_path, spec, refreshed, edges)
+    proc = cli(*command[1:], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    after = read_db(db, "SELECT * FROM territory_assignments").set_index("id")
+    assert check_invariants(db) not in (None, first)
+    new = sorted(set(after.index) - set(before["id"]))
+    assert len(new) == 3 and after.loc[new, "previous_territory"].isna().all()
+    old = before.set_index("id")["territory"]
+    assert (after.loc[old.index, "previous_territory"] == old).all()  # today's alignment in
+    moved = after.loc[old.index, "territory"] != old
+    share = refreshed.set_index("geoid").loc[old.index[moved], "population"].sum() / \
+        refreshed["population"].sum()
+    assert 0 < moved.sum() and share <= 0.15 + 1e-9
+    assert "(new)" not in set(after["territory"])
