@@ -4,6 +4,7 @@ automation tests: the state machine, the kill test and the per-bullet tests."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -92,7 +93,9 @@ def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 def no_traceback(proc: subprocess.CompletedProcess) -> str:
     """The one-line message of a failed command (asserts there is no traceback)."""
     err = proc.stderr.strip()
-    assert "Traceback" not in err and "Error:" not in err.replace("error:", ""), err
+    assert "Traceback" not in err, err
+    raw = [ln for ln in err.splitlines() if re.match(r"[\w.]+(Error|Exception): ", ln)]
+    assert not raw, err  # an exception printed bare, without the one-line message
     lines = [line for line in err.splitlines() if line.startswith("terraplan:")]
     assert len(lines) == 1, err
     return lines[0]

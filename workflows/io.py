@@ -44,25 +44,33 @@ def read_input(spec: str, *, id_columns: Iterable[str] = ()) -> pd.DataFrame:
     if spec.startswith("duckdb:"):
         df = _read_duckdb(spec)
     else:
-        from workflows import formats
 
         path = Path(spec.partition("#")[0])
         if not path.is_file():
             raise InputError(f"input file '{spec}' not found", column="INPUT")
-        suffix = path.suffix.lower()
-        if formats.handles(spec):
-            df = formats.read_file(spec, id_columns=ids)
-        elif suffix == ".csv":
-            df = _read_csv(path, ids)
-        elif suffix in (".parquet", ".pq"):
-            df = _read_parquet(path)
-        else:
-            raise InputError(f"input '{spec}': expected a .csv or .parquet file, "
-                             f"duckdb:FILE::TABLE or one of {formats.SUFFIXES}",
-                             column="INPUT")
+        try:
+            df = _read_file(spec, path, ids)
+        except OSError as err:  # permissions, a device error, a file vanishing mid-read
+            raise InputError(f"input file '{spec}' cannot be read ({err.strerror or err}): "
+                             "check that it exists and that you may read it",
+                             column="INPUT") from None
     for col in ids & set(map(str, df.columns)):
         df[col] = df[col].map(lambda v: v if pd.isna(v) else _id_text(v)).astype(object)
     return df
+
+
+def _read_file(spec: str, path: Path, ids: set[str]) -> pd.DataFrame:
+    from workflows import formats
+
+    suffix = path.suffix.lower()
+    if formats.handles(spec):
+        return formats.read_file(spec, id_columns=ids)
+    if suffix == ".csv":
+        return _read_csv(path, ids)
+    if suffix in (".parquet", ".pq"):
+        return _read_parquet(path)
+    raise InputError(f"input '{spec}': expected a .csv or .parquet file, "
+                     f"duckdb:FILE::TABLE or one of {formats.SUFFIXES}", column="INPUT")
 
 
 def _read_csv(path: Path, ids: set[str]) -> pd.DataFrame:
@@ -168,8 +176,8 @@ def stage_outputs(out_dir: str | Path, tables: Mapping[str, pd.DataFrame],
                                     encoding="utf-8")
     except OSError as err:
         shutil.rmtree(stage, ignore_errors=True)
-        raise InputError(f"--out '{out}': cannot write ({err.strerror or err}); free disk "
-                         "space or pick another folder", column="--out") from None
+        raise InputError(f"--out '{out}': cannot write ({err.strerror or err}); pick a folder "
+                         "you can write to, or free disk space", column="--out") from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
