@@ -41,6 +41,10 @@ from components.errors import (
     preview,
 )
 
+# the current-territory label of a unit that has none today (new since the last run):
+# it names no territory and moving it counts as no move
+NEW_UNIT = "(new)"
+
 LONLAT_NAMES = (("lon", "lat"), ("longitude", "latitude"), ("lng", "lat"))
 PLANAR_NAMES = (("x", "y"),)
 

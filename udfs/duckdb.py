@@ -220,13 +220,14 @@ class DuckDBWarehouse(Warehouse):
         return {target: stage}
 
     def publish(self, staged: Mapping[str, str], *, history: bool | Collection[str] = False,
-                then: Callable[[], None] | None = None) -> None:
+                then: Callable[[], None] | None = None, drop: Collection[str] = ()) -> None:
         """Swap every staged table into place in one transaction (all or nothing).
 
         ``history`` (True for all, or the targets that keep one) also appends the rows to
         ``<target>__history``, growing it by any new column (older rows NULL; removed
         columns stay). ``then`` runs inside the same transaction before the commit (the
-        run log says 'succeeded' only if the tables are in place)."""
+        run log says 'succeeded' only if the tables are in place). ``drop``: tables to drop
+        in that same transaction (a rollback's tables that the restored run did not have)."""
         keep = set(staged) if history is True else set(history or ())
         self.con.execute("BEGIN TRANSACTION")
         try:
@@ -236,6 +237,8 @@ class DuckDBWarehouse(Warehouse):
                 self.con.execute(f"DROP TABLE IF EXISTS {_q(target)}")
                 new_name = exp.to_identifier(target, quoted=True).sql(dialect="duckdb")
                 self.con.execute(f"ALTER TABLE {_q(stage)} RENAME TO {new_name}")
+            for name in drop:
+                self.con.execute(f"DROP TABLE IF EXISTS {_q(name)}")
             if then is not None:
                 then()
             self.con.execute("COMMIT")

@@ -257,7 +257,7 @@ def _rollback(args: argparse.Namespace) -> int:
 
     wh = _warehouse(args, read_only=False)
     try:
-        tables = rollback(wh, args.run)
+        tables = rollback(wh, args.run, say=print)
     finally:
         wh.close()
     print(f"restored {', '.join(tables)} to run {args.run}")
@@ -425,8 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"terraplan: locked: {err}", file=sys.stderr)
         return EXIT_LOCKED
     except RunInterrupted as err:
-        print(f"terraplan: {err}: nothing of this run was published; the previous outputs are "
-              "current", file=sys.stderr)
+        print(f"terraplan: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("terraplan: interrupted (SIGINT): nothing was written", file=sys.stderr)

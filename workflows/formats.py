@@ -114,10 +114,19 @@ def read_text(path: Path, id_columns: Iterable[str] = ()) -> pd.DataFrame:
     encoding, delimiter = sniff_text(path)
     with path.open("r", encoding=encoding, newline="") as handle:
         text = handle.read()
-    header = pd.read_csv(io.StringIO(text), sep=delimiter, nrows=0).columns
+    if "\x00" in text[:_SAMPLE_BYTES]:
+        raise InputError(f"input file '{path}' is binary, not delimited text: export it as "
+                         "CSV, or pass a .parquet file", column="INPUT")
     ids = set(id_columns)
-    df = pd.read_csv(io.StringIO(text), sep=delimiter,
-                     dtype={c: str for c in header if c in ids})
+    try:
+        header = pd.read_csv(io.StringIO(text), sep=delimiter, nrows=0).columns
+        df = pd.read_csv(io.StringIO(text), sep=delimiter,
+                         dtype={c: str for c in header if c in ids})
+    except pd.errors.ParserError as err:
+        detail = str(err).strip().splitlines()[-1].removeprefix("Error tokenizing data. ")
+        raise InputError(f"input file '{path}' is not valid delimited text ({detail}): fix "
+                         f"that row, or quote values that contain {delimiter!r}",
+                         column="INPUT") from None
     if len(df.columns) == 1 and len(header) == 1:
         raise InputError(f"input '{path}': found a single column {header[0]!r}; the "
                          f"delimiter could not be detected: use commas, semicolons, tabs or "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -235,11 +236,22 @@ def _keyed(df: pd.DataFrame, key: str) -> pd.DataFrame:
     return out
 
 
-def rollback(wh: DuckDBWarehouse, run_id: str, workflow: str | None = None) -> list[str]:
-    """Make every table run ``run_id`` published current again, in one transaction.
+def workflow_tables(wh: DuckDBWarehouse, workflow: str) -> set[str]:
+    """Every table any published run of ``workflow`` wrote (from the run rows)."""
+    runs = wh.runs()
+    own = runs[(runs["workflow"] == workflow) & (runs["step"] == RUN_STEP)
+               & (runs["status"] == "succeeded")]
+    return {t for text in own["outputs"] for t in _json(text)}
+
+
+def rollback(wh: DuckDBWarehouse, run_id: str, workflow: str | None = None,
+             say: Callable[[str], None] | None = None) -> list[str]:
+    """Make exactly the tables run ``run_id`` published current again, in one transaction.
 
     Each table gets that run's rows and columns back from its history, stamped with
     a new run id (recorded as a ``rollback`` run, and appended to the history too).
+    Tables other runs of the workflow published and this run did not (a step added
+    later) are dropped in the same transaction; their versions stay in ``__history``.
     """
     tables = published_tables(wh, run_id)
     restored: dict[str, pd.DataFrame] = {}
@@ -254,9 +266,11 @@ def rollback(wh: DuckDBWarehouse, run_id: str, workflow: str | None = None) -> l
     name = workflow or (str(source.iloc[0]) if not source.empty else "rollback")
     new_id = new_run_id()
     started = now()
+    later = sorted(t for t in workflow_tables(wh, name) - set(restored) if wh.table_exists(t))
     staged = wh.stage_tables(restored, new_id)
     columns = {t: list(wh.columns(s)) for t, s in staged.items()}
-    report = {"status": "restored", "restored_run": run_id, "tables": list(restored)}
+    report = {"status": "restored", "restored_run": run_id, "tables": list(restored),
+              "dropped": later}
 
     steps = runs[(runs["run_id"] == run_id) & (runs["step"] != RUN_STEP)
                  & (runs["status"] == "succeeded")]
@@ -278,7 +292,10 @@ def rollback(wh: DuckDBWarehouse, run_id: str, workflow: str | None = None) -> l
                 outputs=r.outputs, trigger="rollback", fingerprint=r.fingerprint or ""))
 
     try:
-        wh.publish(staged, history=True, then=log)
+        wh.publish(staged, history=True, then=log, drop=later)
     finally:
         wh.drop_staged(staged)
+    if later and say is not None:
+        say(f"dropped {', '.join(later)}: run {run_id} did not publish them (their versions "
+            "stay in <table>__history)")
     return list(restored)

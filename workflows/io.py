@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from components.errors import InputError
+from workflows.phases import checkpoint
 
 ID_COLUMNS = ("id", "scu_id", "from_id", "to_id", "node_id")
 # parameters whose value is a column of keys or labels: read as text, never as numbers
@@ -43,25 +44,33 @@ def read_input(spec: str, *, id_columns: Iterable[str] = ()) -> pd.DataFrame:
     if spec.startswith("duckdb:"):
         df = _read_duckdb(spec)
     else:
-        from workflows import formats
 
         path = Path(spec.partition("#")[0])
         if not path.is_file():
             raise InputError(f"input file '{spec}' not found", column="INPUT")
-        suffix = path.suffix.lower()
-        if formats.handles(spec):
-            df = formats.read_file(spec, id_columns=ids)
-        elif suffix == ".csv":
-            df = _read_csv(path, ids)
-        elif suffix in (".parquet", ".pq"):
-            df = _read_parquet(path)
-        else:
-            raise InputError(f"input '{spec}': expected a .csv or .parquet file, "
-                             f"duckdb:FILE::TABLE or one of {formats.SUFFIXES}",
-                             column="INPUT")
+        try:
+            df = _read_file(spec, path, ids)
+        except OSError as err:  # permissions, a device error, a file vanishing mid-read
+            raise InputError(f"input file '{spec}' cannot be read ({err.strerror or err}): "
+                             "check that it exists and that you may read it",
+                             column="INPUT") from None
     for col in ids & set(map(str, df.columns)):
         df[col] = df[col].map(lambda v: v if pd.isna(v) else _id_text(v)).astype(object)
     return df
+
+
+def _read_file(spec: str, path: Path, ids: set[str]) -> pd.DataFrame:
+    from workflows import formats
+
+    suffix = path.suffix.lower()
+    if formats.handles(spec):
+        return formats.read_file(spec, id_columns=ids)
+    if suffix == ".csv":
+        return _read_csv(path, ids)
+    if suffix in (".parquet", ".pq"):
+        return _read_parquet(path)
+    raise InputError(f"input '{spec}': expected a .csv or .parquet file, "
+                     f"duckdb:FILE::TABLE or one of {formats.SUFFIXES}", column="INPUT")
 
 
 def _read_csv(path: Path, ids: set[str]) -> pd.DataFrame:
@@ -150,6 +159,7 @@ def stage_outputs(out_dir: str | Path, tables: Mapping[str, pd.DataFrame],
     Nothing visible changes until :func:`swap_in` moves it into place.
     """
     out = Path(out_dir)
+    recover(out)
     _writable_folder(out)
     stage = out.parent / f".{out.name}.stage-{uuid.uuid4().hex[:8]}"
     try:
@@ -166,8 +176,8 @@ def stage_outputs(out_dir: str | Path, tables: Mapping[str, pd.DataFrame],
                                     encoding="utf-8")
     except OSError as err:
         shutil.rmtree(stage, ignore_errors=True)
-        raise InputError(f"--out '{out}': cannot write ({err.strerror or err}); free disk "
-                         "space or pick another folder", column="--out") from None
+        raise InputError(f"--out '{out}': cannot write ({err.strerror or err}); pick a folder "
+                         "you can write to, or free disk space", column="--out") from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
@@ -181,6 +191,7 @@ def swap_in(stage: Path, out_dir: str | Path) -> Path:
     if out.exists():
         os.replace(out, old)
     try:
+        checkpoint("exports:swap")
         os.replace(stage, out)
     except BaseException:
         if old.exists():
@@ -188,6 +199,18 @@ def swap_in(stage: Path, out_dir: str | Path) -> Path:
         raise
     shutil.rmtree(old, ignore_errors=True)
     return out
+
+
+def recover(out: Path) -> None:
+    """A process killed between swap_in's two renames left no ``out`` but its previous
+    folder under ``.<name>.old-*``: put that back (and drop dead staging folders)."""
+    if not out.parent.is_dir():
+        return
+    leftovers = sorted(out.parent.glob(f".{out.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if leftovers and not out.exists():
+        os.replace(leftovers.pop(), out)
+    for path in [*leftovers, *out.parent.glob(f".{out.name}.stage-*")]:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def discard(stage: Path | None) -> None:

@@ -49,14 +49,20 @@ from components.scu import SCUColumns
 from components.sqlgen import Ident, ident, render, table
 from udfs.base import RUN_LOG_TABLE, RunRecord, new_run_id
 from udfs.duckdb import DEFAULT_WAIT, DuckDBWarehouse, now
-from workflows.formats import stage_gis
-from workflows.io import discard, read_input, stage_outputs, swap_in, text_columns
+from udfs.rebalance import (
+    CURRENT_COLUMN,
+    NEW_UNIT,
+    Rebalance,
+    join_alignment,
+    rebalance_params,
+)
+from workflows.exports import export, input_table
+from workflows.history import workflow_tables
+from workflows.io import discard, read_input, swap_in, text_columns
+from workflows.phases import checkpoint
 from workflows.spec import WORKFLOW_NAME, Step, Workflow, load_workflow
 
 DEFAULT_DATABASE = "out/terraplan.duckdb"
-CURRENT_COLUMN = "__terraplan_current"
-NEW_UNIT = "(new)"
-REBALANCE_DISRUPTION = 10.0  # default weight: moving a unit costs ~10x its typical distance
 RUN_STEP = "(run)"  # the run's own row in the run log, beside one row per step
 INFEASIBLE_STATUSES = ("tolerance_not_met", "constraint_violated", "infeasible")
 
@@ -109,32 +115,17 @@ def profile_scus(wh: DuckDBWarehouse, table_name: str, params: dict[str, Any]) -
     return {str(k): int(0 if pd.isna(v) else v) for k, v in row.items()}
 
 
-def _input_table(wf: Workflow, name: str, staged: dict[str, str] | None = None) -> str:
-    """The table a step input reads: a source, an earlier step's staged output, or a table."""
-    if staged and name in staged:
-        return staged[name]
-    return wf.source_table(name) if name in wf.sources else name
-
-
 def _rebalance_inputs(wh: DuckDBWarehouse, wf: Workflow, step: Step, main: pd.DataFrame,
                       params: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any], dict]:
-    """Join today's alignment onto the SCUs and ask the step to keep it where it can."""
-    cfg = wf.rebalance
-    alignment = cfg.get("alignment")
-    if not alignment or cfg.get("step") != step.name or not wh.table_exists(alignment):
+    """Join today's alignment onto the SCUs and ask the step to keep it where it can
+    (the same join and parameters every warehouse's schedule uses: udfs.rebalance)."""
+    rb = Rebalance.of(wf)
+    if rb is None or not rb.applies_to(step) or not wh.table_exists(rb.alignment):
         return main, params, {}
-    current = wh.read_table(alignment)
-    if not {"id", "territory"} <= set(current.columns):
-        raise InputError(f"rebalance.alignment table '{alignment}' needs columns id, territory; "
-                         f"it has {', '.join(map(str, current.columns))}", column=alignment)
-    id_col = params.get("id") or "id"
-    lookup = dict(zip(current["id"].astype(str), current["territory"].astype(str), strict=True))
-    main = main.copy()
-    main[CURRENT_COLUMN] = [lookup.get(str(v), NEW_UNIT) for v in main[id_col]]
-    # the rebalance block wins over the step, the step over the default weight
-    params = {"disruption_weight": REBALANCE_DISRUPTION, **params, "current": CURRENT_COLUMN,
-              **{k: cfg[k] for k in ("disruption_weight", "max_moved") if k in cfg}}
-    info = {"alignment": alignment, "new_units": int((main[CURRENT_COLUMN] == NEW_UNIT).sum()),
+    main = join_alignment(main, wh.read_table(rb.alignment), params.get("id") or "id",
+                          rb.alignment)
+    params = rebalance_params(rb, params)
+    info = {"alignment": rb.alignment, "new_units": int((main[CURRENT_COLUMN] == NEW_UNIT).sum()),
             "disruption_weight": params["disruption_weight"]}
     return main, params, info
 
@@ -159,7 +150,7 @@ def _explain_moves(result: ComponentResult, info: dict) -> None:
 def _run_step(wh: DuckDBWarehouse, wf: Workflow, step: Step, params: dict[str, Any],
               rebalance: bool, staged: dict[str, str]) -> tuple[ComponentResult, dict, str]:
     component = registry.get(step.uses)
-    tables = {name: _input_table(wf, tbl, staged) for name, tbl in step.inputs.items()}
+    tables = {name: input_table(wf, tbl, staged) for name, tbl in step.inputs.items()}
     inputs = {name: wh.read_table(tbl) for name, tbl in tables.items()}
     fingerprint = ";".join(f"{n}={wh.fingerprint(t)}" for n, t in sorted(tables.items()))
     first = component.spec.inputs[0].name
@@ -252,8 +243,15 @@ def run_workflow(path: str | Path, *, database: str | None = None, out: str | No
             _run(wh, wf, summary, say, fresh=fresh, out_dir=out_dir)
         finally:
             wh.close()
-    except KeyboardInterrupt:
-        raise RunInterrupted("interrupted (SIGINT)", signum=signal.SIGINT) from None
+    except (KeyboardInterrupt, RunInterrupted) as err:
+        signum = getattr(err, "signum", signal.SIGINT)
+        what = "interrupted (SIGINT)" if signum == signal.SIGINT else "terminated (SIGTERM)"
+        if summary.published:  # the commit was done: say so, the export folder was not
+            raise RunInterrupted(f"{what} after run {run_id} was published; the export "
+                                 "folder was not updated (the next run rewrites it)",
+                                 signum=signum) from None
+        raise RunInterrupted(f"{what}: nothing of run {run_id} was published; the previous "
+                             "outputs are current", signum=signum) from None
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -276,7 +274,9 @@ def _run(wh: DuckDBWarehouse, wf: Workflow, summary: RunSummary, say: Callable[[
     pending: list[RunRecord] = []  # step rows, written with the publish (or the failure)
     stage_dir: Path | None = None
     try:
+        checkpoint("started")
         sources = _stage_sources(wh, wf, say, staged)
+        checkpoint("sources")
         results: dict[str, ComponentResult] = {}
         for i, step in enumerate(wf.steps, 1):
             say(f"[{i}/{len(wf.steps)}] {step.name} ({step.uses}) ...")
@@ -288,6 +288,7 @@ def _run(wh: DuckDBWarehouse, wf: Workflow, summary: RunSummary, say: Callable[[
             summary.steps.append(StepResult(step.name, step.uses, report, step.outputs,
                                             float(report.get("wall_seconds", 0.0))))
             say(_indent(_step_summary(report)))
+            checkpoint(f"step:{step.name}")
         if wf.scenarios:
             summary.scenarios = _run_scenarios(wh, wf, run_id, trigger, say, staged, pending)
         outputs = {t: s for t, s in staged.items() if t not in sources}
@@ -297,19 +298,31 @@ def _run(wh: DuckDBWarehouse, wf: Workflow, summary: RunSummary, say: Callable[[
                             "kept_run": summary.kept_run})
             return
         if out_dir:
-            stage_dir = _export(wh, wf, results, summary, Path(out_dir), staged)
+            stage_dir = export(wh, wf, results, summary, Path(out_dir), staged)
+            checkpoint("exports")
         columns = {t: [c for c in wh.columns(s)] for t, s in outputs.items()}
-        say(f"[publish] {len(outputs)} table(s) and {len(sources)} source(s) ...")
-        wh.publish(staged, history=set(outputs), then=lambda: _finish(
-            wh, run_id, pending, status="succeeded", step_status="succeeded",
-            report={"status": "published", "infeasible": summary.infeasible},
-            outputs=columns))
+        # a step or output dropped from the workflow: its old table is not left current
+        # beside this run's (its versions stay in __history; rollback restores them)
+        gone = sorted(t for t in workflow_tables(wh, wf.name) - set(outputs) - sources
+                      if wh.table_exists(t))
+        say(f"[publish] {len(outputs)} table(s) and {len(sources)} source(s) ..."
+            + (f"; dropping {', '.join(gone)} (no longer an output)" if gone else ""))
+
+        def settle() -> None:  # inside the publish transaction: logged only if committed
+            _finish(wh, run_id, pending, status="succeeded", step_status="succeeded",
+                    report={"status": "published", "infeasible": summary.infeasible},
+                    outputs=columns)
+            checkpoint("publish")
+
+        wh.publish(staged, history=set(outputs), then=settle, drop=gone)
         staged.clear()
+        checkpoint("published")
         summary.published = True
         say(f"[publish] run {run_id} is current: {', '.join(outputs)}")
         if stage_dir is not None and out_dir:
             summary.out_dir = str(swap_in(stage_dir, out_dir))
             stage_dir = None
+            checkpoint("exported")
             say(f"[export] tables, report.json and map written to {summary.out_dir}")
     except BaseException as err:
         interrupted = isinstance(err, RunInterrupted | KeyboardInterrupt)
@@ -400,6 +413,7 @@ def _stage_sources(wh: DuckDBWarehouse, wf: Workflow, say: Callable[[str], None]
             staged.update(wh.stage_tables({name: df}, None))
             names.add(name)
             say(f"[load] {name}: {len(df)} rows from {src['path']}")
+            checkpoint(f"source:{name}")
         elif not wh.table_exists(src["table"]):
             raise InputError(f"source '{name}': table '{src['table']}' not found in the "
                              "database", column=name)
@@ -456,7 +470,7 @@ def _run_sql_step(wh: DuckDBWarehouse, wf: Workflow, step: Step, params: dict[st
     the output is staged like any other and its rows stay in the warehouse."""
     t0 = time.monotonic()
     (input_name,) = step.inputs.values()
-    source = _input_table(wf, input_name, staged)
+    source = input_table(wf, input_name, staged)
     columns = list(wh.execute(f"SELECT * FROM {table(source).sql('duckdb')} LIMIT 0"))
     sql = component.to_sql(columns, table(source), params, wh.dialect)
     (output_key,) = [t.name for t in component.spec.outputs]
@@ -529,57 +543,3 @@ def _step_summary(report: dict[str, Any]) -> str:
         text += (f"\nrebalance against '{reb['alignment']}': {reb['moved_units']} unit(s) moved "
                  f"({reb['why']['new_unit']} new, {reb['why']['rebalance']} to restore balance)")
     return text
-
-
-def _export(wh: DuckDBWarehouse, wf: Workflow, results: dict[str, ComponentResult],
-            summary: RunSummary, out_dir: Path, staged: dict[str, str]) -> Path:
-    """Write the whole export folder under a staging name (swapped in after the publish)."""
-    tables: dict[str, pd.DataFrame] = {}
-    for step in wf.steps:
-        for key, target in step.outputs.items():
-            if key in results[step.name].tables:
-                tables[target] = results[step.name].tables[key]
-            else:  # computed in SQL: its rows only exist in the warehouse
-                tables[target] = wh.read_table(staged.get(target, target)).drop(
-                    columns=["run_id"])
-    if summary.scenarios is not None:
-        tables[f"{wf.name}_scenarios"] = summary.scenarios
-    report = jsonable({"workflow": wf.name, "run_id": summary.run_id,
-                       "database": summary.database, "trigger": summary.trigger,
-                       "steps": {s.name: s.report for s in summary.steps}})
-    extra: dict[str, str] = {}
-    spec = wf.exports.get("map")
-    if spec:
-        extra["map.html"] = _map_html(wh, wf, results[spec["step"]], spec, report, staged)
-    stage = stage_outputs(out_dir, tables, report, extra)
-    if wf.exports.get("gis"):
-        try:
-            stage_gis(stage, tables, wf.exports["gis"])
-        except BaseException:
-            discard(stage)
-            raise
-    return stage
-
-
-def _map_html(wh: DuckDBWarehouse, wf: Workflow, result: ComponentResult,
-              spec: dict[str, Any], report: dict[str, Any], staged: dict[str, str]) -> str:
-    """The step's static map (components.report): territories or catchments, centers,
-    hover details, the balance chart and the units moved from the current alignment."""
-    from components.report import render_map, result_map_inputs
-
-    step = next(s for s in wf.steps if s.name == spec["step"])
-    units = wh.read_table(_input_table(wf, spec["units"], staged))
-    params = {**step.params, "id": spec.get("id") or step.params.get("id") or "id"}
-    edges = wh.read_table(_input_table(wf, spec["edges"], staged)) if spec.get("edges") \
-        else None
-    step_report = report["steps"][step.name]
-    try:
-        kwargs = result_map_inputs(step.uses, units, result.tables, step_report, params,
-                                   {"edges": edges} if edges is not None else {},
-                                   wkt=spec.get("wkt"))
-    except InputError as err:
-        raise InputError(f"exports.map: table '{spec['units']}': {err}",
-                         column=err.column) from None
-    kwargs["summary"]["seconds"] = f"{step_report.get('seconds', 0):.2f}"
-    kwargs["title"] = spec.get("title") or f"{wf.name}: {step.name}"
-    return render_map(**kwargs)

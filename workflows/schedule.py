@@ -61,7 +61,6 @@ from workflows.compile import (
     Location,
     Statement,
     as_workflow,
-    bigquery_call,
     bigquery_location,
     bigquery_object,
     bigquery_table_text,
@@ -69,7 +68,6 @@ from workflows.compile import (
     comment_text,
     compile_workflow,
     render,
-    snowflake_call,
     snowflake_table,
     table_text,
 )
@@ -339,14 +337,35 @@ def snowflake_objects(wf: Workflow, sched: Schedule, loc: Location,
     for step, task in zip(wf.steps, steps, strict=True):
         clauses = [compute, f"COMMENT = {lit(f'terraplan workflow {wf.name}: {step.name}')}",
                    f"AFTER {sf(before)}"]
-        out.append(Statement(_task(task, clauses, snowflake_call(wf, step, loc).sql), None,
-                             f"step {step.name}: {step.uses}"))
+        out.append(Statement(_task(task, clauses, _task_body(
+            adapter("snowflake").compile_step(wf, step, 0, loc))), None,
+            f"step {step.name}: {step.uses}"
+            + (" (rebalance: starts from today's alignment)" if _rebalanced(wf, step) else "")))
         before = task
     for task in reversed(steps):
         out.append(Statement(f"ALTER TASK {sf(task)} RESUME", None))
     out.append(Statement(f"ALTER TASK {sf(root)} RESUME", None, "the root last: the graph "
                                                                 "is live from here"))
     return out
+
+
+def _rebalanced(wf: Workflow, step: Any) -> bool:
+    from udfs.rebalance import Rebalance
+
+    rb = Rebalance.of(wf)
+    return rb is not None and rb.applies_to(step)
+
+
+def _task_body(statements: Sequence[Statement]) -> str:
+    """One statement as it is; several (a rebalance join, then the CALL) as one Snowflake
+    Scripting block, which a task runs in order and stops at the first error."""
+    if len(statements) == 1:
+        return statements[0].sql
+    if any("$$" in s.sql for s in statements):
+        raise InputError("a value in this workflow contains '$$', which would end the task's "
+                         "Snowflake Scripting block: remove it", column="rebalance")
+    lines = "\n".join(f"      {s.sql.replace(chr(10), ' ')};" for s in statements)
+    return f"EXECUTE IMMEDIATE $$\n    BEGIN\n{lines}\n    END;\n  $$"
 
 
 def _task(name: exp.Table, clauses: Sequence[str], body: str) -> str:
@@ -409,7 +428,9 @@ def bigquery_script(wf: Workflow, sched: Schedule, loc: Location) -> list[Statem
                                       "changed_at <= last_run)", read=bq)
         out.append(Statement(f"IF {condition.sql(dialect=bq)} THEN\n  {skip.sql(dialect=bq)};"
                              "\n  RETURN;\nEND IF", None, "nothing changed: stop here"))
-    out += [bigquery_call(wf, step, loc) for step in wf.steps]
+    bq_adapter = adapter("bigquery")
+    for i, step in enumerate(wf.steps, 1):  # a rebalanced step joins today's alignment first
+        out += bq_adapter.compile_step(wf, step, i, loc)
     outputs = {s.name: s.outputs for s in wf.steps}
     trigger = {"schedule": sched.cron.text if sched.cron else None,
                "timezone": sched.timezone, "on_change": list(sched.on_change)}

@@ -30,7 +30,7 @@ from components.errors import (
     preview,
 )
 from components.result import ComponentResult
-from components.scu import SCUColumns, SCUTable, in_id_order, validate_scus
+from components.scu import NEW_UNIT, SCUColumns, SCUTable, in_id_order, validate_scus
 
 
 def territory_balancing(scus: pd.DataFrame, *, centers: pd.DataFrame | None = None,
@@ -130,7 +130,8 @@ def _exact(solver: TerritoryBalancer, graph, table: SCUTable, weights, current_i
     solver.stopped_by_ = "exact" if res.status == "optimal" else "exact_time_limit"
     if solver.moved_share_ is not None and current_idx is not None:
         a = table.metrics[:, 0]
-        solver.moved_share_ = float(a[res.labels != current_idx].sum() / max(a.sum(), 1e-300))
+        leaves = (res.labels != current_idx) & (current_idx >= 0)  # new units do not move
+        solver.moved_share_ = float(a[leaves].sum() / max(a.sum(), 1e-300))
     report["used"] = True
     return report
 
@@ -190,8 +191,11 @@ def _default_names(table: SCUTable, m: int) -> np.ndarray:
     if table.current is None:
         return np.array([next(fresh) for _ in range(m)], dtype=object)
     labels = table.current.astype(str)
-    uniq, inv = np.unique(labels, return_inverse=True)
-    size = np.bincount(inv, weights=table.metrics[:, 0] + 1e-9)
+    known = labels != NEW_UNIT  # units with no territory today (a rebalance's new ones)
+    if not known.any():
+        return np.array([next(fresh) for _ in range(m)], dtype=object)
+    uniq, inv = np.unique(labels[known], return_inverse=True)
+    size = np.bincount(inv, weights=table.metrics[known, 0] + 1e-9)
     keep = uniq[np.argsort(-size, kind="stable")[:m]]
     keep = np.sort(keep)
     names = list(keep)

@@ -447,7 +447,8 @@ class TerritoryBalancer:
         moved = 0.0
         if data["current"] is not None:
             a = metrics[:, 0] if metrics.shape[1] else np.ones(n)
-            moved = float(a[labels != data["current"]].sum() / max(a.sum(), 1e-300))
+            cur = data["current"]  # a unit with no current territory (-1) is not moved
+            moved = float(a[(labels != cur) & (cur >= 0)].sum() / max(a.sum(), 1e-300))
         n_forbidden = int(forbid[labels, rows].sum())
         contiguous = bool(contiguous_flags(graph, labels, m).all())
         s_final = s_best(labels, load, lo)

@@ -21,6 +21,7 @@ from components.errors import InputError
 from tests.conftest import ROOT
 from tests.golden import assert_golden
 from udfs.duckdb import DuckDBWarehouse, register_functions
+from udfs.rebalance import Rebalance, rebalance_params, rebalance_statements
 from workflows.compile import (
     Location,
     compile_statements,
@@ -110,15 +111,17 @@ def test_every_statement_parses_back(name: str, warehouse: str) -> None:
         if warehouse == "snowflake":
             assert names == ["ANALYTICS", "TERRAPLAN", step.uses.upper()]
             assert isinstance(params, exp.Struct)
-            assert constant_value(params) == params_of(step)
+            assert constant_value(params) == expected_params(wf, step)
         else:
             assert names == ["my-project", "terraplan", step.uses]
             assert isinstance(params, exp.ParseJSON)
-            assert json.loads(params.this.this) == params_of(step)
+            assert json.loads(params.this.this) == expected_params(wf, step)
         tables = [a for a in args[:-1] if not isinstance(a, exp.Null)]
         assert all(isinstance(a, exp.Literal) and a.is_string for a in tables)
         first = tables[0].this
         source = next(iter(step.inputs.values()))
+        if expected_params(wf, step) != params_of(step):  # rebalanced: the joined table
+            source = f"{wf.name}__{step.name}__rebalance"
         expected = {"snowflake": f'"SALES"."{source.upper()}"',
                     "bigquery": f"sales.{source}"}[warehouse]
         assert first == expected
@@ -285,10 +288,62 @@ def test_bad_options_are_input_errors() -> None:
         compile_workflow(demo, "snowflake", schema="a.b")
 
 
-def test_rebalance_block_is_flagged_as_not_compiled() -> None:
-    text = compile_workflow(EXAMPLES / "weekly_rebalance.yaml", "snowflake")
+def expected_params(wf, step) -> dict:
+    """What a step's CALL must carry: its own parameters, or the rebalance's."""
+    rb = Rebalance.of(wf)
+    if rb is not None and rb.applies_to(step):
+        return rebalance_params(rb, params_of(step))
+    return params_of(step)
+
+
+@pytest.mark.parametrize("warehouse", ["snowflake", "bigquery"])
+def test_rebalance_is_compiled_into_the_call(warehouse: str) -> None:
+    """#11: the compiled step joins today's alignment in and its CALL feeds it as current
+    with the disruption weight and the max_moved cap of the rebalance block."""
+    wf = load_workflow(EXAMPLES / "weekly_rebalance.yaml")
+    statements = compile_statements(wf, warehouse, Location(**LOCATIONS[warehouse]))
+    create_alignment, join, call = statements
+    assert isinstance(create_alignment.tree, exp.Create)
+    assert create_alignment.tree.args.get("exists")  # the first run: every unit new
+    assert create_alignment.tree.this.this.name.lower() == "territory_assignments"
+    tables = {t.name.lower() for t in join.tree.find_all(exp.Table)}
+    assert tables == {"counties", "territory_assignments", "weekly_rebalance__balance__rebalance"}
+    assert "'(new)'" in join.sql and join.tree.find(exp.Join).side == "LEFT"
+    _, args = parse_call(call.sql, warehouse)
+    params = constant_value(args[-1]) if warehouse == "snowflake" else \
+        json.loads(args[-1].this.this)
+    assert params["current"] == "__terraplan_current"
+    assert params["max_moved"] == 0.2 and params["disruption_weight"] == 10
+    assert args[0].this.lower().endswith("weekly_rebalance__balance__rebalance\"") or \
+        args[0].this.endswith("weekly_rebalance__balance__rebalance")
+    text = compile_workflow(EXAMPLES / "weekly_rebalance.yaml", warehouse)
+    assert "not compiled" not in text
+
+
+def test_rebalance_is_flagged_where_not_compiled() -> None:
+    text = compile_workflow(EXAMPLES / "weekly_rebalance.yaml", "duckdb")
     assert "not compiled (rebalance)" in text
     assert "not compiled" not in compile_workflow(EXAMPLES / "demo.yaml", "snowflake")
+
+
+def test_compiled_rebalance_runs_on_duckdb() -> None:
+    """The join as compiled, rendered for DuckDB and run: new units get '(new)', known
+    ones their territory, ids matched as text (leading zeros)."""
+    wf = load_workflow(EXAMPLES / "weekly_rebalance.yaml")
+    units, alignment, joined = (exp.Table(this=exp.to_identifier(n, quoted=True))
+                                for n in ("counties", "territory_assignments", "j"))
+    con = duckdb.connect()
+    con.execute("CREATE TABLE counties AS SELECT * FROM (VALUES ('01001', 5), ('01003', 7)) "
+                "AS t(scu_id, accounts)")
+    for tree in rebalance_statements(units, alignment, joined, "scu_id"):
+        con.execute(tree.sql(dialect="duckdb"))  # the alignment does not exist yet
+    assert con.execute("SELECT DISTINCT __terraplan_current FROM j").fetchall() == [("(new)",)]
+    con.execute("INSERT INTO territory_assignments VALUES ('01001', 'T1')")
+    for tree in rebalance_statements(units, alignment, joined, "scu_id"):
+        con.execute(tree.sql(dialect="duckdb"))
+    assert con.execute("SELECT scu_id, __terraplan_current FROM j ORDER BY 1").fetchall() == [
+        ("01001", "T1"), ("01003", "(new)")]
+    assert Rebalance.of(wf) == Rebalance("balance", "territory_assignments", 10, 0.2)
 
 
 def test_unmapped_outputs(tmp_path: Path) -> None:

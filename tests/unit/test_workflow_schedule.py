@@ -173,9 +173,24 @@ def test_snowflake_task_graph_structure() -> None:
     assert "WEEKLY_REBALANCE__COUNTIES__STREAM" in {t.name for t in body.find_all(exp.Table)}
     child = creates[1].sql
     assert 'AFTER "SALES"."WEEKLY_REBALANCE__ROOT"' in child
-    names, args = parse_call(child.split("\nAS\n", 1)[1].strip(), "snowflake")
+    # the rebalanced step: one Snowflake Scripting block, the alignment joined in, then
+    # the CALL fed today's alignment as current, with the weight and the max_moved cap
+    body = child.split("\nAS\n", 1)[1].strip()
+    assert body.startswith("EXECUTE IMMEDIATE $$") and body.endswith("$$")
+    lines = [ln.strip().rstrip(";") for ln in body.splitlines()[2:-2]]
+    assert [ln.split()[0] for ln in lines] == ["CREATE", "CREATE", "CALL"]
+    assert lines[0] == ('CREATE TABLE IF NOT EXISTS "SALES"."TERRITORY_ASSIGNMENTS" '
+                        '("ID" VARCHAR, "TERRITORY" VARCHAR)')
+    join = sqlglot.parse_one(lines[1], read="snowflake")
+    assert join.this.name == "WEEKLY_REBALANCE__BALANCE__REBALANCE"
+    assert {t.name for t in join.find_all(exp.Table)} == {
+        "COUNTIES", "TERRITORY_ASSIGNMENTS", "WEEKLY_REBALANCE__BALANCE__REBALANCE"}
+    names, args = parse_call(lines[2], "snowflake")
     assert names == ["ANALYTICS", "TERRAPLAN", "TERRITORY_BALANCING"]
-    assert args[0].this == '"SALES"."COUNTIES"'
+    assert args[0].this == '"SALES"."WEEKLY_REBALANCE__BALANCE__REBALANCE"'
+    params = {e.this.name: e.expression.name for e in args[-1].expressions}
+    assert params["current"] == "__terraplan_current"
+    assert params["max_moved"] == "0.2" and params["disruption_weight"] == "10"
 
 
 def test_snowflake_statements_parse_or_are_known_commands() -> None:
@@ -273,7 +288,8 @@ def test_bigquery_script_guard_and_statements_parse() -> None:
     loc = Location(project="my-project", dataset="terraplan", data_dataset="sales")
     statements = bigquery_script(wf, workflow_schedule(wf), loc)
     trees = [s for s in statements if s.tree is not None]
-    assert [type(s.tree).__name__ for s in trees] == ["Declare"] * 4 + ["Set", "Set", "Insert"]
+    assert [type(s.tree).__name__ for s in trees] == ["Declare"] * 4 + [
+        "Set", "Set", "Create", "Create", "Insert"]  # the creates: the rebalance join
     for s in trees:
         assert sqlglot.parse_one(s.sql, read="bigquery").sql("bigquery") == s.sql
     changed = trees[5].sql
@@ -310,7 +326,12 @@ def test_bigquery_source_names_are_checked(tmp_path: Path) -> None:
     path.write_text(text.replace("path: data/", f"path: {EXAMPLES}/data/"))
     with pytest.raises(InputError, match=r"source 'counties'.*is not a BigQuery table name"):
         schedule_objects(path, "bigquery")
-    # the compiled CALL still carries it as a string the procedure checks and refuses
+    # the rebalance join is SQL the script runs itself: the name is refused there too
+    with pytest.raises(InputError, match=r"'sales.x; DROP TABLE y --' is not a BigQuery"):
+        compile_workflow(path, "bigquery")
+    # without the rebalance, the CALL carries it as a string the procedure checks and refuses
+    path.write_text(path.read_text().split("rebalance:")[0] + "steps:" +
+                    path.read_text().split("steps:", 1)[1])
     assert "'sales.x; DROP TABLE y --'" in compile_workflow(path, "bigquery")
 
 

@@ -80,6 +80,21 @@ def bigquery_call(wf: Any, step: Any, loc: Location) -> Statement:
     return Statement(call_text(name, args, "bigquery"), None, f"step {step.name}: {step.uses}")
 
 
+def _bq_table(text: str) -> exp.Table:
+    """``[project.]dataset.table`` as a table of quoted identifiers, for SQL the script
+    runs itself (a CALL's table arguments are strings the procedure checks)."""
+    from udfs.bigquery.tables import _DATASET, _PROJECT, _valid_table_name
+
+    *rest, name = text.split(".")
+    if len(rest) not in (1, 2) or not _valid_table_name(name) or not _DATASET.match(rest[-1]) \
+            or (len(rest) == 2 and not _PROJECT.match(rest[0])):
+        raise InputError(f"{text!r} is not a BigQuery table name ([project.]dataset.table)",
+                         column=text)
+    parts = [exp.to_identifier(p, quoted=True) for p in rest]
+    return exp.Table(this=exp.to_identifier(name, quoted=True), db=parts[-1] if parts else None,
+                     catalog=parts[-2] if len(parts) > 1 else None)
+
+
 class BigQueryAdapter(WarehouseAdapter):
     name = "bigquery"
     dialect = "bigquery"
@@ -91,8 +106,15 @@ class BigQueryAdapter(WarehouseAdapter):
                                 max_packed_bytes=5 * 1024 * 1024)
     cli_module = "udfs.bigquery.cli"
 
+    carries_rebalance = True  # compile and schedule join today's alignment in (udfs.rebalance)
+
     def compile_step(self, wf: Any, step: Any, index: int, loc: Location) -> list[Statement]:
-        return [bigquery_call(wf, step, loc)]
+        from udfs.rebalance import compile_rebalance
+
+        pre, step = compile_rebalance(
+            wf, step, lambda name: _bq_table(bigquery_table_text(table_text(wf, name), loc)),
+            "bigquery")
+        return [*pre, bigquery_call(wf, step, loc)]
 
 
 ADAPTER = BigQueryAdapter()

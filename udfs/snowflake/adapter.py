@@ -76,8 +76,15 @@ class SnowflakeAdapter(WarehouseAdapter):
                                 partitioned=True)
     cli_module = "udfs.snowflake.cli"
 
+    carries_rebalance = True  # compile and schedule join today's alignment in (udfs.rebalance)
+
     def compile_step(self, wf: Any, step: Any, index: int, loc: Location) -> list[Statement]:
-        return [snowflake_call(wf, step, loc)]
+        from udfs.rebalance import compile_rebalance
+
+        pre, step = compile_rebalance(
+            wf, step, lambda name: snowflake_table(table_text(wf, name), loc), "snowflake",
+            fold=str.upper)
+        return [*pre, snowflake_call(wf, step, loc)]
 
 
 ADAPTER = SnowflakeAdapter()
