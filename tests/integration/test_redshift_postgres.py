@@ -238,3 +238,46 @@ def test_compiled_two_step_workflow_runs(redshift, tmp_path: Path):
 
 def test_deploy_script_is_the_golden_file():
     assert_golden(ROOT / "tests" / "snapshots" / "redshift" / "deploy.sql", script(Target()))
+
+
+def test_a_scheduled_rebalance_starts_from_the_published_alignment(redshift, tmp_path: Path):
+    """The compiled workflow with a ``rebalance`` block, run as the schedule runs it: the
+    first run has no alignment yet (every unit new), the second starts from the first's
+    published one, after a county's population changed, and moves few units."""
+    from workflows.compile import compile_statements
+
+    scus, edges = georgia()
+    load(redshift, "sched", "counties", scus)
+    load(redshift, "sched", "adjacency", edges)
+    params = {k: v for k, v in PARAMS.items() if k != "current"}
+    workflow = {
+        "name": "weekly", "warehouse": "redshift",
+        "sources": {"counties": {"table": "counties"}, "adjacency": {"table": "adjacency"}},
+        "rebalance": {"step": "balance", "alignment": "alignment", "disruption_weight": 10,
+                      "max_moved": 0.2},
+        "steps": [{"name": "balance", "uses": "territory_balancing",
+                   "inputs": {"scus": "counties", "edges": "adjacency"}, "with": params,
+                   "outputs": {"assignments": "alignment", "territories": "summary"}}]}
+    path = tmp_path / "weekly.yaml"
+    path.write_text(yaml.safe_dump(workflow, sort_keys=False))
+    statements = compile_statements(path, "redshift", Location(data_schema="sched"))
+
+    def run() -> pd.DataFrame:
+        with redshift.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement.sql)
+        return read(redshift, "sched.alignment").set_index("id")
+
+    first = run()
+    assert len(first) == len(scus) and (first["previous_territory"] == "(new)").all()
+    changed = scus.assign(population=scus["population"].where(scus["scu_id"] != "13001",
+                                                               scus["population"] * 3))
+    load(redshift, "sched", "counties", changed)
+    second = run().reindex(first.index)
+    # today's alignment went in as the current one ...
+    assert (second["previous_territory"] == first["territory"]).all()
+    # ... and the rebalance moved at most max_moved of the population away from it
+    moved = second["territory"] != first["territory"]
+    share = changed.set_index("scu_id").loc[moved[moved].index, "population"].sum() / \
+        changed["population"].sum()
+    assert share <= 0.2 + 1e-9, (int(moved.sum()), share)

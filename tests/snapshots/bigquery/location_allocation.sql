@@ -1,3 +1,6 @@
+-- dataset/terraplan
+CREATE SCHEMA IF NOT EXISTS `my-project`.`terraplan` OPTIONS (location = 'us');
+
 -- table/terraplan_runs
 CREATE TABLE IF NOT EXISTS `my-project`.`terraplan`.`terraplan_runs` (
   `run_id` STRING,
@@ -60,30 +63,39 @@ BEGIN
   DECLARE doc JSON;
   DECLARE projection STRING;
   DECLARE bad_columns INT64;
+  DECLARE param_k INT64;
   DECLARE demand_full STRING;
   DECLARE demand_q STRING;
   DECLARE demand_json STRING;
+  DECLARE demand_rows INT64 DEFAULT 0;
   DECLARE candidates_full STRING;
   DECLARE candidates_q STRING;
   DECLARE candidates_json STRING;
+  DECLARE candidates_rows INT64 DEFAULT 0;
   DECLARE required_full STRING;
   DECLARE required_q STRING;
   DECLARE required_json STRING;
+  DECLARE required_rows INT64 DEFAULT 0;
   DECLARE competitors_full STRING;
   DECLARE competitors_q STRING;
   DECLARE competitors_json STRING;
+  DECLARE competitors_rows INT64 DEFAULT 0;
   DECLARE edges_full STRING;
   DECLARE edges_q STRING;
   DECLARE edges_json STRING;
+  DECLARE edges_rows INT64 DEFAULT 0;
   DECLARE costs_full STRING;
   DECLARE costs_q STRING;
   DECLARE costs_json STRING;
+  DECLARE costs_rows INT64 DEFAULT 0;
   DECLARE out_assignments_full STRING;
   DECLARE out_assignments_q STRING;
   DECLARE out_assignments_stage STRING;
+  DECLARE out_assignments_cols STRING;
   DECLARE out_facilities_full STRING;
   DECLARE out_facilities_q STRING;
   DECLARE out_facilities_stage STRING;
+  DECLARE out_facilities_cols STRING;
   BEGIN
     -- 1. every table name is checked against BigQuery's rules, then quoted
     IF demand_table IS NULL OR NOT REGEXP_CONTAINS(demand_table, name_pattern) THEN
@@ -140,35 +152,43 @@ BEGIN
     SET out_facilities_stage = '`' || REGEXP_REPLACE(out_facilities_full, r'[.][^.]+$', '') || '._terraplan_stage_' || REGEXP_REPLACE(run_id, r'[^A-Za-z0-9]', '_') || '_facilities' || '`';
     -- 2. measure the input: packed JSON when it fits BigQuery's limits
     EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', demand_q) INTO n_rows, n_bytes;
+    SET demand_rows = n_rows;
     SET packed_rows = packed_rows + n_rows;
     SET packed_bytes = packed_bytes + n_bytes;
     IF candidates_q IS NOT NULL THEN
       EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', candidates_q) INTO n_rows, n_bytes;
+      SET candidates_rows = n_rows;
       SET packed_rows = packed_rows + n_rows;
       SET packed_bytes = packed_bytes + n_bytes;
     END IF;
     IF required_q IS NOT NULL THEN
       EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', required_q) INTO n_rows, n_bytes;
+      SET required_rows = n_rows;
       SET packed_rows = packed_rows + n_rows;
       SET packed_bytes = packed_bytes + n_bytes;
     END IF;
     IF competitors_q IS NOT NULL THEN
       EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', competitors_q) INTO n_rows, n_bytes;
+      SET competitors_rows = n_rows;
       SET packed_rows = packed_rows + n_rows;
       SET packed_bytes = packed_bytes + n_bytes;
     END IF;
     IF edges_q IS NOT NULL THEN
       EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', edges_q) INTO n_rows, n_bytes;
+      SET edges_rows = n_rows;
       SET packed_rows = packed_rows + n_rows;
       SET packed_bytes = packed_bytes + n_bytes;
     END IF;
     IF costs_q IS NOT NULL THEN
       EXECUTE IMMEDIATE FORMAT('SELECT COUNT(*), COALESCE(SUM(BYTE_LENGTH(TO_JSON_STRING(t)) + 1), 0) FROM %s AS t', costs_q) INTO n_rows, n_bytes;
+      SET costs_rows = n_rows;
       SET packed_rows = packed_rows + n_rows;
       SET packed_bytes = packed_bytes + n_bytes;
     END IF;
     SET packed_bytes = packed_bytes + IFNULL(BYTE_LENGTH(TO_JSON_STRING(params)), 0);
-    SET mode = IF(packed_bytes <= 5042880 AND packed_rows <= 50000, 'packed', 'tables');
+    SET param_k = SAFE_CAST(JSON_VALUE(params, '$.k') AS INT64);
+    -- the reply must fit too: a cost matrix can be 60x its input
+    SET mode = CASE WHEN packed_bytes <= 5042880 AND packed_rows <= 50000 AND (demand_rows) * 212 + (candidates_rows + required_rows) * 212 <= 13500000 THEN 'packed' ELSE 'tables' END;
     -- 3. solve (the service raises nothing: bad input comes back as $.error)
     IF mode = 'packed' THEN
       EXECUTE IMMEDIATE FORMAT('SELECT TO_JSON_STRING(ARRAY_AGG(t)) FROM %s AS t', demand_q) INTO demand_json;
@@ -188,14 +208,19 @@ BEGIN
         EXECUTE IMMEDIATE FORMAT('SELECT TO_JSON_STRING(ARRAY_AGG(t)) FROM %s AS t', costs_q) INTO costs_json;
       END IF;
       SET result = (SELECT `my-project`.`terraplan`.`terraplan_location_allocation`(demand_json, candidates_json, required_json, competitors_json, edges_json, costs_json, TO_JSON_STRING(params)));
-    ELSE
+      -- a reply over BigQuery's limit after all: solve again in table mode
+      IF JSON_VALUE(PARSE_JSON(result, wide_number_mode => 'round'), '$.kind') = 'reply_too_large' THEN
+        SET mode = 'tables';
+      END IF;
+    END IF;
+    IF mode = 'tables' THEN
       SET result = (SELECT `my-project`.`terraplan`.`terraplan_location_allocation_tables`(TO_JSON_STRING(JSON_OBJECT('inputs', JSON_OBJECT('demand', demand_full, 'candidates', candidates_full, 'required', required_full, 'competitors', competitors_full, 'edges', edges_full, 'costs', costs_full), 'outputs', JSON_OBJECT('assignments', out_assignments_full, 'facilities', out_facilities_full), 'params', params, 'run_id', run_id))));
     END IF;
     SET doc = PARSE_JSON(result, wide_number_mode => 'round');
     IF JSON_VALUE(doc, '$.error') IS NOT NULL THEN
       RAISE USING MESSAGE = 'terraplan location_allocation: ' || JSON_VALUE(doc, '$.error');
     END IF;
-    -- 4. packed mode: stage every output, then replace the targets (tables mode: the service did both)
+    -- 4. packed mode: stage every output and prepare its target (tables mode: the service did both)
     IF mode = 'packed' THEN
       SET bad_columns = (SELECT COUNTIF(NOT (REGEXP_CONTAINS(JSON_VALUE(f, '$.name'), column_pattern) AND JSON_VALUE(f, '$.type') IN ('STRING', 'INT64', 'FLOAT64', 'BOOL'))) FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.assignments')) AS f);
       IF bad_columns > 0 THEN
@@ -203,21 +228,42 @@ BEGIN
       END IF;
       SET projection = (SELECT STRING_AGG(FORMAT("LAX_%s(r['%s']) AS `%s`", JSON_VALUE(f, '$.type'), JSON_VALUE(f, '$.name'), JSON_VALUE(f, '$.name')), ', ' ORDER BY pos) FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.assignments')) AS f WITH OFFSET AS pos);
       EXECUTE IMMEDIATE FORMAT("CREATE OR REPLACE TABLE %s OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS SELECT @run_id AS run_id, %s FROM UNNEST(JSON_QUERY_ARRAY(@doc, '$.tables.assignments')) AS r", out_assignments_stage, projection) USING run_id AS run_id, doc AS doc;
+      -- the target keeps its table (partitioning, clustering, descriptions): made if absent, given new columns (DDL, so before the transaction)
+      SET projection = (SELECT STRING_AGG(FORMAT('`%s` %s', JSON_VALUE(f, '$.name'), JSON_VALUE(f, '$.type')), ', ') FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.assignments')) AS f);
+      EXECUTE IMMEDIATE FORMAT('CREATE TABLE IF NOT EXISTS %s (`run_id` STRING, %s)', out_assignments_q, projection);
+      EXECUTE IMMEDIATE FORMAT('ALTER TABLE %s ADD COLUMN IF NOT EXISTS `run_id` STRING, %s', out_assignments_q, (SELECT STRING_AGG(FORMAT('ADD COLUMN IF NOT EXISTS `%s` %s', JSON_VALUE(f, '$.name'), JSON_VALUE(f, '$.type')), ', ') FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.assignments')) AS f));
+      SET out_assignments_cols = (SELECT '`run_id`, ' || STRING_AGG(FORMAT('`%s`', JSON_VALUE(f, '$.name')), ', ' ORDER BY pos) FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.assignments')) AS f WITH OFFSET AS pos);
       SET bad_columns = (SELECT COUNTIF(NOT (REGEXP_CONTAINS(JSON_VALUE(f, '$.name'), column_pattern) AND JSON_VALUE(f, '$.type') IN ('STRING', 'INT64', 'FLOAT64', 'BOOL'))) FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.facilities')) AS f);
       IF bad_columns > 0 THEN
         RAISE USING MESSAGE = 'terraplan location_allocation: output facilities has column names' || ' BigQuery cannot take (use letters, digits and underscores)';
       END IF;
       SET projection = (SELECT STRING_AGG(FORMAT("LAX_%s(r['%s']) AS `%s`", JSON_VALUE(f, '$.type'), JSON_VALUE(f, '$.name'), JSON_VALUE(f, '$.name')), ', ' ORDER BY pos) FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.facilities')) AS f WITH OFFSET AS pos);
       EXECUTE IMMEDIATE FORMAT("CREATE OR REPLACE TABLE %s OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS SELECT @run_id AS run_id, %s FROM UNNEST(JSON_QUERY_ARRAY(@doc, '$.tables.facilities')) AS r", out_facilities_stage, projection) USING run_id AS run_id, doc AS doc;
-      EXECUTE IMMEDIATE FORMAT('CREATE OR REPLACE TABLE %s AS SELECT * FROM %s', out_assignments_q, out_assignments_stage);
-      EXECUTE IMMEDIATE FORMAT('DROP TABLE %s', out_assignments_stage);
-      EXECUTE IMMEDIATE FORMAT('CREATE OR REPLACE TABLE %s AS SELECT * FROM %s', out_facilities_q, out_facilities_stage);
-      EXECUTE IMMEDIATE FORMAT('DROP TABLE %s', out_facilities_stage);
+      -- the target keeps its table (partitioning, clustering, descriptions): made if absent, given new columns (DDL, so before the transaction)
+      SET projection = (SELECT STRING_AGG(FORMAT('`%s` %s', JSON_VALUE(f, '$.name'), JSON_VALUE(f, '$.type')), ', ') FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.facilities')) AS f);
+      EXECUTE IMMEDIATE FORMAT('CREATE TABLE IF NOT EXISTS %s (`run_id` STRING, %s)', out_facilities_q, projection);
+      EXECUTE IMMEDIATE FORMAT('ALTER TABLE %s ADD COLUMN IF NOT EXISTS `run_id` STRING, %s', out_facilities_q, (SELECT STRING_AGG(FORMAT('ADD COLUMN IF NOT EXISTS `%s` %s', JSON_VALUE(f, '$.name'), JSON_VALUE(f, '$.type')), ', ') FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.facilities')) AS f));
+      SET out_facilities_cols = (SELECT '`run_id`, ' || STRING_AGG(FORMAT('`%s`', JSON_VALUE(f, '$.name')), ', ' ORDER BY pos) FROM UNNEST(JSON_QUERY_ARRAY(doc, '$.schema.facilities')) AS f WITH OFFSET AS pos);
     END IF;
-    -- 5. the run log, then one summary row for the caller
-    INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) VALUES (run_id, 'bigquery', mode, 'location_allocation', 'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, TO_JSON_STRING(JSON_OBJECT('assignments', out_assignments_full, 'facilities', out_facilities_full)));
+    -- 5. publish every output and the run row in one transaction (packed mode; the service did the same in tables mode)
+    IF mode = 'packed' THEN
+      BEGIN TRANSACTION;
+      EXECUTE IMMEDIATE FORMAT('DELETE FROM %s WHERE TRUE', out_assignments_q);
+      EXECUTE IMMEDIATE FORMAT('INSERT INTO %s (%s) SELECT %s FROM %s', out_assignments_q, out_assignments_cols, out_assignments_cols, out_assignments_stage);
+      EXECUTE IMMEDIATE FORMAT('DELETE FROM %s WHERE TRUE', out_facilities_q);
+      EXECUTE IMMEDIATE FORMAT('INSERT INTO %s (%s) SELECT %s FROM %s', out_facilities_q, out_facilities_cols, out_facilities_cols, out_facilities_stage);
+      INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) VALUES (run_id, 'bigquery', mode, 'location_allocation', 'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, TO_JSON_STRING(JSON_OBJECT('assignments', out_assignments_full, 'facilities', out_facilities_full)));
+      COMMIT TRANSACTION;
+      EXECUTE IMMEDIATE FORMAT('DROP TABLE %s', out_assignments_stage);
+      EXECUTE IMMEDIATE FORMAT('DROP TABLE %s', out_facilities_stage);
+    ELSE
+      INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) VALUES (run_id, 'bigquery', mode, 'location_allocation', 'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, TO_JSON_STRING(JSON_OBJECT('assignments', out_assignments_full, 'facilities', out_facilities_full)));
+    END IF;
     SELECT run_id, mode, JSON_VALUE(doc, '$.report.status') AS status, JSON_QUERY(doc, '$.report') AS report;
   EXCEPTION WHEN ERROR THEN
+    IF @@transaction_id IS NOT NULL THEN
+      ROLLBACK TRANSACTION;
+    END IF;
     INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) VALUES (run_id, 'bigquery', mode, 'location_allocation', 'failed', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), NULL, @@error.message, NULL);
     RAISE USING MESSAGE = @@error.message;
   END;

@@ -102,7 +102,7 @@ BEGIN
     SET packed_bytes = packed_bytes + IFNULL(BYTE_LENGTH(TO_JSON_STRING(params)), 0);
     SET param_k = SAFE_CAST(JSON_VALUE(params, '$.k') AS INT64);
     -- the reply must fit too: a cost matrix can be 60x its input
-    SET mode = CASE WHEN packed_bytes <= 5042880 AND packed_rows <= 50000 AND (units_rows) * 72 <= 13500000 THEN 'packed' ELSE 'tables' END;
+    SET mode = CASE WHEN packed_bytes <= 5042880 AND packed_rows <= 50000 AND (units_rows) * 212 <= 13500000 THEN 'packed' ELSE 'tables' END;
     -- 3. solve (the service raises nothing: bad input comes back as $.error)
     IF mode = 'packed' THEN
       EXECUTE IMMEDIATE FORMAT('SELECT TO_JSON_STRING(ARRAY_AGG(t)) FROM %s AS t', units_q) INTO units_json;

@@ -39,14 +39,14 @@ AS $$
 from udfs.spark.udtf import CostMatrixPartition
 $$;
 
-CREATE OR REPLACE FUNCTION `main`.`terraplan`.`location_allocation`(`demand` STRING, `candidates` STRING, `required` STRING, `competitors` STRING, `edges` STRING, `params` STRING)
+CREATE OR REPLACE FUNCTION `main`.`terraplan`.`location_allocation`(`demand` STRING, `candidates` STRING, `required` STRING, `competitors` STRING, `edges` STRING, `costs` STRING, `params` STRING)
 RETURNS STRING
 LANGUAGE PYTHON
 ENVIRONMENT (dependencies = '["terraplan==0.1.0"]', environment_version = 'None')
 COMMENT 'Location allocation (packed JSON tables)'
 AS $$
 from udfs.protocol import call_packed
-return call_packed('location_allocation', [demand, candidates, required, competitors, edges], params)
+return call_packed('location_allocation', [demand, candidates, required, competitors, edges, costs], params)
 $$;
 
 CREATE OR REPLACE FUNCTION `main`.`terraplan`.`location_allocation_by_partition`(`units` TABLE, `params` STRING)

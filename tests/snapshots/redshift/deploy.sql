@@ -71,6 +71,7 @@ DECLARE
   cols VARCHAR(65535);
   k INTEGER;
   col VARCHAR(65535);
+  json_key VARCHAR(65535);
   typ VARCHAR(32);
   sql_type VARCHAR(32);
   sel VARCHAR(65535) := '';
@@ -97,13 +98,17 @@ BEGIN
   FOR k IN 0..JSON_ARRAY_LENGTH(cols) - 1 LOOP
     col := JSON_EXTRACT_ARRAY_ELEMENT_TEXT(JSON_EXTRACT_ARRAY_ELEMENT_TEXT(cols, k), 0);
     typ := JSON_EXTRACT_ARRAY_ELEMENT_TEXT(JSON_EXTRACT_ARRAY_ELEMENT_TEXT(cols, k), 1);
+    json_key := JSON_EXTRACT_ARRAY_ELEMENT_TEXT(JSON_EXTRACT_ARRAY_ELEMENT_TEXT(cols, k), 2);
     sql_type := CASE typ WHEN 'string' THEN 'VARCHAR(65535)' WHEN 'double' THEN 'DOUBLE PRECISION'
       WHEN 'bigint' THEN 'BIGINT' WHEN 'boolean' THEN 'BOOLEAN' WHEN 'timestamp' THEN 'TIMESTAMP' END;
     IF sql_type IS NULL THEN
       RAISE EXCEPTION 'terraplan: output % column % has type %, which has no Redshift form', output, col, typ;
     END IF;
-    sel := sel || ', CAST(NULLIF(JSON_EXTRACT_PATH_TEXT(e.e_, '
-      || quote_literal(col) || '), '''') AS ' || sql_type || ') AS ' || quote_ident(col);
+    -- a JSON null is NULL; text keeps its empty strings (a number is never '')
+    sel := sel || ', CASE WHEN POSITION(' || quote_literal('{' || json_key || ':null') || ' IN e.e_) > 0 OR POSITION('
+      || quote_literal(',' || json_key || ':null') || ' IN e.e_) > 0 THEN NULL ELSE CAST('
+      || CASE WHEN typ = 'string' THEN '' ELSE 'NULLIF(' END || 'JSON_EXTRACT_PATH_TEXT(e.e_, ' || quote_literal(col) || ')'
+      || CASE WHEN typ = 'string' THEN '' ELSE ', ''''' || ')' END || ' AS ' || sql_type || ') END AS ' || quote_ident(col);
   END LOOP;
   IF POSITION('.' IN tbl) > 0 THEN
     target := quote_ident(SPLIT_PART(tbl, '.', 1)) || '.' || quote_ident(SPLIT_PART(tbl, '.', 2));
@@ -199,13 +204,13 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 
-CREATE OR REPLACE EXTERNAL FUNCTION "terraplan"."f_location_allocation"(VARCHAR(MAX), VARCHAR(MAX), VARCHAR(MAX), VARCHAR(MAX), VARCHAR(MAX), VARCHAR(MAX))
+CREATE OR REPLACE EXTERNAL FUNCTION "terraplan"."f_location_allocation"(VARCHAR(MAX), VARCHAR(MAX), VARCHAR(MAX), VARCHAR(MAX), VARCHAR(MAX), VARCHAR(MAX), VARCHAR(MAX))
 RETURNS VARCHAR(MAX) VOLATILE
 LAMBDA 'terraplan-redshift'
 IAM_ROLE default
 MAX_BATCH_ROWS 1;
 
-CREATE OR REPLACE PROCEDURE "terraplan"."location_allocation"(in_demand VARCHAR(65535), in_candidates VARCHAR(65535), in_required VARCHAR(65535), in_competitors VARCHAR(65535), in_edges VARCHAR(65535), out_assignments VARCHAR(65535), out_facilities VARCHAR(65535), params VARCHAR(65535))
+CREATE OR REPLACE PROCEDURE "terraplan"."location_allocation"(in_demand VARCHAR(65535), in_candidates VARCHAR(65535), in_required VARCHAR(65535), in_competitors VARCHAR(65535), in_edges VARCHAR(65535), in_costs VARCHAR(65535), out_assignments VARCHAR(65535), out_facilities VARCHAR(65535), params VARCHAR(65535))
 AS $$
 DECLARE
   doc VARCHAR(65535);
@@ -217,13 +222,15 @@ DECLARE
   packed_required VARCHAR(65535);
   packed_competitors VARCHAR(65535);
   packed_edges VARCHAR(65535);
+  packed_costs VARCHAR(65535);
 BEGIN
   CALL "terraplan"."pack_table"(in_demand, packed_demand);
   CALL "terraplan"."pack_table"(in_candidates, packed_candidates);
   CALL "terraplan"."pack_table"(in_required, packed_required);
   CALL "terraplan"."pack_table"(in_competitors, packed_competitors);
   CALL "terraplan"."pack_table"(in_edges, packed_edges);
-  SELECT "terraplan"."f_location_allocation"(packed_demand, packed_candidates, packed_required, packed_competitors, packed_edges, params) INTO doc;
+  CALL "terraplan"."pack_table"(in_costs, packed_costs);
+  SELECT "terraplan"."f_location_allocation"(packed_demand, packed_candidates, packed_required, packed_competitors, packed_edges, packed_costs, params) INTO doc;
   err := COALESCE(JSON_EXTRACT_PATH_TEXT(doc, 'error'), '');
   IF doc IS NULL OR err <> '' THEN
     err := COALESCE(NULLIF(err, ''), 'the external function answered NULL');

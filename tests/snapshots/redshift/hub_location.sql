@@ -3,6 +3,6 @@
 -- needs 'terraplan deploy redshift' (one procedure per component)
 
 -- step hubs: location_allocation
-CALL "terraplan"."location_allocation"('sales.counties', NULL, NULL, NULL, NULL, 'sales.hub_assignments', 'sales.hub_sites', '{"facilities": 6, "strategy": "min_total_cost", "id": "scu_id", "lon": "lon", "lat": "lat", "weight": "population", "closest_assignment": true, "seed": 0, "time_limit": 20}');
+CALL "terraplan"."location_allocation"('sales.counties', NULL, NULL, NULL, NULL, NULL, 'sales.hub_assignments', 'sales.hub_sites', '{"facilities": 6, "strategy": "min_total_cost", "id": "scu_id", "lon": "lon", "lat": "lat", "weight": "population", "closest_assignment": true, "seed": 0, "time_limit": 20}');
 -- step coverage: location_allocation
-CALL "terraplan"."location_allocation"('sales.counties', NULL, NULL, NULL, NULL, 'sales.coverage_assignments', 'sales.coverage_sites', '{"facilities": 6, "strategy": "max_coverage", "radius": 60, "id": "scu_id", "lon": "lon", "lat": "lat", "weight": "population", "seed": 0, "time_limit": 20}');
+CALL "terraplan"."location_allocation"('sales.counties', NULL, NULL, NULL, NULL, NULL, 'sales.coverage_assignments', 'sales.coverage_sites', '{"facilities": 6, "strategy": "max_coverage", "radius": 60, "id": "scu_id", "lon": "lon", "lat": "lat", "weight": "population", "seed": 0, "time_limit": 20}');

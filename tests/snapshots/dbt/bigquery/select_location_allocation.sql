@@ -5,6 +5,7 @@ with terraplan_call as (
     NULL,
     NULL,
     NULL,
+    NULL,
     '{"distance": "haversine", "facilities": 5, "lat": "lat", "lon": "lon", "weight": "population"}'), wide_number_mode => 'round') as doc
 )
 select lax_string(r['id']) as `id`, lax_string(r['type']) as `type`, lax_bool(r['open']) as `open`, lax_float64(r['load']) as `load`, lax_float64(r['capacity']) as `capacity`, lax_float64(r['utilisation']) as `utilisation`, lax_int64(r['n_points']) as `n_points`

@@ -5,6 +5,7 @@ with terraplan_call as (
     NULL,
     NULL,
     NULL,
+    NULL,
     '{"distance": "haversine", "facilities": 5, "lat": "lat", "lon": "lon", "weight": "population"}') as doc
 )
 select r.`id`, r.`type`, r.`open`, r.`load`, r.`capacity`, r.`utilisation`, r.`n_points`

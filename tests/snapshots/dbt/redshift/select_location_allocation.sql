@@ -5,6 +5,7 @@ with terraplan_call as (
     NULL,
     NULL,
     NULL,
+    NULL,
     '{"distance": "haversine", "facilities": 5, "lat": "lat", "lon": "lon", "weight": "population"}')) as doc
 )
 select r."id"::varchar(65535) as "id", r."type"::varchar(65535) as "type", r."open"::boolean as "open", r."load"::double precision as "load", r."capacity"::double precision as "capacity", r."utilisation"::double precision as "utilisation", r."n_points"::bigint as "n_points"

@@ -9,9 +9,9 @@
   {{ return(terraplan.component('cost_matrix', {'points': points, 'to': to, 'edges': edges, 'nodes': nodes}, params, output)) }}
 {% endmacro %}
 
-{#- Location allocation: inputs demand, candidates, required, competitors, edges; outputs assignments, facilities -#}
-{% macro location_allocation(demand, candidates=none, required=none, competitors=none, edges=none, params={}, output=none) %}
-  {{ return(terraplan.component('location_allocation', {'demand': demand, 'candidates': candidates, 'required': required, 'competitors': competitors, 'edges': edges}, params, output)) }}
+{#- Location allocation: inputs demand, candidates, required, competitors, edges, costs; outputs assignments, facilities -#}
+{% macro location_allocation(demand, candidates=none, required=none, competitors=none, edges=none, costs=none, params={}, output=none) %}
+  {{ return(terraplan.component('location_allocation', {'demand': demand, 'candidates': candidates, 'required': required, 'competitors': competitors, 'edges': edges, 'costs': costs}, params, output)) }}
 {% endmacro %}
 
 {#- Road network: inputs osm; outputs nodes, edges -#}
