@@ -535,7 +535,7 @@ def _indent(text: str) -> str:
 
 
 def _step_summary(report: dict[str, Any]) -> str:
-    from workflows.cli import summary_text
+    from workflows.summary import summary_text
 
     text = summary_text(report)
     reb = report.get("rebalance")
