@@ -90,11 +90,44 @@ def territory_balancing(scus: pd.DataFrame, *, centers: pd.DataFrame | None = No
                  names=Names(list(table.metric_names), table.ids, terr["names"]))
     exact_report = _exact(solver, graph.matrix, table, weights, current_idx, locked, p) \
         if exact else None
+    cert_report = _certify(solver, graph.matrix, table, weights, current_idx, locked, p,
+                           exact_report) if p["certify"] else None
     result = _result(table, solver, terr["names"], p, distance, graph_report,
                    contiguous_flags(graph.matrix, solver.labels_, m), tolerance)
     if exact_report is not None:
         result.report["exact"] = exact_report
+    if cert_report is not None:
+        result.report["certificate"] = cert_report
     return result
+
+
+def _certify(solver: TerritoryBalancer, graph, table: SCUTable, weights, current_idx, locked,
+             p: dict, exact_report: dict | None) -> dict[str, Any] | None:
+    """Tighter bound (and maybe a better answer) from HiGHS on small maps."""
+    from components.balance import certify as cf
+
+    spent = solver.seconds_ + (exact_report["seconds"] if exact_report else 0.0)
+    left = p["time_limit"] - spent
+    if left < 1.0 or (solver.status_ == "constraint_violated" and solver.forbidden_):
+        return None
+    cert = cf.certify(graph, table.metrics, solver.centers_, solver.bounds_, solver.labels_,
+                      weights=weights, current=current_idx,
+                      disruption_weight=p["disruption_weight"], locked=locked,
+                      max_distance=p["max_distance"], time_limit=left,
+                      star=exact_report is None)
+    if cert is None:
+        return None
+    ok = solver.status_ in ("optimal", "feasible")
+    used = cert.labels is not None and (
+        not ok or cert.cost < cf.model_cost(cert.model, solver.labels_) * (1 - 1e-12))
+    if used:
+        cf.adopt(solver, cert.labels, graph, table.metrics, current_idx)
+        solver.status_, solver.forbidden_, solver.locked_ok_ = "feasible", 0, True
+    cf.apply(solver, cert, cf.model_cost(cert.model, solver.labels_))
+    solver.seconds_ += cert.seconds
+    return {"bound": cert.bound if np.isfinite(cert.bound) else None, "rounds": cert.rounds,
+            "cuts": cert.cuts, "proven_optimal": cert.proven, "answer_used": used,
+            "seconds": cert.seconds, "notes": cert.notes}
 
 
 def _exact(solver: TerritoryBalancer, graph, table: SCUTable, weights, current_idx, locked,
@@ -126,6 +159,7 @@ def _exact(solver: TerritoryBalancer, graph, table: SCUTable, weights, current_i
     solver.contiguous_ = contiguous_flags(graph, res.labels, solver.n_territories)
     solver.status_ = "optimal" if res.status == "optimal" else "feasible"
     solver.stopped_by_ = "exact" if res.status == "optimal" else "exact_time_limit"
+    solver.bound_kind_ = "star_mip"
     if solver.moved_share_ is not None and current_idx is not None:
         a = table.metrics[:, 0]
         solver.moved_share_ = float(a[res.labels != current_idx].sum() / max(a.sum(), 1e-300))
@@ -454,11 +488,10 @@ def _result(table: SCUTable, solver: TerritoryBalancer, names: np.ndarray, p: di
         "cost": solver.cost_objective_,
         "lower_bound": solver.bound_,
         "gap": solver.gap_,
-        "lower_bound_scope": (
-            "HiGHS MIP bound for the final centers (star-shaped contiguity)"
-            if solver.stopped_by_ in ("exact", "exact_time_limit") else
-            "Lagrangian bound for the final centers, contiguity relaxed"
-            + ("" if p["disruption_weight"] == 0 else ", incl. disruption cost")),
+        "lower_bound_kind": solver.bound_kind_,
+        "lower_bound_scope": _bound_text(solver, p),
+        # sought centers: the bound holds for the final centers only, not for every choice
+        "gap_scope": "these_centers" if solver.bound_scope_ == "these_centers" else "problem",
         "n_units": table.n,
         "n_territories": m,
         "distance": distance,
@@ -484,3 +517,20 @@ def _result(table: SCUTable, solver: TerritoryBalancer, names: np.ndarray, p: di
             report["max_moved"] = p["max_moved"]
     return ComponentResult(tables={"assignments": assignments, "territories": terr},
                            report=report)
+
+
+BOUND_TEXT = {
+    "lagrangian": "Lagrangian bound (subgradient), contiguity relaxed",
+    "lagrangian_lp_multipliers": "Lagrangian bound at the multipliers of an LP over each "
+                                 "unit's cheapest territories, contiguity relaxed",
+    "lp_relaxation": "LP relaxation (HiGHS), contiguity relaxed",
+    "mip_separator_cuts": "HiGHS MIP bound without contiguity, tightened by separator cuts",
+    "star_mip": "HiGHS MIP bound of the star-shaped model (star-shaped contiguity only)",
+}
+
+
+def _bound_text(solver: TerritoryBalancer, p: dict) -> str:
+    scope = ("for the final centers only (centers were sought: no bound over every center "
+             "choice)" if solver.bound_scope_ == "these_centers" else "for these fixed centers")
+    extra = "" if p["disruption_weight"] == 0 else ", incl. disruption cost"
+    return f"{BOUND_TEXT.get(solver.bound_kind_, solver.bound_kind_)}{extra}, {scope}"

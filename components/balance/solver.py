@@ -46,6 +46,8 @@ from components.balance.centers import initial_centers, move_centers
 from components.balance.clock import Clock, Progress
 from components.balance.contiguity import contiguous_flags, repair
 from components.balance.local_search import LocalSearch, violation
+from components.balance.lp import solve_lp
+from components.balance.relaxation import CandidateRelaxation
 from components.errors import InfeasibleError, ParameterError, preview
 
 OBJECTIVES = ("compactness", "distance")
@@ -101,49 +103,6 @@ def _unit_scale(coords: np.ndarray) -> np.ndarray:
     return (xy - mid) / span if span > 0 else xy - mid
 
 
-class _CandidateRelaxation:
-    """The Lagrangian relaxation over each unit's K cheapest territories.
-
-    Evaluating ``argmin_i c_ij - lambda_i . a_j`` over all m territories costs O(mn)
-    per iteration; over the K cheapest it costs O(Kn). The dual value stays a valid
-    lower bound: any territory outside a unit's list has reduced cost at least
-    ``c_next_j - sum_k max_i(lambda_ik) a_jk`` (metrics are >= 0), and that floor is
-    used wherever it is below the list's minimum.
-    """
-
-    K = 16
-
-    def __init__(self, cost_f: np.ndarray, load: np.ndarray, lo: np.ndarray,
-                 hi: np.ndarray) -> None:
-        m, n = cost_f.shape
-        self.load, self.lo, self.hi, self.m = load, lo, hi, m
-        self.rows = np.arange(n)
-        if m <= self.K:
-            self.cand = np.broadcast_to(np.arange(m)[:, None], (m, n))
-            self.ccost = cost_f
-            self.next_cost = None
-        else:
-            part = np.argpartition(cost_f, self.K, axis=0)
-            self.cand = part[:self.K]
-            self.ccost = np.take_along_axis(cost_f, self.cand, axis=0)
-            self.next_cost = np.take_along_axis(cost_f, part[self.K:self.K + 1], axis=0)[0]
-
-    def evaluate(self, lam: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
-        """Relaxed labels, dual value and totals per territory for multipliers ``lam``."""
-        pull = np.einsum("knj,nj->kn", lam[self.cand], self.load)
-        reduced = self.ccost - pull
-        pos = np.argmin(reduced, axis=0)
-        labels = self.cand[pos, self.rows]
-        term = reduced[pos, self.rows]
-        if self.next_cost is not None:
-            floor = self.next_cost - self.load @ np.maximum(lam.max(axis=0), 0.0)
-            term = np.minimum(term, floor)
-        sums = np.zeros_like(lam)
-        np.add.at(sums, labels, self.load)
-        dual = float(term.sum() + np.where(lam > 0, lam * self.lo, lam * self.hi).sum())
-        return labels, dual, sums
-
-
 @dataclass
 class _Attempt:
     labels: np.ndarray
@@ -173,7 +132,7 @@ class TerritoryBalancer:
                  center_iterations: int = 8, disruption_weight: float = 0.0,
                  max_moved: float | None = None, objective: str = "compactness",
                  max_distance: float | None = None, starts: int = 0,
-                 kicks: int = 200, progress: Progress | None = None,
+                 kicks: int = 200, lp: bool = True, progress: Progress | None = None,
                  clock: Callable[[], float] | None = None) -> None:
         self.n_territories = n_territories
         self.tolerance = tolerance
@@ -187,6 +146,7 @@ class TerritoryBalancer:
         self.max_distance = max_distance
         self.starts = starts
         self.kicks = kicks
+        self.lp = lp
         self.progress = progress
         self.clock = clock
 
@@ -244,6 +204,7 @@ class TerritoryBalancer:
         checks.check_locked_reachable(graph, locked, given, self._names)
 
         self.iterations_ = 0
+        self.lp_ = None
         self.center_moves_ = 0
         free = given < 0
         starts = int(self.starts) or (5 if n <= 300 else 3 if n <= 700 else 1)
@@ -388,7 +349,7 @@ class TerritoryBalancer:
         search = LocalSearch(graph, cost, load, lo, hi, tgt, fixed, forbid)
         locked = np.where(fixed, 0, -1)
         locked[fixed] = np.argmin(forbid[:, fixed], axis=0)
-        relax = _CandidateRelaxation(cost_f, load, lo, hi)
+        relax = CandidateRelaxation(cost_f, load, lo, hi)
 
         lam = np.zeros((m, metrics.shape[1]))
         best_lam = lam
@@ -398,6 +359,21 @@ class TerritoryBalancer:
         stopped_by = "iteration_limit"
         it = 0
         rows = np.arange(n)
+        bound_kind = "lagrangian"
+        lp = solve_lp(cost, cost_f, forbid, load, lo, hi, self._clock.remaining() / 2) \
+            if polish and self.lp else None
+        if lp is not None:
+            # optimal multipliers at once: the bound is L(lambda) over every territory, the
+            # LP vertex rounded is the first primal; no subgradient steps are needed
+            _, best_bound, _ = relax.evaluate(lp.lam)
+            best_lam, max_iter, stopped_by = lp.lam, 0, "converged"
+            bound_kind = "lp_relaxation" if lp.full else "lagrangian_lp_multipliers"
+            self.lp_ = lp
+            self._clock.phase("lp relaxation", balance_range=None, gap=None,
+                              detail=f"{lp.pairs:,} columns, {lp.split} split unit(s), "
+                                     f"bound {best_bound:,.6g}")
+            best = self._primal(graph, lp.labels, ctr, cost_f - lp.lam @ load.T, search, cost,
+                                forbid, load, lo, hi, locked, best)
         for it in range(1, max_iter + 1):
             lab, bound, s = relax.evaluate(lam)
             if not np.isfinite(best_bound) or bound > best_bound + 1e-9 * max(1.0,
@@ -455,6 +431,7 @@ class TerritoryBalancer:
         return {"labels": labels, "bound": best_bound, "range": _range(s_final, tgt),
                 "dist": dist, "base": base, "cost": cost,
                 "stopped_by": stopped_by, "violation": viol, "moved": moved,
+                "bound_kind": bound_kind,
                 "forbidden": n_forbidden, "cap_met": True,
                 "key": (n_forbidden, not contiguous, round(viol, 12),
                         float(base[labels, rows].sum()))}
@@ -515,6 +492,9 @@ class TerritoryBalancer:
         slack = float(np.sum(nudged * np.where(np.isfinite(res["dist"]), res["dist"], 0.0)
                              .max(axis=0))) if np.any(nudged) else 0.0
         self.bound_ = float(res["bound"]) - slack
+        self.bound_kind_ = res["bound_kind"]
+        # a bound over every alignment only when no center was sought
+        self.bound_scope_ = "all" if data["all_fixed"] else "these_centers"
         self.gap_ = (max(0.0, (self.cost_objective_ - self.bound_) / abs(self.cost_objective_))
                      if self.cost_objective_ > 0 else 0.0)
         self.totals_ = np.zeros((m, metrics.shape[1]))
