@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.sparse.csgraph import dijkstra as scipy_dijkstra
 from scipy.spatial import cKDTree
 
 from components import adjacency as adj_mod
+from components.balance import outcome
 from components.balance.checks import Names
 from components.balance.clock import Progress
 from components.balance.contiguity import contiguous_flags
@@ -88,9 +88,9 @@ def territory_balancing(scus: pd.DataFrame, *, centers: pd.DataFrame | None = No
                  centers=terr["centers"], bounds=terr["bounds"], current=current_idx,
                  locked=locked, unit_region=unit_region, territory_region=territory_region,
                  names=Names(list(table.metric_names), table.ids, terr["names"]))
-    exact_report = _exact(solver, graph.matrix, table, weights, current_idx, locked, p) \
+    exact_report = outcome.exact(solver, graph.matrix, table, weights, current_idx, locked, p) \
         if exact else None
-    cert_report = _certify(solver, graph.matrix, table, weights, current_idx, locked, p,
+    cert_report = outcome.certify(solver, graph.matrix, table, weights, current_idx, locked, p,
                            exact_report) if p["certify"] else None
     result = _result(table, solver, terr["names"], p, distance, graph_report,
                    contiguous_flags(graph.matrix, solver.labels_, m), tolerance)
@@ -99,72 +99,6 @@ def territory_balancing(scus: pd.DataFrame, *, centers: pd.DataFrame | None = No
     if cert_report is not None:
         result.report["certificate"] = cert_report
     return result
-
-
-def _certify(solver: TerritoryBalancer, graph, table: SCUTable, weights, current_idx, locked,
-             p: dict, exact_report: dict | None) -> dict[str, Any] | None:
-    """Tighter bound (and maybe a better answer) from HiGHS on small maps."""
-    from components.balance import certify as cf
-
-    spent = solver.seconds_ + (exact_report["seconds"] if exact_report else 0.0)
-    left = p["time_limit"] - spent
-    if left < 1.0 or (solver.status_ == "constraint_violated" and solver.forbidden_):
-        return None
-    cert = cf.certify(graph, table.metrics, solver.centers_, solver.bounds_, solver.labels_,
-                      weights=weights, current=current_idx,
-                      disruption_weight=p["disruption_weight"], locked=locked,
-                      max_distance=p["max_distance"], time_limit=left,
-                      star=exact_report is None)
-    if cert is None:
-        return None
-    ok = solver.status_ in ("optimal", "feasible")
-    used = cert.labels is not None and (
-        not ok or cert.cost < cf.model_cost(cert.model, solver.labels_) * (1 - 1e-12))
-    if used:
-        cf.adopt(solver, cert.labels, graph, table.metrics, current_idx)
-        solver.status_, solver.forbidden_, solver.locked_ok_ = "feasible", 0, True
-    cf.apply(solver, cert, cf.model_cost(cert.model, solver.labels_))
-    solver.seconds_ += cert.seconds
-    return {"bound": cert.bound if np.isfinite(cert.bound) else None, "rounds": cert.rounds,
-            "cuts": cert.cuts, "proven_optimal": cert.proven, "answer_used": used,
-            "seconds": cert.seconds, "notes": cert.notes}
-
-
-def _exact(solver: TerritoryBalancer, graph, table: SCUTable, weights, current_idx, locked,
-           p: dict) -> dict[str, Any]:
-    """Solve the MILP for the heuristic's centers; keep it when it is at least as good."""
-    from components.balance.exact import solve_exact
-
-    res = solve_exact(graph, table.metrics, solver.centers_, solver.bounds_,
-                      weights=weights, current=current_idx,
-                      disruption_weight=p["disruption_weight"], locked=locked,
-                      max_distance=p["max_distance"], time_limit=p["time_limit"] / 2)
-    report = {"status": res.status, "objective": res.distance_objective,
-              "bound": res.bound, "mip_gap": res.mip_gap, "seconds": res.seconds,
-              "variables": res.n_variables, "constraints": res.n_constraints,
-              "reason": res.reason, "used": False}
-    heuristic_ok = solver.status_ in ("optimal", "feasible")
-    if res.labels is None or (heuristic_ok and res.objective > solver.cost_objective_ + 1e-9):
-        return report
-    n = len(res.labels)
-    dist = scipy_dijkstra(graph, directed=False, indices=solver.centers_)
-    solver.labels_ = res.labels
-    solver.distances_ = dist[res.labels, np.arange(n)]
-    solver.objective_ = float(res.distance_objective)
-    solver.cost_objective_ = float(res.objective)
-    solver.bound_ = float(res.bound)
-    solver.gap_ = float(res.mip_gap)
-    solver.totals_ = np.zeros_like(solver.totals_)
-    np.add.at(solver.totals_, res.labels, table.metrics)
-    solver.contiguous_ = contiguous_flags(graph, res.labels, solver.n_territories)
-    solver.status_ = "optimal" if res.status == "optimal" else "feasible"
-    solver.stopped_by_ = "exact" if res.status == "optimal" else "exact_time_limit"
-    solver.bound_kind_ = "star_mip"
-    if solver.moved_share_ is not None and current_idx is not None:
-        a = table.metrics[:, 0]
-        solver.moved_share_ = float(a[res.labels != current_idx].sum() / max(a.sum(), 1e-300))
-    report["used"] = True
-    return report
 
 
 def _tolerances(table: SCUTable, p: dict) -> np.ndarray:
@@ -342,11 +276,13 @@ def _graph(table: SCUTable, edges: pd.DataFrame | None, distance: str, link: boo
         graph = adj_mod.from_points(table.ids, table.coords, metric=metric)
         source = "points (Delaunay)"
     if unit_region is not None:  # territories never cross a region boundary
-        graph = _within_regions(graph, unit_region, table.coords, metric, link)
+        graph, region_links = _within_regions(graph, unit_region, table.coords, metric, link)
         source += ", within regions"
     parts = adj_mod.components_report(graph)
     report: dict[str, Any] = {"source": source, "edges": int(graph.matrix.nnz // 2),
                               "parts": parts}
+    if unit_region is not None and region_links:
+        report["linked_islands"] = region_links
     if graph.n_components() > 1 and unit_region is None:
         if not link:
             raise InputError(
@@ -377,7 +313,7 @@ def _within_regions(graph, unit_region: np.ndarray, coords: np.ndarray, metric: 
         if not link:
             raise InputError("some regions are split into disconnected parts; add edges or allow "
                              "link_islands", column="region")
-        extra = []
+        extra: list[pd.DataFrame] = []
         for r in np.unique(unit_region):
             rows = np.flatnonzero(unit_region == r)
             sub_edges = kept.edges[kept.edges["from_id"].isin(kept.ids[rows])
@@ -396,7 +332,8 @@ def _within_regions(graph, unit_region: np.ndarray, coords: np.ndarray, metric: 
             kept = adj_mod.from_edges(
                 graph.ids, pd.concat([kept.edges[["from_id", "to_id", "length"]], add]),
                 cost_col="length", coords=coords, metric=metric)
-    return kept
+            return kept, add[["from_id", "to_id"]].to_dict("records")
+    return kept, []
 
 
 def _centers(table: SCUTable, centers: pd.DataFrame, m: int):
@@ -489,7 +426,7 @@ def _result(table: SCUTable, solver: TerritoryBalancer, names: np.ndarray, p: di
         "lower_bound": solver.bound_,
         "gap": solver.gap_,
         "lower_bound_kind": solver.bound_kind_,
-        "lower_bound_scope": _bound_text(solver, p),
+        "lower_bound_scope": outcome.bound_text(solver, p),
         # sought centers: the bound holds for the final centers only, not for every choice
         "gap_scope": "these_centers" if solver.bound_scope_ == "these_centers" else "problem",
         "n_units": table.n,
@@ -507,6 +444,16 @@ def _result(table: SCUTable, solver: TerritoryBalancer, names: np.ndarray, p: di
         "forbidden_assignments": solver.forbidden_,
         "locked_respected": solver.locked_ok_,
     }
+    links = graph_report.get("linked_islands") or []
+    report["artificial_links"] = {"count": len(links), "joins": links}
+    if links:
+        shown = ", ".join(f"{e['from_id']}-{e['to_id']}" for e in links[:10])
+        report.setdefault("warnings", []).append(
+            f"{len(links)} artificial link(s) join islands of the adjacency graph ({shown}"
+            f"{', ...' if len(links) > 10 else ''}); contiguity counts them as adjacent")
+    if solver.status_ == "tolerance_not_met":
+        report["best_effort"] = outcome.best_effort(table, solver, names, tolerance)
+        report.setdefault("warnings", []).append(report["best_effort"]["summary"])
     if table.current is not None:
         moved = assignments["moved"].to_numpy()
         report["moved_units"] = int(moved.sum())
@@ -517,20 +464,3 @@ def _result(table: SCUTable, solver: TerritoryBalancer, names: np.ndarray, p: di
             report["max_moved"] = p["max_moved"]
     return ComponentResult(tables={"assignments": assignments, "territories": terr},
                            report=report)
-
-
-BOUND_TEXT = {
-    "lagrangian": "Lagrangian bound (subgradient), contiguity relaxed",
-    "lagrangian_lp_multipliers": "Lagrangian bound at the multipliers of an LP over each "
-                                 "unit's cheapest territories, contiguity relaxed",
-    "lp_relaxation": "LP relaxation (HiGHS), contiguity relaxed",
-    "mip_separator_cuts": "HiGHS MIP bound without contiguity, tightened by separator cuts",
-    "star_mip": "HiGHS MIP bound of the star-shaped model (star-shaped contiguity only)",
-}
-
-
-def _bound_text(solver: TerritoryBalancer, p: dict) -> str:
-    scope = ("for the final centers only (centers were sought: no bound over every center "
-             "choice)" if solver.bound_scope_ == "these_centers" else "for these fixed centers")
-    extra = "" if p["disruption_weight"] == 0 else ", incl. disruption cost"
-    return f"{BOUND_TEXT.get(solver.bound_kind_, solver.bound_kind_)}{extra}, {scope}"

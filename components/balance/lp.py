@@ -110,3 +110,34 @@ def solve_lp(cost: np.ndarray, cost_f: np.ndarray, forbid: np.ndarray, load: np.
     split = len(np.unique(jj[(x > 1e-7) & (x < 1 - 1e-7)]))
     return LPResult(lam, labels, float(res.fun), split, nv, full,
                     time.process_time() - start)
+
+
+def min_tolerance(cost_f: np.ndarray, forbid: np.ndarray, load: np.ndarray,
+                  target: np.ndarray, time_limit: float) -> float | None:
+    """The smallest common tolerance ``t`` for which some assignment, split or not,
+    contiguous or not, puts every territory within ``(1 +- t) x target`` on every metric:
+    ``min t`` s.t. ``sum_i x_ij = 1``, ``|s_ik - T_ik| <= t T_ik``. No alignment with
+    these centers can do better, so it is a tolerance proven necessary. None when HiGHS
+    gave no optimum in time or the model is too big."""
+    m, n = cost_f.shape
+    k = load.shape[1]
+    if time_limit <= 0.05 or k == 0:
+        return None
+    ii, jj, full = candidate_pairs(cost_f, forbid)
+    if not full:
+        return None  # a restricted LP would not prove anything
+    nv = len(ii)
+    col = np.arange(nv)
+    a_eq = sp.csr_matrix((np.ones(nv), (jj, col)), shape=(n, nv + 1))
+    rows = (ii[:, None] * k + np.arange(k)[None, :]).ravel()
+    bal = sp.csr_matrix((load[jj].ravel(), (rows, np.repeat(col, k))), shape=(m * k, nv))
+    t_col = sp.csr_matrix(-target.reshape(-1, 1))
+    a_ub = sp.vstack([sp.hstack([bal, t_col]), sp.hstack([-bal, t_col])]).tocsr()
+    b_ub = np.r_[target.ravel(), -target.ravel()]
+    c = np.zeros(nv + 1)
+    c[-1] = 1.0
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n),
+                  bounds=np.c_[np.zeros(nv + 1), np.r_[np.ones(nv), np.inf]],
+                  method="highs-ds",
+                  options={"time_limit": float(time_limit), "presolve": True})
+    return float(res.x[-1]) if res.status == 0 and res.x is not None else None

@@ -46,7 +46,7 @@ from components.balance.centers import initial_centers, move_centers
 from components.balance.clock import Clock, Progress
 from components.balance.contiguity import contiguous_flags, repair
 from components.balance.local_search import LocalSearch, violation
-from components.balance.lp import solve_lp
+from components.balance.lp import min_tolerance, solve_lp
 from components.balance.relaxation import CandidateRelaxation
 from components.errors import InfeasibleError, ParameterError, preview
 
@@ -522,6 +522,17 @@ class TerritoryBalancer:
             self.gap_ = None
         # the clock cut some phase short: say so, whatever the last loop reported
         self.stopped_by_ = "time_limit" if self._clock.hit else res["stopped_by"]
+        self.needed_tolerance_ = None
+        if self.status_ == "tolerance_not_met" and self._clock.remaining() > 0.1:
+            self.needed_tolerance_ = self._needed_tolerance(data, best.centers)
         self.seconds_ = self._clock.elapsed()
+
+    def _needed_tolerance(self, data: dict, ctr: np.ndarray) -> float | None:
+        """The smallest common tolerance no alignment with these centers can beat (LP)."""
+        metrics, b = data["metrics"], data["bounds"]
+        _, _, _, cost_f, forbid, _ = self._costs(data, ctr, self.disruption_weight)
+        scale = np.maximum(metrics.sum(axis=0) / len(ctr), 1e-300)
+        return min_tolerance(cost_f, forbid, metrics / scale, b.target / scale,
+                             self._clock.remaining())
 
     # -- pieces -------------------------------------------------------------------------
