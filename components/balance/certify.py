@@ -38,6 +38,7 @@ from components.highs import milp_walled
 
 MAX_PAIRS = 6_000   # territory-unit pairs up to which the MIPs are tried
 ROUNDS = 2          # separator-cut rounds
+NODES = 2_000       # branch-and-bound nodes per HiGHS call: a budget in work, not time
 
 
 @dataclass
@@ -119,7 +120,8 @@ def certify(graph: sp.csr_matrix, metrics: np.ndarray, centers: np.ndarray, boun
                 cert.labels, cert.cost = cand, c
 
     if star and left() > 1:
-        res = solve_exact(graph, metrics, centers, bounds, time_limit=left() / 3, **kw)
+        res = solve_exact(graph, metrics, centers, bounds, time_limit=left() / 3,
+                          node_limit=NODES, **kw)
         if res.labels is not None:
             offer(res.labels)
             cert.notes.append(f"star-shaped MILP {res.status}")
@@ -143,7 +145,8 @@ def certify(graph: sp.csr_matrix, metrics: np.ndarray, centers: np.ndarray, boun
         res = milp_walled(model["c"], integrality=np.ones(nv),
                           bounds=VarBounds(model["lb"], np.ones(nv)),
                           constraints=LinearConstraint(a_r, lo_r, hi_r), wall=left(),
-                          options={"mip_rel_gap": 1e-4, "presolve": True})
+                          options={"mip_rel_gap": 1e-4, "presolve": True,
+                                   "node_limit": NODES})
         if res is None:
             break
         if res.status == 2:  # no balanced assignment at all, contiguous or not

@@ -46,3 +46,20 @@ class CandidateRelaxation:
         np.add.at(sums, labels, self.load)
         dual = float(term.sum() + np.where(lam > 0, lam * self.lo, lam * self.hi).sum())
         return labels, dual, sums
+
+
+def dense_dual(cost: np.ndarray, forbid: np.ndarray, load: np.ndarray, lo: np.ndarray,
+               hi: np.ndarray, lam: np.ndarray) -> float:
+    """``L(lambda)`` over every allowed pair, evaluated in full (weak duality: a lower bound
+    on every assignment that uses allowed pairs only, for any ``lambda``).
+
+    The candidate floor of :class:`CandidateRelaxation` is loose when one territory's
+    multiplier is large (it assumes every unit could join that territory), which the LP's
+    multipliers often are; this exact evaluation is O(m n k) once."""
+    reduced = cost - lam @ load.T
+    reduced = np.where(forbid, np.inf, reduced)
+    nowhere = ~np.isfinite(reduced).any(axis=0)
+    if nowhere.any():  # no allowed pair: such answers are violations; count the cheapest
+        reduced[:, nowhere] = (cost - lam @ load.T)[:, nowhere]
+    return float(reduced.min(axis=0).sum()
+                 + np.where(lam > 0, lam * lo, lam * hi).sum())

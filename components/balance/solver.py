@@ -47,7 +47,7 @@ from components.balance.clock import Clock, Progress
 from components.balance.contiguity import contiguous_flags, repair
 from components.balance.local_search import LocalSearch, violation
 from components.balance.lp import min_tolerance, solve_lp
-from components.balance.relaxation import CandidateRelaxation
+from components.balance.relaxation import CandidateRelaxation, dense_dual
 from components.errors import InfeasibleError, ParameterError, preview
 
 OBJECTIVES = ("compactness", "distance")
@@ -365,7 +365,7 @@ class TerritoryBalancer:
         if lp is not None:
             # optimal multipliers at once: the bound is L(lambda) over every territory, the
             # LP vertex rounded is the first primal; no subgradient steps are needed
-            _, best_bound, _ = relax.evaluate(lp.lam)
+            best_bound = dense_dual(cost, forbid, load, lo, hi, lp.lam)
             best_lam, max_iter, stopped_by = lp.lam, 0, "converged"
             bound_kind = "lp_relaxation" if lp.full else "lagrangian_lp_multipliers"
             self.lp_ = lp
@@ -374,6 +374,16 @@ class TerritoryBalancer:
                                      f"bound {best_bound:,.6g}")
             best = self._primal(graph, lp.labels, ctr, cost_f - lp.lam @ load.T, search, cost,
                                 forbid, load, lo, hi, locked, best)
+            if load.shape[1] > 1 and best[0] > 1e-9:
+                # several metrics: the LP's multipliers pull a unit by its mix of metrics,
+                # which scatters territories; balancing the first metric alone keeps them
+                # compact (Zoltners & Sinha), and the local search then evens the others
+                one = solve_lp(cost, cost_f, forbid, load[:, :1], lo[:, :1], hi[:, :1],
+                               self._clock.remaining() / 2)
+                if one is not None:
+                    best = self._primal(graph, one.labels, ctr,
+                                        cost_f - one.lam @ load[:, :1].T, search, cost,
+                                        forbid, load, lo, hi, locked, best)
         for it in range(1, max_iter + 1):
             lab, bound, s = relax.evaluate(lam)
             if not np.isfinite(best_bound) or bound > best_bound + 1e-9 * max(1.0,
