@@ -227,20 +227,30 @@ class TerritoryBalancer:
         """Center rounds (relaxation and repair only), then one full solve for the last
         centers. The number of rounds is fixed (``center_iterations``); the clock can only
         cut it short."""
+        last = None  # (result, its centers, seconds it took)
         if free.any():
             for r in range(self.center_iterations - 1):
                 if self._clock.expired():
                     break
+                t0 = self._clock.elapsed()
                 result = self._solve_capped(data, ctr, final=False)
+                last = (result, ctr, self._clock.elapsed() - t0)
                 moved = move_centers(data, result["labels"], ctr, free)
                 changed = int((moved != ctr).sum())
                 self._clock.phase(f"centers {s + 1}.{r + 1}",
                                   balance_range=result["range"],
                                   detail=f"{changed} center(s) moved")
-                if not changed:
+                if not changed or self._clock.remaining() < 2 * last[2]:
+                    # (no time for another round's distances: stay on these centers)
                     break
                 self.center_moves_ += changed
                 ctr = moved
+        if last is not None and self._clock.remaining() < 2 * last[2]:
+            # the final solve (distances, relaxation, repair) cannot be interrupted midway
+            # and would run past the time limit: the last round's answer is the answer
+            self._clock.hit = True
+            result, ctr = last[0], last[1]
+            return _Attempt(result["labels"], ctr, result, result["key"])
         result = self._solve_capped(data, ctr, final=True)
         return _Attempt(result["labels"], ctr, result, result["key"])
 
@@ -533,7 +543,7 @@ class TerritoryBalancer:
         # the clock cut some phase short: say so, whatever the last loop reported
         self.stopped_by_ = "time_limit" if self._clock.hit else res["stopped_by"]
         self.needed_tolerance_ = None
-        if self.status_ == "tolerance_not_met" and self._clock.remaining() > 0.1:
+        if self.status_ == "tolerance_not_met" and not self._clock.expired():
             self.needed_tolerance_ = self._needed_tolerance(data, best.centers)
         self.seconds_ = self._clock.elapsed()
 
