@@ -32,6 +32,9 @@ from tests.benchmarks.realmaps import METRICS, MapInstance, available, county_ma
 
 STATES = ("GA", "NC", "VA", "KY", "TN", "MO", "KS", "IA")
 EXACT_LIMIT = 60.0
+# a generous wall cap: every budget is in iterations / nodes, so on a loaded machine the
+# answer is the quiet machine's; the figure reported is CPU seconds
+SOLVE_LIMIT = 600.0
 
 
 def cpu() -> float:
@@ -57,7 +60,7 @@ def tables(inst: MapInstance, k: int):
 
 
 def measure(inst: MapInstance, m: int, k: int, tol: float, fixed: bool,
-            time_limit: float = 60.0, exact: bool = True) -> dict:
+            time_limit: float = SOLVE_LIMIT, exact: bool = True) -> dict:
     scus, edges = tables(inst, k)
     centers = None
     if fixed:
@@ -99,7 +102,8 @@ def measure(inst: MapInstance, m: int, k: int, tol: float, fixed: bool,
 
 def state_cases(quick: bool) -> list[tuple]:
     states = STATES[:2] if quick else STATES
-    return [(st, m, k, tol, fixed) for st in states for m in ((5,) if quick else (5, 10))
+    # m: the largest county of each state holds 7-15 % of its labour force
+    return [(st, m, k, tol, fixed) for st in states for m in ((4,) if quick else (4, 6))
             for k in (1, 3) for tol in (0.05, 0.02) for fixed in (True, False)]
 
 
@@ -133,7 +137,7 @@ def _state_rows(recs: list[dict]) -> list[dict]:
         ok = [r for r in known if r["status"] in ("optimal", "feasible")]
         gaps = [r["gap_exact"] for r in ok]
         feas_all = sum(r["status"] in ("optimal", "feasible") for r in group)
-        note = (f"{len(group)} runs ({', '.join(STATES)}; m 5/10; 1/3 metrics; 2/5 %): "
+        note = (f"{len(group)} runs ({', '.join(STATES)}; m 4/6; 1/3 metrics; 2/5 %): "
                 f"feasible {feas_all}/{len(group)}, where HiGHS found one {len(ok)}/{len(known)}; "
                 f"CPU avg {np.mean([r['cpu'] for r in group]):.1f} s, max "
                 f"{max(r['cpu'] for r in group):.1f} s")
