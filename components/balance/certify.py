@@ -52,6 +52,7 @@ class Certificate:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     model: dict = field(default_factory=dict, repr=False)
+    capped: bool = False           # the time limit cut a HiGHS call or a round short
 
 
 def model_cost(model: dict, labels: np.ndarray) -> float:
@@ -122,9 +123,12 @@ def certify(graph: sp.csr_matrix, metrics: np.ndarray, centers: np.ndarray, boun
     if star and left() > 1:
         res = solve_exact(graph, metrics, centers, bounds, time_limit=left() / 3,
                           node_limit=NODES, **kw)
-        if res.labels is not None:
+        timed = "time limit" in (str(res.info.get("message", "")) + res.reason).lower()
+        cert.capped |= timed
+        # an incumbent cut short by the clock depends on the machine's speed: not used
+        if res.labels is not None and not timed:
             offer(res.labels)
-            cert.notes.append(f"star-shaped MILP {res.status}")
+        cert.notes.append(f"star-shaped MILP {res.status}" + (" (time limit)" if timed else ""))
     pair = np.full((model["m"], model["n"]), -1, dtype=np.int64)
     pair[model["pair_i"], model["pair_j"]] = np.arange(nv)
     rows: list[np.ndarray] = []
@@ -133,6 +137,7 @@ def certify(graph: sp.csr_matrix, metrics: np.ndarray, centers: np.ndarray, boun
     for r in range(rounds + 1):
         if left() <= 0.5:
             cert.notes.append("time limit")
+            cert.capped = True
             break
         if rows:
             data = np.concatenate([np.r_[1.0, -np.ones(len(c) - 1)] for c in rows])
@@ -148,7 +153,10 @@ def certify(graph: sp.csr_matrix, metrics: np.ndarray, centers: np.ndarray, boun
                           options={"mip_rel_gap": 1e-4, "presolve": True,
                                    "node_limit": NODES})
         if res is None:
+            cert.capped = True
             break
+        if "time limit" in str(res.message).lower():
+            cert.capped = True  # the bound still holds; its solution is not used
         if res.status == 2:  # no balanced assignment at all, contiguous or not
             cert.bound = np.inf
             cert.notes.append("infeasible")
@@ -162,7 +170,8 @@ def certify(graph: sp.csr_matrix, metrics: np.ndarray, centers: np.ndarray, boun
         sol = _labels(model, res.x)
         new = _separators(graph, sol, centers, pair)
         if not new:
-            offer(sol)
+            if not cert.capped:
+                offer(sol)
             cert.proven = res.status == 0 and cert.labels is not None \
                 and cert.cost <= float(res.fun) * (1 + 1e-4) + 1e-9
             break

@@ -381,6 +381,8 @@ def solve_exact(graph: sp.csr_matrix, metrics: np.ndarray, centers: Any, bounds:
                            reason="HiGHS proved that no assignment meets the bounds with "
                                   "contiguity" if contiguity else "HiGHS proved that no "
                                   "assignment meets the bounds", info=info)
+    if res.status == 4 and "limit reached" in str(res.message).lower():
+        res["status"] = 1  # scipy does not know HiGHS's node/solution limits: a budget stop
     if res.status not in (0, 1):
         raise SolverError(f"HiGHS failed: {res.message} (status {res.status})")
     if res.x is None:

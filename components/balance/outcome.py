@@ -75,8 +75,11 @@ def certify(solver: TerritoryBalancer, graph, table: SCUTable, weights, current_
         solver.status_, solver.forbidden_, solver.locked_ok_ = "feasible", 0, True
     cf.apply(solver, cert, cf.model_cost(cert.model, solver.labels_))
     solver.seconds_ += cert.seconds
+    if cert.capped:
+        solver.stopped_by_ = "time_limit"
     return {"bound": cert.bound if np.isfinite(cert.bound) else None, "rounds": cert.rounds,
             "cuts": cert.cuts, "proven_optimal": cert.proven, "answer_used": used,
+            "stopped_by_time_limit": cert.capped,
             "seconds": cert.seconds, "notes": cert.notes}
 
 

@@ -153,3 +153,15 @@ def test_fixed_centers_say_plain_gap():
                             tolerance=0.1).report
     assert r["gap_scope"] == "problem" and "fixed centers" in r["lower_bound_scope"]
     assert " gap: " in summary_text(r)
+
+
+def test_a_node_budget_stops_highs_as_a_budget_not_a_failure():
+    """scipy reports HiGHS's node limit as an unknown status; it is a budget stop."""
+    rng = np.random.default_rng(5)
+    g = _grid(7, 7)
+    metrics = np.c_[rng.lognormal(0, 1, 49), rng.uniform(1, 2, 49)]
+    centers = np.array([0, 6, 42, 48])
+    r = solve_exact(g, metrics, centers, tolerance_bounds(metrics, 4, 0.03), time_limit=60,
+                    node_limit=1)
+    assert r.status in ("optimal", "time_limit_feasible", "time_limit_no_solution")
+    assert r.info["nodes"] is None or r.info["nodes"] <= 2
