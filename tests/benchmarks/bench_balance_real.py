@@ -30,7 +30,7 @@ from components.balance.solver import tolerance_bounds
 from components.costs.metrics import local_plane
 from tests.benchmarks.realmaps import METRICS, MapInstance, available, county_map, h3_map
 
-STATES = ("GA", "NC", "VA", "KY", "TN", "MO", "KS", "IA")
+STATES = ("GA", "NC", "VA", "KY")
 EXACT_LIMIT = 60.0
 # a generous wall cap: every budget is in iterations / nodes, so on a loaded machine the
 # answer is the quiet machine's; the figure reported is CPU seconds
@@ -116,7 +116,7 @@ def run(quick: bool = False) -> list[dict]:
         return [{"benchmark": "balance real maps", "case": "bokeh-sampledata missing",
                  "value": 0, "unit": "", "target": "installed", "met": False,
                  "note": "pip install 'terraplan[bench]'"}]
-    rows: list[dict] = []
+    rows: list[dict] = [_demo_row()]
     recs = [measure(county_map((st,)), m, k, tol, fixed)
             for st, m, k, tol, fixed in state_cases(quick)]
     rows += _state_rows(recs)
@@ -127,6 +127,24 @@ def run(quick: bool = False) -> list[dict]:
         r = measure(h3_map(5), 50, 1, 0.02, True, exact=False)
         rows.append(_big_row(r, "H3 r5 US 31,006 cells, 1 metric"))
     return rows
+
+
+def _demo_row() -> dict:
+    """The `make demo` step (Georgia, 10 territories, 2 metrics, sought centers)."""
+    from tests.conftest import DATA
+
+    scus = pd.read_csv(DATA / "scus.csv", dtype={"scu_id": str}).drop(columns=["wkt"])
+    edges = pd.read_csv(DATA / "edges.csv", dtype={"from_id": str, "to_id": str})
+    c0 = cpu()
+    r = territory_balancing(scus, edges=edges, territories=10,
+                            metrics=["population", "accounts"], id="scu_id", lon="lon",
+                            lat="lat", current="current_territory", tolerance=0.05, seed=0,
+                            time_limit=SOLVE_LIMIT).report
+    gap = r["gap"] if r["gap"] is not None else float("inf")
+    return {"benchmark": "balance real maps", "case": "demo: Georgia 159 counties / 10 terr., "
+            "2 metrics, 5 %, sought centers: certified gap for these centers",
+            "value": 100 * gap, "unit": "%", "target": "<= 1 %", "met": gap <= 0.01,
+            "note": f"{r['status']}, bound {r['lower_bound_kind']}, {cpu() - c0:.1f} CPU s"}
 
 
 def _state_rows(recs: list[dict]) -> list[dict]:
