@@ -311,16 +311,26 @@ class TerritoryBalancer:
             where = np.searchsorted(np.sort(ctr), source[stray])
             dist[np.argsort(ctr)[where], stray] = nearest[stray]
         base = (w[None, :] if self.objective == "compactness" else 1.0) * dist
-        forbid = ~np.isfinite(dist)
+        # hard: what the user forbids (regions, max distance, locks, centers); the search
+        # also avoids pairs beyond its reach limit, but an answer using one breaks nothing
+        hard = np.zeros(dist.shape, dtype=bool)
         if data["regions"] is not None:
             unit_r, terr_r = data["regions"]
-            forbid |= unit_r[None, :] != terr_r[:, None]
+            hard |= unit_r[None, :] != terr_r[:, None]
         if self.max_distance is not None:
-            forbid |= dist > self.max_distance
+            hard |= dist > self.max_distance
+            if limit >= self.max_distance:
+                hard |= ~np.isfinite(dist)
         fix = data["locked"].copy()
         fix[ctr] = np.arange(m)
         fixed = fix >= 0
-        forbid[:, fixed] = True
+        hard[:, fixed] = True
+        hard[fix[fixed], np.flatnonzero(fixed)] = False
+        self._hard = hard
+        # a pair beyond the reach limit is at least that far: a cost that keeps bounds valid
+        coef = w if self.objective == "compactness" else np.ones_like(w)
+        self._reach_floor = np.where(np.isfinite(dist), 0.0, coef[None, :] * limit)
+        forbid = hard | ~np.isfinite(dist)
         forbid[fix[fixed], np.flatnonzero(fixed)] = False
         nowhere = forbid.all(axis=0)
         if nowhere.any() and data.get("all_fixed", True):
@@ -375,7 +385,8 @@ class TerritoryBalancer:
         if lp is not None:
             # optimal multipliers at once: the bound is L(lambda) over every territory, the
             # LP vertex rounded is the first primal; no subgradient steps are needed
-            best_bound = dense_dual(cost, forbid, load, lo, hi, lp.lam)
+            floor = np.where(self._reach_floor > 0, cost - base + self._reach_floor, cost)
+            best_bound = dense_dual(floor, self._hard, load, lo, hi, lp.lam)
             best_lam, max_iter, stopped_by = lp.lam, 0, "converged"
             bound_kind = "lp_relaxation" if lp.full else "lagrangian_lp_multipliers"
             self.lp_ = lp
@@ -444,7 +455,7 @@ class TerritoryBalancer:
         if data["current"] is not None:
             a = metrics[:, 0] if metrics.shape[1] else np.ones(n)
             moved = float(a[labels != data["current"]].sum() / max(a.sum(), 1e-300))
-        n_forbidden = int(forbid[labels, rows].sum())
+        n_forbidden = int(self._hard[labels, rows].sum())
         contiguous = bool(contiguous_flags(graph, labels, m).all())
         s_final = s_best(labels, load, lo)
         viol = float(violation(s_final, lo, hi).sum())
@@ -503,10 +514,19 @@ class TerritoryBalancer:
         self.labels_ = labels
         self.centers_ = best.centers
         self.distances_ = res["dist"][labels, rows]
+        lost = np.flatnonzero(~np.isfinite(self.distances_))
+        if len(lost):  # pairs beyond the search's reach: their exact distance
+            terr = np.unique(labels[lost])
+            exact = dijkstra(graph, directed=False, indices=best.centers[terr])
+            self.distances_[lost] = exact[np.searchsorted(terr, labels[lost]), lost]
         # reported with the user's weights exactly (the solver nudges zero weights up)
         self.objective_ = float(((self._w_user if self.objective == "compactness" else 1.0)
                                  * self.distances_).sum())
-        self.cost_objective_ = float(res["cost"][labels, rows].sum())
+        unit_cost = res["cost"][labels, rows].copy()
+        if len(lost):  # the search priced these at a penalty; their true cost
+            coef = data["w"][lost] if self.objective == "compactness" else 1.0
+            unit_cost[lost] += coef * self.distances_[lost] - res["base"][labels, rows][lost]
+        self.cost_objective_ = float(unit_cost.sum())
         # the bound holds for the nudged weights; the nudge adds at most this much
         nudged = (data["w"] - self._w_user) if self.objective == "compactness" else 0.0
         slack = float(np.sum(nudged * np.where(np.isfinite(res["dist"]), res["dist"], 0.0)
