@@ -64,7 +64,7 @@ def certify(solver: TerritoryBalancer, graph, table: SCUTable, weights, current_
                       weights=weights, current=current_idx,
                       disruption_weight=p["disruption_weight"], locked=locked,
                       max_distance=p["max_distance"], time_limit=left,
-                      star=exact_report is None)
+                      star=exact_report is None and current_idx is None)
     if cert is None:
         return None
     ok = solver.status_ in ("optimal", "feasible")
