@@ -74,6 +74,9 @@ def call_packed(component_name: str, tables: Sequence[Any], params: Any) -> str:
         result = run_packed(component_name, tables, params)
     except (TerraplanError, json.JSONDecodeError) as err:
         return json.dumps(error_document(err))
+    except Exception as err:  # one bad group must not abort a whole GROUP BY query
+        return json.dumps({"error": f"{component_name} failed: {type(err).__name__}: {err}",
+                           "kind": "failed"})
     return json.dumps(result_document(result))
 
 

@@ -24,7 +24,9 @@ def summary_text(report: dict[str, Any]) -> str:
             1.0, abs(cost))
         lines.append(f"objective: {report['objective']:,.1f}"
                      + (f"  cost incl. disruption: {cost:,.1f}" if with_moves else "")
-                     + f"  lower bound: {report['lower_bound']:,.1f}  gap: "
+                     + f"  lower bound: {report['lower_bound']:,.1f}  "
+                     + ("gap for these centers: " if report.get("gap_scope") == "these_centers"
+                        else "gap: ")
                      + (f"{100 * gap:.2f}%" if gap is not None else "n/a (not feasible)"))
     if "moved_units" in report:
         lines.append(f"moved units: {report['moved_units']}")

@@ -39,6 +39,9 @@ class Clock:
             self.hit = True
         return self.hit
 
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - self.now())
+
     def elapsed(self) -> float:
         return self.now() - self.start
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.sparse.csgraph import dijkstra as scipy_dijkstra
 from scipy.spatial import cKDTree
 
 from components import adjacency as adj_mod
+from components.balance import outcome
 from components.balance.checks import Names
 from components.balance.clock import Progress
 from components.balance.contiguity import contiguous_flags
@@ -90,50 +90,17 @@ def territory_balancing(scus: pd.DataFrame, *, centers: pd.DataFrame | None = No
                  centers=terr["centers"], bounds=terr["bounds"], current=current_idx,
                  locked=locked, unit_region=unit_region, territory_region=territory_region,
                  names=Names(list(table.metric_names), table.ids, terr["names"]))
-    exact_report = _exact(solver, graph.matrix, table, weights, current_idx, locked, p) \
+    exact_report = outcome.exact(solver, graph.matrix, table, weights, current_idx, locked, p) \
         if exact else None
+    cert_report = outcome.certify(solver, graph.matrix, table, weights, current_idx, locked, p,
+                           exact_report) if p["certify"] else None
     result = _result(table, solver, terr["names"], p, distance, graph_report,
                    contiguous_flags(graph.matrix, solver.labels_, m), tolerance)
     if exact_report is not None:
         result.report["exact"] = exact_report
+    if cert_report is not None:
+        result.report["certificate"] = cert_report
     return result
-
-
-def _exact(solver: TerritoryBalancer, graph, table: SCUTable, weights, current_idx, locked,
-           p: dict) -> dict[str, Any]:
-    """Solve the MILP for the heuristic's centers; keep it when it is at least as good."""
-    from components.balance.exact import solve_exact
-
-    res = solve_exact(graph, table.metrics, solver.centers_, solver.bounds_,
-                      weights=weights, current=current_idx,
-                      disruption_weight=p["disruption_weight"], locked=locked,
-                      max_distance=p["max_distance"], time_limit=p["time_limit"] / 2)
-    report = {"status": res.status, "objective": res.distance_objective,
-              "bound": res.bound, "mip_gap": res.mip_gap, "seconds": res.seconds,
-              "variables": res.n_variables, "constraints": res.n_constraints,
-              "reason": res.reason, "used": False}
-    heuristic_ok = solver.status_ in ("optimal", "feasible")
-    if res.labels is None or (heuristic_ok and res.objective > solver.cost_objective_ + 1e-9):
-        return report
-    n = len(res.labels)
-    dist = scipy_dijkstra(graph, directed=False, indices=solver.centers_)
-    solver.labels_ = res.labels
-    solver.distances_ = dist[res.labels, np.arange(n)]
-    solver.objective_ = float(res.distance_objective)
-    solver.cost_objective_ = float(res.objective)
-    solver.bound_ = float(res.bound)
-    solver.gap_ = float(res.mip_gap)
-    solver.totals_ = np.zeros_like(solver.totals_)
-    np.add.at(solver.totals_, res.labels, table.metrics)
-    solver.contiguous_ = contiguous_flags(graph, res.labels, solver.n_territories)
-    solver.status_ = "optimal" if res.status == "optimal" else "feasible"
-    solver.stopped_by_ = "exact" if res.status == "optimal" else "exact_time_limit"
-    if solver.moved_share_ is not None and current_idx is not None:
-        a = table.metrics[:, 0]
-        leaves = (res.labels != current_idx) & (current_idx >= 0)  # new units do not move
-        solver.moved_share_ = float(a[leaves].sum() / max(a.sum(), 1e-300))
-    report["used"] = True
-    return report
 
 
 def _tolerances(table: SCUTable, p: dict) -> np.ndarray:
@@ -314,11 +281,13 @@ def _graph(table: SCUTable, edges: pd.DataFrame | None, distance: str, link: boo
         graph = adj_mod.from_points(table.ids, table.coords, metric=metric)
         source = "points (Delaunay)"
     if unit_region is not None:  # territories never cross a region boundary
-        graph = _within_regions(graph, unit_region, table.coords, metric, link)
+        graph, region_links = _within_regions(graph, unit_region, table.coords, metric, link)
         source += ", within regions"
     parts = adj_mod.components_report(graph)
     report: dict[str, Any] = {"source": source, "edges": int(graph.matrix.nnz // 2),
                               "parts": parts}
+    if unit_region is not None and region_links:
+        report["linked_islands"] = region_links
     if graph.n_components() > 1 and unit_region is None:
         if not link:
             raise InputError(
@@ -349,7 +318,7 @@ def _within_regions(graph, unit_region: np.ndarray, coords: np.ndarray, metric: 
         if not link:
             raise InputError("some regions are split into disconnected parts; add edges or allow "
                              "link_islands", column="region")
-        extra = []
+        extra: list[pd.DataFrame] = []
         for r in np.unique(unit_region):
             rows = np.flatnonzero(unit_region == r)
             sub_edges = kept.edges[kept.edges["from_id"].isin(kept.ids[rows])
@@ -368,7 +337,8 @@ def _within_regions(graph, unit_region: np.ndarray, coords: np.ndarray, metric: 
             kept = adj_mod.from_edges(
                 graph.ids, pd.concat([kept.edges[["from_id", "to_id", "length"]], add]),
                 cost_col="length", coords=coords, metric=metric)
-    return kept
+            return kept, add[["from_id", "to_id"]].to_dict("records")
+    return kept, []
 
 
 def _centers(table: SCUTable, centers: pd.DataFrame, m: int):
@@ -460,11 +430,10 @@ def _result(table: SCUTable, solver: TerritoryBalancer, names: np.ndarray, p: di
         "cost": solver.cost_objective_,
         "lower_bound": solver.bound_,
         "gap": solver.gap_,
-        "lower_bound_scope": (
-            "HiGHS MIP bound for the final centers (star-shaped contiguity)"
-            if solver.stopped_by_ in ("exact", "exact_time_limit") else
-            "Lagrangian bound for the final centers, contiguity relaxed"
-            + ("" if p["disruption_weight"] == 0 else ", incl. disruption cost")),
+        "lower_bound_kind": solver.bound_kind_,
+        "lower_bound_scope": outcome.bound_text(solver, p),
+        # sought centers: the bound holds for the final centers only, not for every choice
+        "gap_scope": "these_centers" if solver.bound_scope_ == "these_centers" else "problem",
         "n_units": table.n,
         "n_territories": m,
         "distance": distance,
@@ -480,6 +449,16 @@ def _result(table: SCUTable, solver: TerritoryBalancer, names: np.ndarray, p: di
         "forbidden_assignments": solver.forbidden_,
         "locked_respected": solver.locked_ok_,
     }
+    links = graph_report.get("linked_islands") or []
+    report["artificial_links"] = {"count": len(links), "joins": links}
+    if links:
+        shown = ", ".join(f"{e['from_id']}-{e['to_id']}" for e in links[:10])
+        report.setdefault("warnings", []).append(
+            f"{len(links)} artificial link(s) join islands of the adjacency graph ({shown}"
+            f"{', ...' if len(links) > 10 else ''}); contiguity counts them as adjacent")
+    if solver.status_ == "tolerance_not_met":
+        report["best_effort"] = outcome.best_effort(table, solver, names, tolerance)
+        report.setdefault("warnings", []).append(report["best_effort"]["summary"])
     if table.current is not None:
         moved = assignments["moved"].to_numpy()
         report["moved_units"] = int(moved.sum())

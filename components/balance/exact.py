@@ -332,7 +332,8 @@ def solve_exact(graph: sp.csr_matrix, metrics: np.ndarray, centers: Any, bounds:
                 disruption_weight: float = 0.0, move_cost: np.ndarray | None = None,
                 locked: np.ndarray | None = None, max_distance: Any = None,
                 contiguity: bool = True, time_limit: float = 60.0,
-                mip_rel_gap: float = 1e-6, relax: bool = False) -> ExactResult:
+                mip_rel_gap: float = 1e-6, relax: bool = False,
+                node_limit: int | None = None) -> ExactResult:
     """Solve the MILP of the module docstring (``relax=True``: its LP relaxation).
 
     graph : (n, n) symmetric csr, data = edge length (> 0).
@@ -363,7 +364,9 @@ def solve_exact(graph: sp.csr_matrix, metrics: np.ndarray, centers: Any, bounds:
                       bounds=VarBounds(model["lb"], np.ones(nv)),
                       constraints=LinearConstraint(model["A"], model["row_lb"],
                                                    model["row_ub"]),
-                      wall=left, options={"mip_rel_gap": mip_rel_gap, "presolve": True})
+                      wall=left, options={"mip_rel_gap": mip_rel_gap, "presolve": True,
+                                          **({"node_limit": int(node_limit)}
+                                             if node_limit else {})})
     seconds = time.monotonic() - start
     if res is None:  # killed at the wall before HiGHS answered
         return ExactResult(None, float("nan"), -float("inf"), float("nan"),
@@ -378,6 +381,8 @@ def solve_exact(graph: sp.csr_matrix, metrics: np.ndarray, centers: Any, bounds:
                            reason="HiGHS proved that no assignment meets the bounds with "
                                   "contiguity" if contiguity else "HiGHS proved that no "
                                   "assignment meets the bounds", info=info)
+    if res.status == 4 and "limit reached" in str(res.message).lower():
+        res["status"] = 1  # scipy does not know HiGHS's node/solution limits: a budget stop
     if res.status not in (0, 1):
         raise SolverError(f"HiGHS failed: {res.message} (status {res.status})")
     if res.x is None:

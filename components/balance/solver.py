@@ -46,6 +46,8 @@ from components.balance.centers import initial_centers, move_centers
 from components.balance.clock import Clock, Progress
 from components.balance.contiguity import contiguous_flags, repair
 from components.balance.local_search import LocalSearch, violation
+from components.balance.lp import min_tolerance, solve_lp
+from components.balance.relaxation import CandidateRelaxation, dense_dual
 from components.errors import InfeasibleError, ParameterError, preview
 
 OBJECTIVES = ("compactness", "distance")
@@ -101,49 +103,6 @@ def _unit_scale(coords: np.ndarray) -> np.ndarray:
     return (xy - mid) / span if span > 0 else xy - mid
 
 
-class _CandidateRelaxation:
-    """The Lagrangian relaxation over each unit's K cheapest territories.
-
-    Evaluating ``argmin_i c_ij - lambda_i . a_j`` over all m territories costs O(mn)
-    per iteration; over the K cheapest it costs O(Kn). The dual value stays a valid
-    lower bound: any territory outside a unit's list has reduced cost at least
-    ``c_next_j - sum_k max_i(lambda_ik) a_jk`` (metrics are >= 0), and that floor is
-    used wherever it is below the list's minimum.
-    """
-
-    K = 16
-
-    def __init__(self, cost_f: np.ndarray, load: np.ndarray, lo: np.ndarray,
-                 hi: np.ndarray) -> None:
-        m, n = cost_f.shape
-        self.load, self.lo, self.hi, self.m = load, lo, hi, m
-        self.rows = np.arange(n)
-        if m <= self.K:
-            self.cand = np.broadcast_to(np.arange(m)[:, None], (m, n))
-            self.ccost = cost_f
-            self.next_cost = None
-        else:
-            part = np.argpartition(cost_f, self.K, axis=0)
-            self.cand = part[:self.K]
-            self.ccost = np.take_along_axis(cost_f, self.cand, axis=0)
-            self.next_cost = np.take_along_axis(cost_f, part[self.K:self.K + 1], axis=0)[0]
-
-    def evaluate(self, lam: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
-        """Relaxed labels, dual value and totals per territory for multipliers ``lam``."""
-        pull = np.einsum("knj,nj->kn", lam[self.cand], self.load)
-        reduced = self.ccost - pull
-        pos = np.argmin(reduced, axis=0)
-        labels = self.cand[pos, self.rows]
-        term = reduced[pos, self.rows]
-        if self.next_cost is not None:
-            floor = self.next_cost - self.load @ np.maximum(lam.max(axis=0), 0.0)
-            term = np.minimum(term, floor)
-        sums = np.zeros_like(lam)
-        np.add.at(sums, labels, self.load)
-        dual = float(term.sum() + np.where(lam > 0, lam * self.lo, lam * self.hi).sum())
-        return labels, dual, sums
-
-
 @dataclass
 class _Attempt:
     labels: np.ndarray
@@ -173,7 +132,7 @@ class TerritoryBalancer:
                  center_iterations: int = 8, disruption_weight: float = 0.0,
                  max_moved: float | None = None, objective: str = "compactness",
                  max_distance: float | None = None, starts: int = 0,
-                 kicks: int = 200, progress: Progress | None = None,
+                 kicks: int = 200, lp: bool = True, progress: Progress | None = None,
                  clock: Callable[[], float] | None = None) -> None:
         self.n_territories = n_territories
         self.tolerance = tolerance
@@ -187,6 +146,7 @@ class TerritoryBalancer:
         self.max_distance = max_distance
         self.starts = starts
         self.kicks = kicks
+        self.lp = lp
         self.progress = progress
         self.clock = clock
 
@@ -244,6 +204,7 @@ class TerritoryBalancer:
         checks.check_locked_reachable(graph, locked, given, self._names)
 
         self.iterations_ = 0
+        self.lp_ = None
         self.center_moves_ = 0
         free = given < 0
         starts = int(self.starts) or (5 if n <= 300 else 3 if n <= 700 else 1)
@@ -266,20 +227,30 @@ class TerritoryBalancer:
         """Center rounds (relaxation and repair only), then one full solve for the last
         centers. The number of rounds is fixed (``center_iterations``); the clock can only
         cut it short."""
+        last = None  # (result, its centers, seconds it took)
         if free.any():
             for r in range(self.center_iterations - 1):
                 if self._clock.expired():
                     break
+                t0 = self._clock.elapsed()
                 result = self._solve_capped(data, ctr, final=False)
+                last = (result, ctr, self._clock.elapsed() - t0)
                 moved = move_centers(data, result["labels"], ctr, free)
                 changed = int((moved != ctr).sum())
                 self._clock.phase(f"centers {s + 1}.{r + 1}",
                                   balance_range=result["range"],
                                   detail=f"{changed} center(s) moved")
-                if not changed:
+                if not changed or self._clock.remaining() < 2 * last[2]:
+                    # (no time for another round's distances: stay on these centers)
                     break
                 self.center_moves_ += changed
                 ctr = moved
+        if last is not None and self._clock.remaining() < 2 * last[2]:
+            # the final solve (distances, relaxation, repair) cannot be interrupted midway
+            # and would run past the time limit: the last round's answer is the answer
+            self._clock.hit = True
+            result, ctr = last[0], last[1]
+            return _Attempt(result["labels"], ctr, result, result["key"])
         result = self._solve_capped(data, ctr, final=True)
         return _Attempt(result["labels"], ctr, result, result["key"])
 
@@ -340,16 +311,26 @@ class TerritoryBalancer:
             where = np.searchsorted(np.sort(ctr), source[stray])
             dist[np.argsort(ctr)[where], stray] = nearest[stray]
         base = (w[None, :] if self.objective == "compactness" else 1.0) * dist
-        forbid = ~np.isfinite(dist)
+        # hard: what the user forbids (regions, max distance, locks, centers); the search
+        # also avoids pairs beyond its reach limit, but an answer using one breaks nothing
+        hard = np.zeros(dist.shape, dtype=bool)
         if data["regions"] is not None:
             unit_r, terr_r = data["regions"]
-            forbid |= unit_r[None, :] != terr_r[:, None]
+            hard |= unit_r[None, :] != terr_r[:, None]
         if self.max_distance is not None:
-            forbid |= dist > self.max_distance
+            hard |= dist > self.max_distance
+            if limit >= self.max_distance:
+                hard |= ~np.isfinite(dist)
         fix = data["locked"].copy()
         fix[ctr] = np.arange(m)
         fixed = fix >= 0
-        forbid[:, fixed] = True
+        hard[:, fixed] = True
+        hard[fix[fixed], np.flatnonzero(fixed)] = False
+        self._hard = hard
+        # a pair beyond the reach limit is at least that far: a cost that keeps bounds valid
+        coef = w if self.objective == "compactness" else np.ones_like(w)
+        self._reach_floor = np.where(np.isfinite(dist), 0.0, coef[None, :] * limit)
+        forbid = hard | ~np.isfinite(dist)
         forbid[fix[fixed], np.flatnonzero(fixed)] = False
         nowhere = forbid.all(axis=0)
         if nowhere.any() and data.get("all_fixed", True):
@@ -388,7 +369,7 @@ class TerritoryBalancer:
         search = LocalSearch(graph, cost, load, lo, hi, tgt, fixed, forbid)
         locked = np.where(fixed, 0, -1)
         locked[fixed] = np.argmin(forbid[:, fixed], axis=0)
-        relax = _CandidateRelaxation(cost_f, load, lo, hi)
+        relax = CandidateRelaxation(cost_f, load, lo, hi)
 
         lam = np.zeros((m, metrics.shape[1]))
         best_lam = lam
@@ -398,6 +379,32 @@ class TerritoryBalancer:
         stopped_by = "iteration_limit"
         it = 0
         rows = np.arange(n)
+        bound_kind = "lagrangian"
+        lp = solve_lp(cost, cost_f, forbid, load, lo, hi, self._clock.remaining() / 2) \
+            if polish and self.lp else None
+        if lp is not None:
+            # optimal multipliers at once: the bound is L(lambda) over every territory, the
+            # LP vertex rounded is the first primal; no subgradient steps are needed
+            floor = np.where(self._reach_floor > 0, cost - base + self._reach_floor, cost)
+            best_bound = dense_dual(floor, self._hard, load, lo, hi, lp.lam)
+            best_lam, max_iter, stopped_by = lp.lam, 0, "converged"
+            bound_kind = "lp_relaxation" if lp.full else "lagrangian_lp_multipliers"
+            self.lp_ = lp
+            self._clock.phase("lp relaxation", balance_range=None, gap=None,
+                              detail=f"{lp.pairs:,} columns, {lp.split} split unit(s), "
+                                     f"bound {best_bound:,.6g}")
+            best = self._primal(graph, lp.labels, ctr, cost_f - lp.lam @ load.T, search, cost,
+                                forbid, load, lo, hi, locked, best)
+            if load.shape[1] > 1 and best[0] > 1e-9:
+                # several metrics: the LP's multipliers pull a unit by its mix of metrics,
+                # which scatters territories; balancing the first metric alone keeps them
+                # compact (Zoltners & Sinha), and the local search then evens the others
+                one = solve_lp(cost, cost_f, forbid, load[:, :1], lo[:, :1], hi[:, :1],
+                               self._clock.remaining() / 2)
+                if one is not None:
+                    best = self._primal(graph, one.labels, ctr,
+                                        cost_f - one.lam @ load[:, :1].T, search, cost,
+                                        forbid, load, lo, hi, locked, best)
         for it in range(1, max_iter + 1):
             lab, bound, s = relax.evaluate(lam)
             if not np.isfinite(best_bound) or bound > best_bound + 1e-9 * max(1.0,
@@ -449,13 +456,14 @@ class TerritoryBalancer:
             a = metrics[:, 0] if metrics.shape[1] else np.ones(n)
             cur = data["current"]  # a unit with no current territory (-1) is not moved
             moved = float(a[(labels != cur) & (cur >= 0)].sum() / max(a.sum(), 1e-300))
-        n_forbidden = int(forbid[labels, rows].sum())
+        n_forbidden = int(self._hard[labels, rows].sum())
         contiguous = bool(contiguous_flags(graph, labels, m).all())
         s_final = s_best(labels, load, lo)
         viol = float(violation(s_final, lo, hi).sum())
         return {"labels": labels, "bound": best_bound, "range": _range(s_final, tgt),
                 "dist": dist, "base": base, "cost": cost,
                 "stopped_by": stopped_by, "violation": viol, "moved": moved,
+                "bound_kind": bound_kind,
                 "forbidden": n_forbidden, "cap_met": True,
                 "key": (n_forbidden, not contiguous, round(viol, 12),
                         float(base[labels, rows].sum()))}
@@ -507,15 +515,27 @@ class TerritoryBalancer:
         self.labels_ = labels
         self.centers_ = best.centers
         self.distances_ = res["dist"][labels, rows]
+        lost = np.flatnonzero(~np.isfinite(self.distances_))
+        if len(lost):  # pairs beyond the search's reach: their exact distance
+            terr = np.unique(labels[lost])
+            exact = dijkstra(graph, directed=False, indices=best.centers[terr])
+            self.distances_[lost] = exact[np.searchsorted(terr, labels[lost]), lost]
         # reported with the user's weights exactly (the solver nudges zero weights up)
         self.objective_ = float(((self._w_user if self.objective == "compactness" else 1.0)
                                  * self.distances_).sum())
-        self.cost_objective_ = float(res["cost"][labels, rows].sum())
+        unit_cost = res["cost"][labels, rows].copy()
+        if len(lost):  # the search priced these at a penalty; their true cost
+            coef = data["w"][lost] if self.objective == "compactness" else 1.0
+            unit_cost[lost] += coef * self.distances_[lost] - res["base"][labels, rows][lost]
+        self.cost_objective_ = float(unit_cost.sum())
         # the bound holds for the nudged weights; the nudge adds at most this much
         nudged = (data["w"] - self._w_user) if self.objective == "compactness" else 0.0
         slack = float(np.sum(nudged * np.where(np.isfinite(res["dist"]), res["dist"], 0.0)
                              .max(axis=0))) if np.any(nudged) else 0.0
         self.bound_ = float(res["bound"]) - slack
+        self.bound_kind_ = res["bound_kind"]
+        # a bound over every alignment only when no center was sought
+        self.bound_scope_ = "all" if data["all_fixed"] else "these_centers"
         self.gap_ = (max(0.0, (self.cost_objective_ - self.bound_) / abs(self.cost_objective_))
                      if self.cost_objective_ > 0 else 0.0)
         self.totals_ = np.zeros((m, metrics.shape[1]))
@@ -543,6 +563,17 @@ class TerritoryBalancer:
             self.gap_ = None
         # the clock cut some phase short: say so, whatever the last loop reported
         self.stopped_by_ = "time_limit" if self._clock.hit else res["stopped_by"]
+        self.needed_tolerance_ = None
+        if self.status_ == "tolerance_not_met" and not self._clock.expired():
+            self.needed_tolerance_ = self._needed_tolerance(data, best.centers)
         self.seconds_ = self._clock.elapsed()
+
+    def _needed_tolerance(self, data: dict, ctr: np.ndarray) -> float | None:
+        """The smallest common tolerance no alignment with these centers can beat (LP)."""
+        metrics, b = data["metrics"], data["bounds"]
+        _, _, _, cost_f, forbid, _ = self._costs(data, ctr, self.disruption_weight)
+        scale = np.maximum(metrics.sum(axis=0) / len(ctr), 1e-300)
+        return min_tolerance(cost_f, forbid, metrics / scale, b.target / scale,
+                             self._clock.remaining())
 
     # -- pieces -------------------------------------------------------------------------

@@ -66,6 +66,10 @@ SPEC = ComponentSpec(
               "a MILP solved by HiGHS for the heuristic's centers, within the time limit: for "
               "small instances; reports the MIP gap)", default="heuristic",
               choices=("heuristic", "exact")),
+        Param("certify", "bool", "on small maps (up to 6,000 territory-unit pairs) spend the "
+              "time left proving a tighter lower bound with HiGHS (the balance MIP without "
+              "contiguity, then separator cuts) and trying the star-shaped MILP for a better "
+              "answer; budgets in rounds, the time limit caps them", default=True),
         Param("seed", "int", "random seed (results are deterministic for a seed)", default=0,
               minimum=0, metavar="N"),
         Param("time_limit", "float", "wall-clock limit in seconds", default=60.0, minimum=0.0,
