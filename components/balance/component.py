@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+import components.balance.outcome as outcome
 from components import adjacency as adj_mod
-from components.balance import outcome
 from components.balance.checks import Names
 from components.balance.clock import Progress
 from components.balance.contiguity import contiguous_flags

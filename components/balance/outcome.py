@@ -55,7 +55,7 @@ def exact(solver: TerritoryBalancer, graph, table: SCUTable, weights, current_id
 def certify(solver: TerritoryBalancer, graph, table: SCUTable, weights, current_idx, locked,
              p: dict, exact_report: dict | None) -> dict[str, Any] | None:
     """Tighter bound (and maybe a better answer) from HiGHS on small maps."""
-    from components.balance import certify as cf
+    import components.balance.certify as cf
 
     spent = solver.seconds_ + (exact_report["seconds"] if exact_report else 0.0)
     left = p["time_limit"] - spent

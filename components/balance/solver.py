@@ -41,7 +41,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from components.balance import checks
+import components.balance.checks as checks
 from components.balance.centers import initial_centers, move_centers
 from components.balance.clock import Clock, Progress
 from components.balance.contiguity import contiguous_flags, repair
