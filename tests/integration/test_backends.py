@@ -51,12 +51,10 @@ IN_PROGRESS = {"location_allocation"}
 NO_SCENARIO_YET: set[str] = set()
 _SPEC_GAP = ("Spark's output schema is the component spec's, and this spec does not list every "
              "column the component writes (road_network: drive_seconds/walk_seconds, and "
-             "ids typed STRING against OSM's integer ids; territory_polygons: n_units, "
-             "n_parts and the metric totals)")
+             "ids typed STRING against OSM's integer ids)")
 KNOWN_GAPS: dict[tuple[str, str], tuple[type[BaseException], str]] = {
     ("spark_local", "road_network-crossing_streets"): (AssertionError, _SPEC_GAP),
     ("spark_local", "road_network-walking"): (AssertionError, _SPEC_GAP),
-    ("spark_local", "territory_polygons-four_squares"): (AssertionError, _SPEC_GAP),
     # 300 demand points: the answer (assignments plus every candidate site) is about 68 KB,
     # over the 65,535-byte VARCHAR a Redshift Lambda UDF returns; the procedure refuses it
     # with the size (README, Redshift limits)

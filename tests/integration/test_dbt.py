@@ -238,12 +238,14 @@ def test_infeasible_and_failing_solves_keep_the_previous_version(project: Projec
     def current() -> pd.DataFrame:
         return project.query("SELECT * FROM territory_alignment ORDER BY id")
 
-    # a bound that cannot be met in the iteration budget: tolerance_not_met, not published
+    # a bound that cannot be met in the iteration budget: not published
     result = project.dbt("run", "-s", "territory_alignment",
                          vars={"tolerance": 0.001, "max_iterations": 5, "time_limit": 20})
     assert not result.success
     message = node(result, "territory_alignment").message
-    assert "tolerance_not_met" in message and "previous version stays" in message
+    # (missed tolerance, or the move cap of the rebalance: either is a missed bound)
+    assert ("tolerance_not_met" in message or "constraint_violated" in message) \
+        and "previous version stays" in message
     pd.testing.assert_frame_equal(current(), kept)
 
     # a proven infeasibility (one county above every territory's bound) fails the node
@@ -256,7 +258,7 @@ def test_infeasible_and_failing_solves_keep_the_previous_version(project: Projec
     runs = project.query("SELECT status, published, error FROM territory_alignment__runs "
                          "WHERE status IS DISTINCT FROM 'unchanged' ORDER BY run_at")
     assert runs["published"].tolist() == [True, True, False, False]
-    assert runs["status"].iloc[2] == "tolerance_not_met"
+    assert runs["status"].iloc[2] in ("tolerance_not_met", "constraint_violated")
     assert "13121" in runs["error"].iloc[3]
     assert project.query("SELECT count(DISTINCT run_id) AS n FROM "
                          "territory_alignment__history")["n"][0] == 2
@@ -266,8 +268,9 @@ def test_infeasible_and_failing_solves_keep_the_previous_version(project: Projec
                          vars={"tolerance": 0.001, "max_iterations": 5, "time_limit": 20,
                                "accept_infeasible": True})
     assert result.success
-    assert project.query("SELECT status, published FROM territory_alignment__runs ORDER BY "
-                         "run_at DESC LIMIT 1").values.tolist() == [["tolerance_not_met", True]]
+    status, published = project.query("SELECT status, published FROM territory_alignment__runs "
+                                      "ORDER BY run_at DESC LIMIT 1").values.tolist()[0]
+    assert status in ("tolerance_not_met", "constraint_violated") and published
     assert project.query("SELECT count(DISTINCT run_id) AS n FROM "
                          "territory_alignment__history")["n"][0] == 3
 

@@ -81,7 +81,7 @@ def answers() -> dict:
         got[f"balance_{method}"] = {"report": _summary(out),
                                     "assignments": _table(session, f"A_{method}")}
     out = procedures.location_allocation(
-        session, "GRID", "SITES", None, None, None, "LA_ASSIGN", "LA_FAC",
+        session, "GRID", "SITES", None, None, None, None, "LA_ASSIGN", "LA_FAC",
         {"facilities": 3, "weight": "LOAD", "x": "X", "y": "Y", "id": "ID", "seed": 0,
          "time_limit": 60})
     got["location_capacitated"] = {"report": _summary(out),

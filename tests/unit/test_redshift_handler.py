@@ -66,7 +66,7 @@ def test_malformed_events_fail_the_batch_with_error_msg():
 
 
 def test_an_answer_over_redshift_varchar_is_that_rows_error():
-    big = grid_scus(30, 30, 0)  # 900 units: the answer is well over 64 KB
+    big = grid_scus(40, 40, 0)  # 1,600 units: the answer is well over 64 KB
     reply = handle(_event([[_packed(big), None, None, json.dumps(PARAMS)]]))
     doc = json.loads(reply["results"][0])
     assert f"{MAX_VARCHAR_BYTES:,}" in doc["error"] and doc["kind"] == "input"
