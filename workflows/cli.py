@@ -103,8 +103,9 @@ def _run_component(args: argparse.Namespace) -> int:
               if getattr(args, p.name) is not None}
     text_cols = text_columns(params)  # ids, current, region, locked...: kept as text
     main = read_input(args.input, id_columns=text_cols)
-    extra_inputs = {t.name: read_input(getattr(args, t.name), id_columns=text_cols)
-                    for t in spec.inputs[1:] if getattr(args, t.name)}
+    extra_inputs: dict[str, Any] = {
+        t.name: read_input(getattr(args, t.name), id_columns=text_cols)
+        for t in spec.inputs[1:] if getattr(args, t.name)}
     if _takes_progress(args.component) and not args.quiet:
         extra_inputs["progress"] = lambda line: print(line, file=sys.stderr, flush=True)
     started = time.monotonic()
@@ -263,11 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"terraplan {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     first = ("balance", "locate", "costs", "adjacency")  # the main jobs first in --help
-    commands = sorted((c for c in registry.components().values() if c.spec.command),
-                      key=lambda c: (first.index(c.spec.command) if c.spec.command in first
-                                     else len(first), c.spec.command))
-    for component in commands:
-        add_component_command(sub, component.spec.command, component.spec)
+    commands = sorted(((name, c.spec) for c in registry.components().values()
+                       if (name := c.spec.command)),
+                      key=lambda pair: (first.index(pair[0]) if pair[0] in first
+                                        else len(first), pair[0]))
+    for name, spec in commands:
+        add_component_command(sub, name, spec)
     run = sub.add_parser("run", help="run a workflow YAML (DuckDB by default)",
                          description="Run every step of a workflow. On the embedded DuckDB "
                                      "warehouse (default) outputs are published atomically and "

@@ -28,7 +28,8 @@ import numpy as np
 
 from components.errors import InfeasibleError, InputError, TerraplanError
 from components.result import jsonable
-from workflows.ui.plan import Scenario, Workspace
+from workflows.ui.plan import Workspace
+from workflows.ui.scenario import Scenario
 
 MAX_BODY = 64 * 1024 * 1024  # a plan for 100,000+ units, with room to spare
 STATIC = resources.files("workflows.ui") / "static"
@@ -69,6 +70,8 @@ class PlannerServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        if isinstance(host, bytes):
+            host = host.decode()
         return f"http://{host}:{port}/" + (f"?token={self.token}" if self.token else "")
 
     def start(self) -> threading.Thread:
