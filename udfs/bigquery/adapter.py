@@ -3,9 +3,12 @@ and the scheduled query (:mod:`udfs.bigquery.schedule`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
+from components.errors import InputError
 from udfs.base import (
     Capabilities,
     Location,
@@ -28,6 +31,14 @@ from udfs.options import CliOption
 __all__ = ["ADAPTER", "DEFAULT_BQ_DATASET", "BigQueryAdapter", "bigquery_call",
            "bigquery_location", "bigquery_object", "bigquery_table_text", "scratch_name"]
 
+def has_credentials(environ: dict[str, str] | None = None) -> bool:
+    """Whether Application Default Credentials are set up (a key file or gcloud's)."""
+    env = os.environ if environ is None else environ
+    adc = Path(env.get("CLOUDSDK_CONFIG") or Path.home() / ".config" / "gcloud") / \
+        "application_default_credentials.json"
+    return bool(env.get("GOOGLE_APPLICATION_CREDENTIALS")) or adc.is_file()
+
+
 class BigQueryAdapter(WarehouseAdapter):
     name = "bigquery"
     dialect = "bigquery"
@@ -39,9 +50,10 @@ class BigQueryAdapter(WarehouseAdapter):
                                 max_packed_bytes=5 * 1024 * 1024)
     cli_module = "udfs.bigquery.cli"
     cli_options: ClassVar[tuple[CliOption, ...]] = (
-        CliOption("--project", "project of the procedures and run log"),
+        CliOption("--project", "project of the procedures and run log",
+                  ("compile", "schedule", "run"), metavar="P"),
         CliOption("--dataset", "dataset of the procedures and run log (default terraplan)",
-                  metavar="D"),
+                  ("compile", "schedule", "run"), metavar="D"),
         CliOption("--data-dataset", "dataset of bare table names (default: --dataset)",
                   metavar="D"),
         CliOption("--location", "location of the scheduled query, e.g. US", ("schedule",)),
@@ -58,6 +70,21 @@ class BigQueryAdapter(WarehouseAdapter):
             wf, step, lambda name: _bq_table(bigquery_table_text(table_text(wf, name), loc)),
             "bigquery")
         return [*pre, bigquery_call(wf, step, loc)]
+
+    def executor(self, loc: Location, *, client: Any = None,
+                 **options: Any) -> Callable[[str], Any]:
+        """Run one statement through ``client`` (default: a BigQuery client from Application
+        Default Credentials): ``terraplan run --warehouse bigquery``."""
+        if client is None:
+            if not has_credentials():
+                raise InputError(
+                    "no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS or run 'gcloud "
+                    "auth application-default login'; 'terraplan compile WORKFLOW --warehouse "
+                    "bigquery' prints the script", column="--warehouse")
+            from google.cloud import bigquery
+
+            client = bigquery.Client(project=loc.project)
+        return lambda sql: list(client.query(sql).result())
 
     def schedule(self, wf: Any, sched: Any, loc: Location, *, dry_run: bool = True,
                  **options: Any) -> str | None:

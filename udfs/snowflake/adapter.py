@@ -6,7 +6,7 @@ A thin class over :mod:`udfs.snowflake.calls` (the ``CALL`` per step) and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from udfs.base import (
@@ -44,7 +44,13 @@ class SnowflakeAdapter(WarehouseAdapter):
         CliOption("--task-warehouse", "warehouse the tasks run on (default: serverless tasks)",
                   ("schedule",), metavar="WH"),
         CliOption("--connection", "connection name in connections.toml (default: SNOWFLAKE_* "
-                  "environment, else the default connection)", ("schedule",), metavar="NAME"),
+                  "environment, else the default connection)", ("schedule", "run"),
+                  metavar="NAME"),
+        # run's --database is the local runner's file: the procedures' database is --sf-...
+        CliOption("--sf-database", "database of the terraplan procedures", ("run",),
+                  metavar="DB", keyword="database"),
+        CliOption("--sf-schema", "their schema (TERRAPLAN)", ("run",), metavar="S",
+                  keyword="schema"),
     )
 
     carries_rebalance = True  # compile and schedule join today's alignment in (udfs.rebalance)
@@ -56,6 +62,17 @@ class SnowflakeAdapter(WarehouseAdapter):
             wf, step, lambda name: snowflake_table(table_text(wf, name), loc), "snowflake",
             fold=str.upper)
         return [*pre, snowflake_call(wf, step, loc)]
+
+    def executor(self, loc: Location, *, connection: str | None = None, session: Any = None,
+                 **options: Any) -> Callable[[str], Any]:
+        """Run one statement through ``session`` (default: a Snowpark session from the
+        user's connection settings): ``terraplan run --warehouse snowflake``."""
+        if session is None:
+            from udfs.snowflake.deploy import session_from_settings
+
+            session = session_from_settings(
+                connection, "'terraplan compile WORKFLOW --warehouse snowflake' prints the script")
+        return lambda sql: session.sql(sql).collect()
 
     def schedule(self, wf: Any, sched: Any, loc: Location, *, dry_run: bool = True,
                  **options: Any) -> str | None:
