@@ -26,7 +26,9 @@ from typing import Any
 from components.errors import InfeasibleError, InputError, TerraplanError
 from components.result import jsonable
 from components.spec import ComponentSpec, Param
+from udfs.base import warehouse_names
 from workflows.commands import register_workflow_commands
+from workflows.io import TABLE_SCHEME
 from workflows.summary import summary_text
 
 EXIT_INPUT, EXIT_INFEASIBLE, EXIT_OTHER, EXIT_LOCKED = 2, 3, 1, 4
@@ -60,10 +62,11 @@ def add_component_command(sub: argparse._SubParsersAction, command: str,
     parser = sub.add_parser(command, help=spec.title.lower(), description=spec.summary,
                             epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("input", metavar="INPUT",
-                        help=f"{first.help}: a .csv or .parquet file or duckdb:FILE::TABLE")
+                        help=f"{first.help}: a .csv or .parquet file or "
+                             f"{TABLE_SCHEME}FILE::TABLE")
     for table in others:
         parser.add_argument(f"--{table.name}", metavar="FILE", default=None,
-                            help=f"{table.help} (.csv, .parquet or duckdb:FILE::TABLE)")
+                            help=f"{table.help} (.csv, .parquet or {TABLE_SCHEME}FILE::TABLE)")
     for p in spec.params:
         _add_param(parser, p)
     if spec.cli_out == "file":
@@ -149,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="terraplan",
         description="Territory planning next to your data: balanced, contiguous territories "
-                    "and location allocation, on DuckDB, Snowflake or BigQuery.",
+                    f"and location allocation, in {', '.join(warehouse_names())}.",
         epilog="Run 'terraplan COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"terraplan {__version__}")

@@ -137,7 +137,7 @@ def _version(wh: DuckDBWarehouse, name: str, run_id: str,
     hist = history_table(name)
     if not wh.table_exists(hist):
         raise InputError(f"no history kept for table '{name}'", column=name)
-    sql = f"SELECT * FROM {table(hist).sql('duckdb')} WHERE run_id = ?"
+    sql = f"SELECT * FROM {table(hist).sql(wh.dialect)} WHERE run_id = ?"
     df = wh.con.execute(sql, [run_id]).df()
     if columns is not None:  # the columns this run had: later additions are not its own
         df = df[[c for c in columns if c in df.columns]]
