@@ -94,8 +94,10 @@ bench: $(STAMP) $(OSMDATA)/.installed chromium java
 mutate: $(STAMP)
 	$(BIN)/python -m tests.tools.mutate --per-module 20 --json out/mutate.json
 
+# ruff, then mypy over components, udfs and workflows ([tool.mypy] in pyproject.toml): 0 errors.
 lint: $(STAMP)
 	$(BIN)/ruff check components udfs workflows tests
+	$(BIN)/mypy
 
 clean:
 	rm -rf out .pytest_cache build dist $(BQEMU) $(SFRUNTIME)

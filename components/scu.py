@@ -233,7 +233,7 @@ def validate_scus(
     ids = df[cols.id]
     null_ids = ids.isna().to_numpy()
     if null_ids.any():
-        rows = list(np.flatnonzero(null_ids))
+        rows: list[object] = list(np.flatnonzero(null_ids))
         raise MissingValueError(
             f"id column '{cols.id}' has {len(rows)} NULL value(s) at row(s) {preview(rows)}; "
             "every unit needs an id", column=cols.id, rows=rows,

@@ -16,7 +16,7 @@ column's output name.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,26 +101,26 @@ def template_names() -> list[str]:
     return sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.sql"))
 
 
-def parse_template(name: str) -> list[exp.Expression]:
+def parse_template(name: str) -> list[exp.Expr]:
     """The template's statements as fresh expression trees (DuckDB dialect)."""
     statements = sqlglot.parse(_template_text(name), dialect=TEMPLATE_DIALECT)
     return [s for s in statements if s is not None]
 
 
-Binding = Ident | Sequence[Ident] | exp.Expression | str | int | float | bool | None
+Binding = Ident | Sequence[Ident] | exp.Expr | str | int | float | bool | None
 
 
-def _to_expression(value: Binding) -> exp.Expression:
+def _to_expression(value: Binding) -> exp.Expr:
     if isinstance(value, Ident):
         return exp.column(exp.to_identifier(value.name, quoted=True))
-    if isinstance(value, exp.Expression):
+    if isinstance(value, exp.Expr):
         return value.copy()
     return exp.convert(value)
 
 
-def _expand_lists(tree: exp.Expression, lists: dict[str, Sequence[Ident]]) -> exp.Expression:
+def _expand_lists(tree: exp.Expr, lists: Mapping[str, Sequence[Ident]]) -> exp.Expr:
     for select in list(tree.find_all(exp.Select)):
-        new_items: list[exp.Expression] = []
+        new_items: list[exp.Expr] = []
         for item in select.expressions:
             names = {p.name for p in item.find_all(exp.Placeholder)} & set(lists)
             if not names:
@@ -139,7 +139,7 @@ def _expand_lists(tree: exp.Expression, lists: dict[str, Sequence[Ident]]) -> ex
     return tree
 
 
-def build(name: str, **bindings: Binding) -> list[exp.Expression]:
+def build(name: str, **bindings: Binding) -> list[exp.Expr]:
     """Fill a template's placeholders; returns the statements as expression trees."""
     lists = {k: list(v) for k, v in bindings.items()
              if isinstance(v, (list, tuple)) and all(isinstance(i, Ident) for i in v)}
@@ -155,12 +155,12 @@ def build(name: str, **bindings: Binding) -> list[exp.Expression]:
     return out
 
 
-def _radians_as_arithmetic(expression: exp.Expression, *, dialect: str) -> exp.Expression:
+def _radians_as_arithmetic(expression: exp.Expr, *, dialect: str) -> exp.Expr:
     """BigQuery has no RADIANS(): write x * ACOS(-1) / 180 (sqlglot passes it through)."""
     if dialect != "bigquery":
         return expression
 
-    def rewrite(node: exp.Expression) -> exp.Expression:
+    def rewrite(node: exp.Expr) -> exp.Expr:
         if (isinstance(node, exp.Anonymous) and node.name.upper() == "RADIANS") \
                 or type(node).__name__ == "Radians":
             arg = node.expressions[0] if isinstance(node, exp.Anonymous) else node.this
@@ -172,7 +172,7 @@ def _radians_as_arithmetic(expression: exp.Expression, *, dialect: str) -> exp.E
     return expression.transform(rewrite)
 
 
-def _variant_paths(expression: exp.Expression, *, dialect: str) -> exp.Expression:
+def _variant_paths(expression: exp.Expr, *, dialect: str) -> exp.Expr:
     """Snowflake reads nested fields as paths: ``a.col.key`` -> ``GET_PATH(a.col, 'key')``.
 
     DuckDB's (and BigQuery's) struct field access ``r.rule.max_speed.unit`` would be read
@@ -185,7 +185,7 @@ def _variant_paths(expression: exp.Expression, *, dialect: str) -> exp.Expressio
     aliases = {a.name for a in expression.find_all(exp.TableAlias) if a.name}
     aliases |= {t.alias_or_name for t in expression.find_all(exp.Table)}
 
-    def rewrite(node: exp.Expression) -> exp.Expression:
+    def rewrite(node: exp.Expr) -> exp.Expr:
         if not isinstance(node, exp.Column):
             return node
         parts = [p for p in (node.args.get("catalog"), node.args.get("db"),

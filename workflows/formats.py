@@ -151,7 +151,7 @@ def read_excel(path: Path, sheet: str | None, id_columns: Iterable[str] = ()) ->
     with book:
         if sheet is not None and sheet not in book.sheet_names:
             raise InputError(f"sheet {sheet!r} not found in '{path}'; sheets: "
-                             f"{', '.join(book.sheet_names)}", column="INPUT")
+                             f"{', '.join(map(str, book.sheet_names))}", column="INPUT")
         name = sheet or book.sheet_names[0]
         ids = set(id_columns)
         header = book.parse(name, nrows=0).columns

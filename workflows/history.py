@@ -65,8 +65,7 @@ def list_runs(wh: DuckDBWarehouse, workflow: str | None = None, *,
     rows = []
     if steps or own.empty:
         for r in step_rows.itertuples():
-            report = _json(r.report)
-            rows.append(_row(r, r.step, r.status, report))
+            rows.append(_row(r, str(r.step), str(r.status), _json(r.report)))
         return pd.DataFrame(rows)
     for r in own.itertuples():
         mine = step_rows[step_rows["run_id"] == r.run_id]
@@ -75,8 +74,8 @@ def list_runs(wh: DuckDBWarehouse, workflow: str | None = None, *,
             rep = _json(text)
             if rep.get("objective") is not None or not report:
                 report = rep
-        label = ",".join(mine["step"]) if not mine.empty else r.component
-        row = _row(r, label, run_status(r.status, r.params), report)
+        label = ",".join(mine["step"]) if not mine.empty else str(r.component)
+        row = _row(r, label, run_status(str(r.status), r.params), report)
         if r.status in ("failed", "interrupted", "kept_previous") and not row["error"]:
             row["error"] = str(_json(r.report).get("status") or "")
         rows.append(row)
@@ -130,7 +129,7 @@ def step_outputs(wh: DuckDBWarehouse, run_id: str) -> dict[str, dict[str, str]]:
     runs = wh.runs()
     mine = runs[(runs["run_id"] == run_id) & (runs["step"] != RUN_STEP)
                 & (runs["status"] == "succeeded")]
-    return {r.step: dict(_json(r.outputs)) for r in mine.itertuples()}
+    return {str(r.step): dict(_json(r.outputs)) for r in mine.itertuples()}
 
 
 def _version(wh: DuckDBWarehouse, name: str, run_id: str,
@@ -138,7 +137,7 @@ def _version(wh: DuckDBWarehouse, name: str, run_id: str,
     hist = history_table(name)
     if not wh.table_exists(hist):
         raise InputError(f"no history kept for table '{name}'", column=name)
-    sql = f"SELECT * FROM {table(hist).sql('duckdb')} WHERE run_id = ?"
+    sql = f"SELECT * FROM {table(hist).sql(wh.dialect)} WHERE run_id = ?"
     df = wh.con.execute(sql, [run_id]).df()
     if columns is not None:  # the columns this run had: later additions are not its own
         df = df[[c for c in columns if c in df.columns]]
@@ -223,7 +222,9 @@ def diff_runs(wh: DuckDBWarehouse, run_a: str, run_b: str, output: str = "assign
         moved = changes[changes["change"] == "moved"]
         grouped = moved.groupby([f"{label}_a", f"{label}_b"]).size().sort_values(
             ascending=False)
-        flows = [{"from": f, "to": t, "units": int(n)} for (f, t), n in grouped.head(20).items()]
+        top = grouped.head(20)
+        flows = [{"from": f, "to": t, "units": int(n)}
+                 for (f, t), n in zip(top.index.tolist(), top.tolist(), strict=True)]
     summary = {"run_a": run_a, "run_b": run_b, "table": table_b, "step": step_a,
                "output": output, "key": key, "units": len(merged),
                **{k: int(v) for k, v in counts.items()}, "flows": flows}
@@ -268,7 +269,7 @@ def rollback(wh: DuckDBWarehouse, run_id: str, workflow: str | None = None,
     started = now()
     later = sorted(t for t in workflow_tables(wh, name) - set(restored) if wh.table_exists(t))
     staged = wh.stage_tables(restored, new_id)
-    columns = {t: list(wh.columns(s)) for t, s in staged.items()}
+    published = {t: list(wh.columns(s)) for t, s in staged.items()}
     report = {"status": "restored", "restored_run": run_id, "tables": list(restored),
               "dropped": later}
 
@@ -282,14 +283,14 @@ def rollback(wh: DuckDBWarehouse, run_id: str, workflow: str | None = None,
             run_id=new_id, workflow=name, step=RUN_STEP, component="rollback",
             status="succeeded", started_at=started, finished_at=now(),
             params=json.dumps({"restored_run": run_id, "pid": os.getpid()}),
-            report=json.dumps(report), error="", outputs=json.dumps(columns),
+            report=json.dumps(report), error="", outputs=json.dumps(published),
             trigger="rollback"))
-        for r in steps.itertuples():
+        for r in steps.to_dict("records"):  # the log's text columns, as they were written
             wh.record_run(RunRecord(
-                run_id=new_id, workflow=name, step=r.step, component=r.component,
-                status="succeeded", started_at=started, finished_at=now(), params=r.params,
-                report=json.dumps({**_json(r.report), "restored_run": run_id}), error="",
-                outputs=r.outputs, trigger="rollback", fingerprint=r.fingerprint or ""))
+                run_id=new_id, workflow=name, step=r["step"], component=r["component"],
+                status="succeeded", started_at=started, finished_at=now(), params=r["params"],
+                report=json.dumps({**_json(r["report"]), "restored_run": run_id}), error="",
+                outputs=r["outputs"], trigger="rollback", fingerprint=r["fingerprint"] or ""))
 
     try:
         wh.publish(staged, history=True, then=log, drop=later)

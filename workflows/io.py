@@ -26,6 +26,7 @@ from workflows.phases import checkpoint
 ID_COLUMNS = ("id", "scu_id", "from_id", "to_id", "node_id")
 # parameters whose value is a column of keys or labels: read as text, never as numbers
 TEXT_PARAMS = ("id", "scu_id", "to_id", "current", "locked", "region")
+TABLE_SCHEME = "duckdb:"  # duckdb:FILE::TABLE reads a table of a local database file
 MARKER = ".terraplan-output"  # in every folder write_outputs made: safe to replace whole
 
 
@@ -41,7 +42,7 @@ def read_input(spec: str, *, id_columns: Iterable[str] = ()) -> pd.DataFrame:
     FIPS codes keep leading zeros and ids match across files whatever their source.
     """
     ids = set(id_columns) | set(ID_COLUMNS)
-    if spec.startswith("duckdb:"):
+    if spec.startswith(TABLE_SCHEME):
         df = _read_duckdb(spec)
     else:
 
@@ -106,7 +107,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 
 def _read_duckdb(spec: str) -> pd.DataFrame:
-    rest = spec[len("duckdb:"):]
+    rest = spec[len(TABLE_SCHEME):]
     if "::" not in rest:
         raise InputError(f"DuckDB input must look like duckdb:FILE::TABLE; got '{spec}'",
                          column="INPUT")

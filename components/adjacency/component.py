@@ -96,8 +96,10 @@ def compute_adjacency(units: pd.DataFrame, *, edges: pd.DataFrame | None = None,
     elif source == "h3":
         graph = from_h3(table.ids, _column(units, p["h3"] or "h3", "h3"))
     elif source == "edges":
+        assert edges is not None  # _check_tables: source 'edges' needs the table
         graph = _from_edge_table(table, edges, p["cost"], metric)
     else:
+        assert edges is not None and nodes is not None  # _check_tables: 'roads' needs both
         graph, snaps = _from_roads(table, edges, nodes, metric, p["cost"])
 
     parts = components_report(graph, max_ids=20, max_components=50)
@@ -244,8 +246,8 @@ def _from_roads(table: PointTable, edges: pd.DataFrame, nodes: pd.DataFrame,
     roads = edges.assign(from_id=as_text_ids(edges["from_id"]).to_numpy(),
                          to_id=as_text_ids(edges["to_id"]).to_numpy())
     nodes = nodes.assign(node_id=as_text_ids(nodes["node_id"]).to_numpy())
-    coord_cols = table.columns.coordinate_columns
-    if not set(coord_cols) <= set(nodes.columns):
+    coord_cols = table.columns.coordinate_columns if table.columns is not None else None
+    if coord_cols is not None and not set(coord_cols) <= set(nodes.columns):
         coord_cols = None  # x, y or lon, lat by convention
     if cost is not None and cost not in roads.columns:
         raise MissingColumnError(
@@ -255,6 +257,7 @@ def _from_roads(table: PointTable, edges: pd.DataFrame, nodes: pd.DataFrame,
     oneway = "oneway" if cost is not None and "oneway" in roads.columns else None
     network = RoadNetwork.from_edges(roads, cost_col=cost, oneway_col=oneway, nodes=nodes,
                                      coord_cols=coord_cols, metric=metric)
+    assert table.coords is not None  # point_table(..., needs coordinates) for roads
     snaps = snap_report(table.ids, table.coords, network, metric)
     graph = from_road_network(table.ids, table.coords, network, metric=metric,
                               road_lengths=cost is not None)

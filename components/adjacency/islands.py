@@ -32,7 +32,7 @@ def components_report(adj: Adjacency, *, max_ids: int = 20,
     listed = min(count, max_components)
     order = np.argsort(labels, kind="stable")
     starts = np.concatenate([[0], np.cumsum(sizes)])
-    parts = []
+    parts: list[dict[str, Any]] = []
     for c in range(listed):
         # ids in id order (a table's row order is not the user's to rely on)
         ids = _in_id_order([scalar(v) for v in adj.ids[order[starts[c]:starts[c + 1]]]])

@@ -8,6 +8,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 from scipy.sparse.csgraph import connected_components
 
 from components.errors import ParameterError
@@ -87,8 +88,8 @@ def ordered_labels(raw: np.ndarray) -> np.ndarray:
     return rank[raw]
 
 
-def build_adjacency(ids: np.ndarray, i: np.ndarray, j: np.ndarray, length: np.ndarray,
-                    source: str | np.ndarray, artificial: np.ndarray | None = None
+def build_adjacency(ids: np.ndarray, i: ArrayLike, j: ArrayLike, length: ArrayLike,
+                    source: str | ArrayLike, artificial: ArrayLike | None = None
                     ) -> Adjacency:
     """Assemble an :class:`Adjacency` from position pairs.
 
@@ -96,25 +97,25 @@ def build_adjacency(ids: np.ndarray, i: np.ndarray, j: np.ndarray, length: np.nd
     than once keeps one row: a real edge before an artificial one, then the shorter.
     """
     n = len(ids)
-    i = np.asarray(i, dtype=np.int64)
-    j = np.asarray(j, dtype=np.int64)
-    length = np.asarray(length, dtype=np.float64)
-    source = np.broadcast_to(np.asarray(source, dtype=object), i.shape)
-    artificial = (np.zeros(i.shape, dtype=bool) if artificial is None
-                  else np.asarray(artificial, dtype=bool))
-    low, high = np.minimum(i, j), np.maximum(i, j)
+    pi = np.asarray(i, dtype=np.int64)
+    pj = np.asarray(j, dtype=np.int64)
+    lengths = np.asarray(length, dtype=np.float64)
+    sources = np.broadcast_to(np.asarray(source, dtype=object), pi.shape)
+    is_artificial = (np.zeros(pi.shape, dtype=bool) if artificial is None
+                     else np.asarray(artificial, dtype=bool))
+    low, high = np.minimum(pi, pj), np.maximum(pi, pj)
     keep = low != high
-    low, high, length = low[keep], high[keep], length[keep]
-    source, artificial = source[keep], artificial[keep]
-    order = np.lexsort((length, artificial, high, low))
-    low, high, length = low[order], high[order], length[order]
-    source, artificial = source[order], artificial[order]
+    low, high, lengths = low[keep], high[keep], lengths[keep]
+    sources, is_artificial = sources[keep], is_artificial[keep]
+    order = np.lexsort((lengths, is_artificial, high, low))
+    low, high, lengths = low[order], high[order], lengths[order]
+    sources, is_artificial = sources[order], is_artificial[order]
     first = np.r_[True, (low[1:] != low[:-1]) | (high[1:] != high[:-1])] if low.size else \
         np.zeros(0, dtype=bool)
-    low, high, length = low[first], high[first], length[first]
-    source, artificial = source[first], artificial[first]
+    low, high, lengths = low[first], high[first], lengths[first]
+    sources, is_artificial = sources[first], is_artificial[first]
 
-    stored = np.maximum(length, MIN_LENGTH)
+    stored = np.maximum(lengths, MIN_LENGTH)
     matrix = sp.csr_matrix(
         (np.concatenate([stored, stored]),
          (np.concatenate([low, high]), np.concatenate([high, low]))),
@@ -124,8 +125,8 @@ def build_adjacency(ids: np.ndarray, i: np.ndarray, j: np.ndarray, length: np.nd
     edges = pd.DataFrame({
         "from_id": ids[low],
         "to_id": ids[high],
-        "length": length,
-        "artificial": artificial,
-        "source": source.astype(str).astype(object),
+        "length": lengths,
+        "artificial": is_artificial,
+        "source": sources.astype(str).astype(object),
     })
     return Adjacency(np.asarray(ids), matrix, edges)

@@ -72,7 +72,7 @@ def _territory_lines(territories: pd.DataFrame | None,
         lines = []
         for metric in balance:
             ratio = row.get(f"{metric}_ratio")
-            if metric in row and not _is_null(ratio):
+            if metric in row and ratio is not None and not _is_null(ratio):
                 lines.append(f"territory {metric} {_format_value(row[metric])} "
                              f"({float(ratio):.3f} of target)")
         out[str(row["territory"])] = lines

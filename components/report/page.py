@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,13 +17,13 @@ UNASSIGNED_COLOUR = "#e4e4e4"
 UNASSIGNED_LABEL = "unassigned"
 
 
-def _is_null(value: object) -> bool:
+def _is_null(value: Any) -> bool:
     """None, NaN, NaT or pd.NA; False for strings and anything array-like."""
     if value is None:
         return True
     if isinstance(value, str) or np.ndim(value) != 0:
         return False
-    return bool(pd.isna(value))  # type: ignore[call-overload]
+    return bool(pd.isna(value))
 
 
 
@@ -73,7 +74,8 @@ def _legend(
         cells = [f"{counts.get(key, 0):,}"] if show_count else []
         position = legend_rows.get(key) if key is not None else None
         for column in metrics:
-            value = territories[column].iloc[position] if position is not None else None
+            value = (territories[column].iloc[position]
+                     if position is not None and territories is not None else None)
             cells.append(_e(_format_value(value)))
         name = _e(key) if key is not None else f"<i>{UNASSIGNED_LABEL}</i>"
         rows.append(

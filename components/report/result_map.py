@@ -27,10 +27,10 @@ def result_map_inputs(component: str, table: pd.DataFrame, tables: Mapping[str, 
     """Keyword arguments for ``render_map``/``write_map`` (``units`` included); ``wkt``
     names the polygon column when it is not called wkt, geometry or geom."""
     inputs = dict(inputs or {})
-    id_col = params.get("id") or "id"
+    id_col = str(params.get("id") or "id")
     planar = bool(params.get("x")) and not params.get("lon")
-    c1, c2 = ((params.get("x"), params.get("y")) if planar
-              else (params.get("lon") or "lon", params.get("lat") or "lat"))
+    c1, c2 = ((str(params["x"]), str(params.get("y") or "y")) if planar
+              else (str(params.get("lon") or "lon"), str(params.get("lat") or "lat")))
     xcol, ycol = ("x", "y") if planar else ("lon", "lat")
     missing = [c for c in (id_col, c1, c2) if c not in table.columns]
     if missing:
@@ -74,9 +74,10 @@ def _balancing(units: pd.DataFrame, tables: Mapping[str, pd.DataFrame],
     if terr is not None and "center" in terr.columns:
         at = frame.set_index("id")[[xcol, ycol]]
         ok = terr["center"].astype(str).isin(at.index)
+        center_ids = terr["center"][ok].astype(str)
         centers = pd.DataFrame({"id": terr["territory"][ok].astype(str).to_numpy(),
-                                xcol: at.loc[terr["center"][ok].astype(str), xcol].to_numpy(),
-                                ycol: at.loc[terr["center"][ok].astype(str), ycol].to_numpy()})
+                                xcol: at[xcol].loc[center_ids].to_numpy(),
+                                ycol: at[ycol].loc[center_ids].to_numpy()})
     if "previous_territory" in frame.columns and frame["previous_territory"].isna().all():
         frame = frame.drop(columns=[c for c in ("previous_territory", "moved")
                                     if c in frame.columns])  # no current plan: nothing moved

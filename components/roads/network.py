@@ -64,7 +64,7 @@ def parse_bbox(value: Any) -> tuple[float, float, float, float] | None:
         raise InputError(f"parameter 'bbox' {value!r} is not a lon/lat box with "
                          f"min_lon < max_lon in [-180, 180] and min_lat < max_lat in "
                          f"[-90, 90]{hint}", column="bbox")
-    return box  # type: ignore[return-value]
+    return w, s, e, n
 
 
 def build_road_network(way_nodes: pd.DataFrame, *, profile: str = "drive",

@@ -42,10 +42,10 @@ def osm_way_nodes_sql(ways: str | tuple[str, ...], nodes: str | tuple[str, ...],
     from components import sqlgen
 
     box = parse_bbox(bbox)
-    corners = dict(zip(("min_lon", "min_lat", "max_lon", "max_lat"),
-                       box or (None,) * 4, strict=True))
+    min_lon, min_lat, max_lon, max_lat = box if box is not None else (None,) * 4
     return sqlgen.render("roads/osm_way_nodes", dialect, ways=_table(ways),
-                         nodes=_table(nodes), **corners)
+                         nodes=_table(nodes), min_lon=min_lon, min_lat=min_lat,
+                         max_lon=max_lon, max_lat=max_lat)
 
 
 def road_segments_sql(way_nodes: str | tuple[str, ...], *, dialect: str = "duckdb",

@@ -19,23 +19,19 @@ from sqlglot import exp
 from components.errors import InputError
 from tests.conftest import ROOT
 from tests.unit.test_workflow_compile import EXAMPLES, SNAPSHOTS, golden, parse_call
+from udfs.base import adapter
+from udfs.bigquery.schedule import bigquery_schedule, bigquery_script, bigquery_transfer
+from udfs.snowflake.deploy import has_connection_settings as snowflake_credentials
+from udfs.snowflake.schedule import snowflake_objects
+from workflows.cli import main
 from workflows.compile import Location, compile_workflow
-from workflows.schedule import (
-    bigquery_schedule,
-    bigquery_script,
-    bigquery_transfer,
-    crontab_block,
-    install_crontab,
-    parse_cron,
-    register,
-    schedule_objects,
-    snowflake_credentials,
-    snowflake_objects,
-    workflow_schedule,
-)
+from workflows.cron import parse_cron, workflow_schedule
+from workflows.crontab import crontab_block, install_crontab
+from workflows.schedule import register, schedule_objects
 from workflows.spec import load_workflow
 
 WEEKLY = EXAMPLES / "weekly_rebalance.yaml"
+SF, BQ = adapter("snowflake"), adapter("bigquery")
 OPTIONS = {
     "snowflake": {"database": "ANALYTICS", "schema": "TERRAPLAN", "data_schema": "SALES",
                   "task_warehouse": "TERRAPLAN_WH"},
@@ -145,7 +141,7 @@ def variant(tmp_path: Path, schedule: str) -> Path:
 def snowflake_statements(path: Path):
     wf = load_workflow(path)
     loc = Location(database="ANALYTICS", schema="TERRAPLAN", data_schema="SALES")
-    return wf, snowflake_objects(wf, workflow_schedule(wf), loc, "TERRAPLAN_WH")
+    return wf, snowflake_objects(SF, wf, workflow_schedule(wf), loc, "TERRAPLAN_WH")
 
 
 def test_snowflake_task_graph_structure() -> None:
@@ -269,7 +265,7 @@ def test_snowflake_trigger_table_and_root_body_run_on_fakesnow(tmp_path: Path) -
 def test_bigquery_transfer_command_and_script() -> None:
     wf = load_workflow(WEEKLY)
     loc = Location(project="my-project", dataset="terraplan", data_dataset="sales")
-    transfer = bigquery_transfer(wf, workflow_schedule(wf), loc, "US")
+    transfer = bigquery_transfer(BQ, wf, workflow_schedule(wf), loc, "US")
     assert transfer.schedule == "every mon 06:03"
     argv = transfer.argv
     assert argv[:3] == ["bq", "mk", "--transfer_config"]
@@ -286,7 +282,7 @@ def test_bigquery_transfer_command_and_script() -> None:
 def test_bigquery_script_guard_and_statements_parse() -> None:
     wf = load_workflow(WEEKLY)
     loc = Location(project="my-project", dataset="terraplan", data_dataset="sales")
-    statements = bigquery_script(wf, workflow_schedule(wf), loc)
+    statements = bigquery_script(BQ, wf, workflow_schedule(wf), loc)
     trees = [s for s in statements if s.tree is not None]
     assert [type(s.tree).__name__ for s in trees] == ["Declare"] * 4 + [
         "Set", "Set", "Create", "Create", "Insert"]  # the creates: the rebalance join
@@ -308,12 +304,12 @@ def test_bigquery_script_guard_and_statements_parse() -> None:
 
 def test_bigquery_cron_only_has_no_guard_and_on_change_only_polls(tmp_path: Path) -> None:
     wf = load_workflow(variant(tmp_path, "schedule: {cron: '0 6 * * 1'}\n"))
-    statements = bigquery_script(wf, workflow_schedule(wf), Location(dataset="terraplan"))
+    statements = bigquery_script(BQ, wf, workflow_schedule(wf), Location(dataset="terraplan"))
     assert not any(s.sql.startswith("IF ") or "__TABLES__" in s.sql for s in statements)
-    on_the_hour = bigquery_transfer(wf, workflow_schedule(wf), Location(dataset="terraplan"))
+    on_the_hour = bigquery_transfer(BQ, wf, workflow_schedule(wf), Location(dataset="terraplan"))
     assert "an off-the-hour minute (e.g. 06:03) avoids it" in on_the_hour.script
     wf = load_workflow(variant(tmp_path, "schedule: {on_change: [counties]}\n"))
-    transfer = bigquery_transfer(wf, workflow_schedule(wf), Location(dataset="terraplan"),
+    transfer = bigquery_transfer(BQ, wf, workflow_schedule(wf), Location(dataset="terraplan"),
                                  poll="every 30 minutes")
     assert transfer.schedule == "every 30 minutes"
     assert "__TABLES__" in transfer.script and "--project_id" not in " ".join(transfer.argv)
@@ -409,9 +405,8 @@ def test_cli_schedule_snowflake_without_credentials_exits_2(tmp_path: Path, monk
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("SNOWFLAKE_HOME", str(tmp_path))  # no connections.toml there
     assert not snowflake_credentials()
-    args = parser().parse_args(["schedule", str(WEEKLY), "--warehouse", "snowflake",
-                                "--data-schema", "SALES"])
-    assert args.handler(args) == 2
+    assert main(["schedule", str(WEEKLY), "--warehouse", "snowflake",
+                 "--data-schema", "SALES"]) == 2
     assert "no Snowflake connection settings" in capsys.readouterr().err
     assert snowflake_credentials("myconn")
     assert snowflake_credentials(environ={"SNOWFLAKE_ACCOUNT": "acme",

@@ -57,7 +57,7 @@ def _dest(spec: ComponentSpec) -> str:
     return "IF(to_rows > 0, to_rows, points_rows)" if spec.name == "cost_matrix" else "0"
 
 
-def reply_bytes_expression(spec: ComponentSpec) -> exp.Expression:
+def reply_bytes_expression(spec: ComponentSpec) -> exp.Expr:
     """The estimated reply size in bytes, as a sqlglot tree over the procedure variables."""
     first = f"{spec.inputs[0].name}_rows"
     rows = OUTPUT_ROWS.get(spec.name, {})
@@ -68,7 +68,7 @@ def reply_bytes_expression(spec: ComponentSpec) -> exp.Expression:
     return sqlglot.parse_one(" + ".join(terms), dialect="duckdb")
 
 
-def mode_expression(spec: ComponentSpec) -> exp.Expression:
+def mode_expression(spec: ComponentSpec) -> exp.Expr:
     """``'packed'`` or ``'tables'`` from the measured input and the estimated reply."""
     reply = reply_bytes_expression(spec).sql(dialect="duckdb")
     sql = (f"CASE WHEN packed_bytes <= {PACKED_MAX_BYTES} AND packed_rows <= {PACKED_MAX_ROWS}"
@@ -90,4 +90,5 @@ def choose_mode(spec: ComponentSpec, values: dict[str, int | None]) -> str:
     select = ", ".join(f"CAST(? AS BIGINT) AS {n}" for n in names)
     sql = f"SELECT {mode_expression(spec).sql(dialect='duckdb')} FROM (SELECT {select})"
     params = [values.get(n, 0) if n not in PARAM_VARIABLES else values.get(n) for n in names]
-    return duckdb.connect().execute(sql, params).fetchone()[0]
+    (row,) = duckdb.connect().execute(sql, params).fetchall()
+    return str(row[0])

@@ -36,6 +36,7 @@ from udfs.base import (
     spec_args,
     table_text,
 )
+from udfs.options import CliOption
 
 DEFAULT_SCHEMA = "terraplan"
 _DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
@@ -87,7 +88,10 @@ def _no_replace_split(statement: Statement) -> list[Statement]:
     create.set("replace", False)
     # parsed, then the table replaced: exp.Drop's arguments differ across sqlglot versions
     drop = sqlglot.parse_one('DROP TABLE IF EXISTS "t"', read="redshift")
-    drop.find(exp.Table).replace(create.this.copy())
+    table = drop.find(exp.Table)
+    if not isinstance(drop, exp.Drop) or table is None:
+        raise RuntimeError(f"sqlglot parsed DROP TABLE as {drop!r}")
+    table.replace(create.this.copy())
     return [Statement(drop.sql("redshift"), drop, statement.comment),
             Statement(create.sql("redshift"), create)]
 
@@ -102,6 +106,12 @@ class RedshiftAdapter(WarehouseAdapter):
     capabilities = Capabilities(transactional_ddl=True, python_udfs=False, partitioned=True,
                                 max_packed_bytes=65_535)
     cli_module = "udfs.redshift.cli"
+    cli_options: ClassVar[tuple[CliOption, ...]] = (
+        CliOption("--iam-role", "role EventBridge Scheduler assumes to call the Redshift Data "
+                  "API", ("schedule",), metavar="ARN", keyword="role"),
+        CliOption("--workgroup", "Redshift Serverless workgroup the query runs in",
+                  ("schedule",), metavar="NAME"),
+    )
 
     carries_rebalance = True  # compile and schedule join today's alignment in (udfs.rebalance)
 

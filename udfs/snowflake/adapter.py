@@ -1,68 +1,27 @@
 """The Snowflake adapter: metadata and the compiled ``CALL`` per workflow step.
 
-A thin class over :mod:`udfs.snowflake.ddl` and :mod:`udfs.snowflake.names` (no Snowpark
-import): ``CALL <db>.<schema>.<COMPONENT>(<input tables>, <output tables>, <params
-object constant>)``; table names are string arguments in canonical quoted form
-(``'"SALES"."GA_COUNTIES"'``), NULL for an optional input or output not wired.
+A thin class over :mod:`udfs.snowflake.calls` (the ``CALL`` per step) and
+:mod:`udfs.snowflake.schedule` (the task graph); no Snowpark import.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from sqlglot import exp
-
-from components.sqlgen import table
 from udfs.base import (
     Capabilities,
     Location,
     NameRules,
     Statement,
     WarehouseAdapter,
-    call_text,
-    params_of,
-    spec_args,
     table_text,
 )
+from udfs.options import CliOption
+from udfs.snowflake.calls import snowflake_call, snowflake_constant, snowflake_table
 
-
-def snowflake_table(text: str, loc: Location) -> exp.Table:
-    """A table name the way Snowflake resolves it, qualified by the data schema if bare."""
-    from udfs.snowflake.names import split_name
-
-    parts = split_name(text, "table")
-    if len(parts) == 1 and loc.data_schema:
-        from udfs.snowflake.ddl import Target
-
-        data = Target.parse(loc.data_database, loc.data_schema)
-        parts = [*([data.database] if data.database else []), data.schema, parts[0]]
-    return table(*parts)
-
-
-def snowflake_constant(value: Any) -> str:
-    """A Snowflake object/array constant (``{'k': v}``, ``[...]``) from JSON values; every
-    string is a sqlglot string literal, every number a sqlglot number literal."""
-    if isinstance(value, Mapping):
-        items = [f"{exp.Literal.string(str(k)).sql('snowflake')}: {snowflake_constant(v)}"
-                 for k, v in value.items() if v is not None]
-        return "{" + ", ".join(items) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(snowflake_constant(v) for v in value) + "]"
-    return exp.convert(value).sql(dialect="snowflake")
-
-
-def snowflake_call(wf: Any, step: Any, loc: Location) -> Statement:
-    from udfs.snowflake.ddl import Target, procedure_name
-
-    spec, ins, outs = spec_args(step)
-    target = Target.parse(loc.database, loc.schema)
-    name = target.object(procedure_name(spec))
-    args = [exp.Literal.string(snowflake_table(table_text(wf, t), loc).sql("snowflake"))
-            .sql("snowflake") if t else "NULL" for t in [*ins, *outs]]
-    args.append(snowflake_constant(params_of(step)))
-    return Statement(call_text(name, args, "snowflake"), None,
-                     f"step {step.name}: {step.uses}")
+__all__ = ["ADAPTER", "SnowflakeAdapter", "snowflake_call", "snowflake_constant",
+           "snowflake_table"]
 
 
 class SnowflakeAdapter(WarehouseAdapter):
@@ -75,6 +34,24 @@ class SnowflakeAdapter(WarehouseAdapter):
     capabilities = Capabilities(transactional_ddl=False, python_udfs=True, swap_tables=True,
                                 partitioned=True)
     cli_module = "udfs.snowflake.cli"
+    cli_options: ClassVar[tuple[CliOption, ...]] = (
+        CliOption("--database", "database of the terraplan procedures", metavar="DB"),
+        CliOption("--schema", "schema of the terraplan procedures (default TERRAPLAN)",
+                  metavar="S"),
+        CliOption("--data-database", "database of the workflow's tables", metavar="DB"),
+        CliOption("--data-schema", "schema of the workflow's tables (qualifies bare names; "
+                  "required by schedule, which creates its tasks there)", metavar="S"),
+        CliOption("--task-warehouse", "warehouse the tasks run on (default: serverless tasks)",
+                  ("schedule",), metavar="WH"),
+        CliOption("--connection", "connection name in connections.toml (default: SNOWFLAKE_* "
+                  "environment, else the default connection)", ("schedule", "run"),
+                  metavar="NAME"),
+        # run's --database is the local runner's file: the procedures' database is --sf-...
+        CliOption("--sf-database", "database of the terraplan procedures", ("run",),
+                  metavar="DB", keyword="database"),
+        CliOption("--sf-schema", "their schema (TERRAPLAN)", ("run",), metavar="S",
+                  keyword="schema"),
+    )
 
     carries_rebalance = True  # compile and schedule join today's alignment in (udfs.rebalance)
 
@@ -85,6 +62,27 @@ class SnowflakeAdapter(WarehouseAdapter):
             wf, step, lambda name: snowflake_table(table_text(wf, name), loc), "snowflake",
             fold=str.upper)
         return [*pre, snowflake_call(wf, step, loc)]
+
+    def executor(self, loc: Location, *, connection: str | None = None, session: Any = None,
+                 **options: Any) -> Callable[[str], Any]:
+        """Run one statement through ``session`` (default: a Snowpark session from the
+        user's connection settings): ``terraplan run --warehouse snowflake``."""
+        if session is None:
+            from udfs.snowflake.deploy import session_from_settings
+
+            session = session_from_settings(
+                connection, "'terraplan compile WORKFLOW --warehouse snowflake' prints the script")
+        return lambda sql: session.sql(sql).collect()
+
+    def schedule(self, wf: Any, sched: Any, loc: Location, *, dry_run: bool = True,
+                 **options: Any) -> str | None:
+        from udfs.snowflake.schedule import schedule_text
+
+        return schedule_text(self, wf, sched, loc, dry_run=dry_run,
+                             task_warehouse=options.get("task_warehouse"),
+                             session=options.get("session"),
+                             connection=options.get("connection"),
+                             echo=options.get("echo") or print)
 
 
 ADAPTER = SnowflakeAdapter()

@@ -93,7 +93,7 @@ def bundled_files() -> list[tuple[str, Path]]:
         dist = importlib.metadata.distribution(name)
         for f in dist.files or ():
             if "licen" in f.name.lower() or "copying" in f.name.lower():
-                out.append((f"{name}/{f.name.upper()}.bundled", Path(dist.locate_file(f))))
+                out.append((f"{name}/{f.name.upper()}.bundled", Path(str(dist.locate_file(f)))))
     return out
 
 

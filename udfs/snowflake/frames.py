@@ -98,7 +98,7 @@ def to_loadable(df: pd.DataFrame) -> pd.DataFrame:
     (FLOAT), booleans (BOOLEAN), timestamps (TIMESTAMP_NTZ) and text; lists and dicts
     as their JSON text, since Parquet has no VARIANT (``PARSE_JSON`` reads them back).
     """
-    out = {}
+    out: dict[str, Any] = {}  # one column each: numpy, pandas extension or object arrays
     for name in df.columns:
         kind, values = column_values(df[name])
         if isinstance(kind, LongType):

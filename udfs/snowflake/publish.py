@@ -109,7 +109,10 @@ def drop_sql(table: exp.Table) -> str:
     # Parsed, then the table replaced: ``exp.Drop``'s arguments changed across sqlglot
     # versions (``this`` vs ``tables``), the parse of this statement did not.
     node = sqlglot.parse_one('DROP TABLE IF EXISTS "T"', read="snowflake")
-    node.find(exp.Table).replace(table.copy())
+    target = node.find(exp.Table)
+    if not isinstance(node, exp.Drop) or target is None:
+        raise RuntimeError(f"sqlglot parsed DROP TABLE as {node!r}")
+    target.replace(table.copy())
     return _checked(sql(node), table)
 
 

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from components.errors import InputError
 from udfs.base import Capabilities, Location, NameRules, Statement, WarehouseAdapter
+from udfs.options import CliOption
 
 
 class DatabricksAdapter(WarehouseAdapter):
@@ -28,6 +29,10 @@ class DatabricksAdapter(WarehouseAdapter):
     capabilities = Capabilities(transactional_ddl=False, python_udfs=True, partitioned=True,
                                 compiles=True, schedules=True)
     cli_module = "udfs.spark.cli"
+    cli_options: ClassVar[tuple[CliOption, ...]] = (
+        CliOption("--catalog", "Unity Catalog catalog of the workflow's tables (with "
+                  "--data-schema)", metavar="C"),
+    )
 
     def compile_step(self, wf: Any, step: Any, index: int, loc: Location) -> list[Statement]:
         """A step as its task's resolved JSON (the job runs it; it is not SQL)."""

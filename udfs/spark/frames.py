@@ -121,7 +121,7 @@ def solve_group(component: str, output: str, columns: Sequence[tuple[str, str]],
 
 
 def _pandas(table: Any, name: str) -> pd.DataFrame:
-    if table is None or isinstance(table, pd.DataFrame):
+    if isinstance(table, pd.DataFrame):
         return table
     if hasattr(table, "toPandas"):
         return table.toPandas()

@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "127.0.0.1; any other --host needs --token.")
     src = ui.add_mutually_exclusive_group()
     src.add_argument("--database", metavar="FILE",
-                     help="DuckDB file of a workflow run (default: out/terraplan.duckdb)")
+                     help="the database file of a workflow run (default: "
+                          "out/terraplan.duckdb)")
     src.add_argument("--results", metavar="DIR", help="a `terraplan balance --out` folder")
     ui.add_argument("--units", metavar="TABLE|FILE",
                     help="unit table (with --database: a table name, found from the run's "

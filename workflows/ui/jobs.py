@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from components.balance.component import territory_balancing
 from components.balance.spec import SPEC as BALANCE_SPEC
 from components.errors import InputError, ParameterError, TerraplanError
 from components.result import jsonable
+from workflows.ui.scenario import Scenario
 
 CURRENT_COLUMN = "__planner_current"
 LOCKED_COLUMN = "__planner_locked"
@@ -45,9 +47,9 @@ class Job:
                 else round(min(0.99, elapsed / self.time_limit), 3)}
 
 
-class Optimising:
+class Optimising(ABC):
     """The re-optimising half of :class:`workflows.ui.plan.Workspace` (which supplies
-    the unit table and ``plan_from``, ``_align``, ``add_scenario``, ``_new_id``)."""
+    the unit table and the four abstract methods below)."""
 
     ids: np.ndarray
     index: dict[str, int]
@@ -60,6 +62,25 @@ class Optimising:
     lonlat: bool
     edges_table: pd.DataFrame | None
     jobs: dict[str, Job]
+
+    @abstractmethod
+    def plan_from(self, values: Any) -> np.ndarray:
+        """A plan sent by the page: one territory name per unit, in unit order."""
+
+    @abstractmethod
+    def _align(self, assignment: pd.DataFrame) -> np.ndarray:
+        """The plan an assignments table gives, in unit order."""
+
+    @abstractmethod
+    def _new_id(self, prefix: str) -> str:
+        """A fresh id for a job or scenario."""
+
+    @abstractmethod
+    def add_scenario(self, name: str, plan: np.ndarray, source: str,
+                     centers: dict[str, str] | None = None,
+                     report: dict[str, Any] | None = None,
+                     territories: pd.DataFrame | None = None) -> Scenario:
+        """Keep ``plan`` as a new scenario."""
 
     def optimise(self, request: dict[str, Any]) -> Job:
         """Start balancing in a worker thread: the page's plan as ``current``, its locks as
@@ -159,12 +180,12 @@ class Optimising:
             assign = result.tables["assignments"]
             new_plan = self._align(assign)
             terr = result.tables["territories"]
-            centers = dict(zip(terr["territory"].astype(str), terr["center"].astype(str),
-                               strict=True))
+            found = dict(zip(terr["territory"].astype(str), terr["center"].astype(str),
+                             strict=True))
             report = jsonable({k: v for k, v in result.report.items() if k != "adjacency"})
             report["params"] = jsonable({k: v for k, v in params.items()
                                          if k not in ("current", "locked")})
-            sc = self.add_scenario(name, new_plan, "optimised", centers, report, terr)
+            sc = self.add_scenario(name, new_plan, "optimised", found, report, terr)
             sc.stats["moved_from_edit"] = int((new_plan != plan).sum())
             job.scenario, job.state = sc.id, "done"
         except TerraplanError as err:

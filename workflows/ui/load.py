@@ -79,8 +79,8 @@ def from_results(folder: str | Path, *, units: str | None, edges: str | None = N
     if "lon" not in params and "x" not in params:
         params.update({"lon": "lon", "lat": "lat"} if "lon" in table.columns
                       else {"x": "x", "y": "y"})
-    params.setdefault("tolerance", next(iter((report.get("balance") or {}).values()),
-                                        {}).get("tolerance", 0.05))
+    first: dict[str, Any] = next(iter((report.get("balance") or {}).values()), {})
+    params.setdefault("tolerance", first.get("tolerance", 0.05))
     params.update(id=id_col, metrics=metrics)
     assignments = read_input(str(folder / "assignments.csv"), id_columns=["id"])
     edge_table = read_input(edges) if edges else None

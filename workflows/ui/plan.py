@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import itertools
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,23 +22,11 @@ from components.errors import InputError, ParameterError
 from components.result import jsonable
 from workflows.ui.geometry import Shapes, geojson
 from workflows.ui.jobs import Job, Optimising
+from workflows.ui.scenario import Scenario
 from workflows.ui.store import PublishedRun, Store
 
 EARTH_KM = 6371.0088
 MAX_SCENARIOS = 50
-
-
-@dataclass
-class Scenario:
-    id: str
-    name: str
-    source: str  # "published", "edited" or "optimised"
-    assignment: np.ndarray  # territory name per unit
-    centers: dict[str, str]  # territory -> center unit id
-    stats: dict[str, Any]
-    report: dict[str, Any] = field(default_factory=dict)
-    territories: pd.DataFrame | None = None  # the solver's territory table, if it made one
-    published_run: str | None = None
 
 
 class Workspace(Optimising):
@@ -211,7 +198,7 @@ class Workspace(Optimising):
         return f"{prefix}{next(self._counter)}"
 
     def add_scenario(self, name: str, plan: np.ndarray, source: str,
-                     centers: dict[str, str] | None = None, report: dict | None = None,
+                     centers: dict[str, str] | None = None, report: dict[str, Any] | None = None,
                      territories: pd.DataFrame | None = None) -> Scenario:
         with self._lock:
             if len(self.scenarios) >= MAX_SCENARIOS:

@@ -28,7 +28,8 @@ import numpy as np
 
 from components.errors import InfeasibleError, InputError, TerraplanError
 from components.result import jsonable
-from workflows.ui.plan import Scenario, Workspace
+from workflows.ui.plan import Workspace
+from workflows.ui.scenario import Scenario
 
 MAX_BODY = 64 * 1024 * 1024  # a plan for 100,000+ units, with room to spare
 STATIC = resources.files("workflows.ui") / "static"
@@ -69,6 +70,8 @@ class PlannerServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        if isinstance(host, bytes):
+            host = host.decode()
         return f"http://{host}:{port}/" + (f"?token={self.token}" if self.token else "")
 
     def start(self) -> threading.Thread:
@@ -299,17 +302,7 @@ def _jobs(h: Handler, q: dict, rest: list[str]) -> Any:
 
 def _compare(h: Handler, q: dict, rest: list[str]) -> Any:
     a, b = h.ws.scenario(q.get("a", "current")), h.ws.scenario(q.get("b", "current"))
-    rows = []
-    for sc in (a, b):
-        s = sc.stats
-        row = {"scenario": sc.id, "name": sc.name, "territories": s["territories"],
-               "compactness": s["compactness"], "moved_units": s["moved_units"],
-               "noncontiguous": len(s["noncontiguous"])}
-        for k, v in s["balance"].items():
-            row[f"{k} range"] = f"{v['min_ratio']:.3f}-{v['max_ratio']:.3f}"
-            row[f"{k} s.d."] = round(v["std"], 4)
-            row[f"{k} out of band"] = v["out_of_band"]
-        rows.append(row)
+    rows = [a.comparison_row(), b.comparison_row()]
     differ = int((a.assignment != b.assignment).sum())
     return {"rows": rows, "units_differing": differ, "compactness_unit":
             a.stats["compactness_unit"]}

@@ -47,7 +47,7 @@ class Store:
     def __init__(self, database: str | Path) -> None:
         self.database = Path(database)
         if not self.database.is_file():
-            raise InputError(f"DuckDB file '{database}' not found; run `make demo` (or "
+            raise InputError(f"database file '{database}' not found; run `make demo` (or "
                              "`terraplan run WORKFLOW`) first, or pass --database FILE",
                              column="--database")
         self._lock = threading.Lock()
