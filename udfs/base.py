@@ -35,17 +35,23 @@ from sqlglot import exp
 
 from components import registry
 from components.errors import InputError
+from components.result import jsonable
 
 RUN_LOG_TABLE = "terraplan_runs"
 RUN_ID_COLUMN = "run_id"
 
-# The run log, once, in logical types; each adapter renders it with its type_map.
+# The run log, once, in logical types; each adapter renders it with its type_map
+# (:meth:`WarehouseAdapter.run_log_columns`). "json" columns hold JSON documents: VARIANT
+# where the warehouse has a document type the log uses (Snowflake), JSON text elsewhere
+# (a row written by SQL and one written by Python then read the same). New columns go at
+# the end: older logs grow them (ADD COLUMN IF NOT EXISTS) and stay readable.
 RUN_LOG_COLUMNS: tuple[tuple[str, str], ...] = (
     ("run_id", "string"), ("workflow", "string"), ("step", "string"), ("component", "string"),
     ("status", "string"), ("started_at", "timestamp"), ("finished_at", "timestamp"),
-    ("params", "string"), ("report", "string"), ("error", "string"), ("outputs", "string"),
-    ("trigger", "string"), ("fingerprint", "string"),
+    ("params", "json"), ("report", "json"), ("error", "string"), ("outputs", "json"),
+    ("trigger", "string"), ("fingerprint", "string"), ("inputs", "json"),
 )
+RUN_LOG_NAMES: tuple[str, ...] = tuple(c for c, _ in RUN_LOG_COLUMNS)
 LOGICAL_TYPES = ("string", "double", "bigint", "boolean", "timestamp", "json")
 
 # Logical types of the components' output columns, by name (the specs list the names).
@@ -186,6 +192,7 @@ class WarehouseAdapter(ABC):
     type_map: ClassVar[Mapping[str, str]]
     names: ClassVar[NameRules]
     capabilities: ClassVar[Capabilities] = Capabilities()
+    json_run_log: ClassVar[bool] = False  # the run log's "json" columns in the json type
     cli_module: ClassVar[str | None] = None  # module with register(sub, groups), if any
 
     def native_type(self, logical: str) -> str:
@@ -194,8 +201,9 @@ class WarehouseAdapter(ABC):
         return self.type_map[logical]
 
     def run_log_columns(self) -> list[tuple[str, str]]:
-        """The run log's columns in this warehouse's types."""
-        return [(c, self.native_type(t)) for c, t in RUN_LOG_COLUMNS]
+        """The run log's columns (:data:`RUN_LOG_COLUMNS`) in this warehouse's types."""
+        return [(c, self.native_type("string" if t == "json" and not self.json_run_log else t))
+                for c, t in RUN_LOG_COLUMNS]
 
     def prelude(self, wf: Any, loc: Location) -> list[Statement]:
         """Statements before the first step (run id, run log...)."""
@@ -336,19 +344,42 @@ def render(statements: Sequence[Statement], header: Sequence[str]) -> str:
 
 @dataclass
 class RunRecord:
+    """One row of the run log, the same in every warehouse (:data:`RUN_LOG_COLUMNS`).
+
+    ``params``, ``report``, ``outputs`` and ``inputs`` are JSON documents: JSON text, or a
+    JSON-able value :meth:`document` turns into text. ``finished_at`` is None while a run
+    is still running."""
+
     run_id: str
-    workflow: str
-    step: str
     component: str
     status: str
     started_at: datetime
-    finished_at: datetime
-    params: str
-    report: str
-    error: str
-    outputs: str
-    trigger: str = "manual"
-    fingerprint: str = ""
+    finished_at: datetime | None = None
+    workflow: str | None = None
+    step: str | None = None
+    params: Any = None
+    report: Any = None
+    error: str | None = None
+    outputs: Any = None
+    trigger: str | None = "manual"
+    fingerprint: str | None = None
+    inputs: Any = None
+
+    def document(self, column: str) -> str | None:
+        """A JSON column as JSON text (None stays None; text is taken as JSON already)."""
+        value = getattr(self, column)
+        if value is None or isinstance(value, str):
+            return value
+        return json.dumps(jsonable(value))
+
+    def values(self, columns: Sequence[str] = RUN_LOG_NAMES) -> list[Any]:
+        """The row in ``columns`` order (case-insensitive names), JSON columns as text."""
+        kinds = dict(RUN_LOG_COLUMNS)
+        out = []
+        for column in columns:
+            name = column.lower()
+            out.append(self.document(name) if kinds[name] == "json" else getattr(self, name))
+        return out
 
 
 class Warehouse(ABC):

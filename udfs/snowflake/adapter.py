@@ -75,6 +75,7 @@ class SnowflakeAdapter(WarehouseAdapter):
     capabilities = Capabilities(transactional_ddl=False, python_udfs=True, swap_tables=True,
                                 partitioned=True)
     cli_module = "udfs.snowflake.cli"
+    json_run_log = True  # TERRAPLAN_RUNS keeps its documents as VARIANT (runlog.py)
 
     carries_rebalance = True  # compile and schedule join today's alignment in (udfs.rebalance)
 

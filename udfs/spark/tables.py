@@ -89,12 +89,18 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def log_schema() -> str:
+    """The run log (udfs.base.RUN_LOG_COLUMNS) as a Spark DDL schema, in this adapter's types."""
+    from udfs.spark.adapter import ADAPTER
+
+    return ", ".join(f"`{c}` {t}" for c, t in ADAPTER.run_log_columns())
+
+
 def log_rows(spark: Any, home: Home, rows: list[dict[str, Any]]) -> None:
-    """Append rows to the run log (created on first use, in the log's logical types)."""
-    schema = ", ".join(f"`{c}` {SPARK_LOG_TYPES[t]}" for c, t in RUN_LOG_COLUMNS)
+    """Append rows to the run log (created on first use; a log written by an older
+    version grows the columns it lacks, like every output's history)."""
     data = [tuple(r.get(c) for c, _ in RUN_LOG_COLUMNS) for r in rows]
-    (spark.createDataFrame(data, schema=schema).write.format(home.fmt).mode("append")
-     .saveAsTable(home.name(RUN_LOG_TABLE)))
+    append_widening(spark, home, spark.createDataFrame(data, schema=log_schema()), RUN_LOG_TABLE)
 
 
 def read_log(spark: Any, home: Home) -> pd.DataFrame:
@@ -169,6 +175,7 @@ def run_step(spark: Any, home: Home, task: Mapping[str, Any], run_id: str,
     started = _now()
     row = {RUN_ID_COLUMN: str(run_id), "workflow": task["workflow"], "step": task["step"],
            "component": task["uses"], "params": json.dumps(task["params"]),
+           "inputs": json.dumps({k: v["table"] for k, v in task["inputs"].items()}),
            "trigger": trigger, "started_at": started}
     try:
         comp = registry.get(task["uses"])
