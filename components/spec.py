@@ -167,6 +167,25 @@ def _convert(kind: str, value: Any) -> Any:
     raise TypeError(kind)
 
 
+# Parameters many components share, defined once; a spec lists them with
+# ``*point_params(...)`` so the name, type, help and CLI metavar cannot drift apart.
+X = Param("x", "str", "planar x column", metavar="COL")
+Y = Param("y", "str", "planar y column", metavar="COL")
+LON = Param("lon", "str", "longitude column (degrees)", metavar="COL")
+LAT = Param("lat", "str", "latitude column (degrees)", metavar="COL")
+COORDINATE_PARAMS: tuple[Param, ...] = (X, Y, LON, LAT)
+
+
+def id_param(help_text: str = "id column of INPUT") -> Param:
+    """The ``id`` column parameter (default ``id``); only its help differs by component."""
+    return Param("id", "str", help_text, default="id", metavar="COL")
+
+
+def point_params(id_help: str | None = "id column of INPUT") -> tuple[Param, ...]:
+    """``id`` (unless ``id_help`` is None), then ``x, y, lon, lat``."""
+    return ((id_param(id_help),) if id_help is not None else ()) + COORDINATE_PARAMS
+
+
 @dataclass(frozen=True)
 class Table:
     """An input or output table of a component."""

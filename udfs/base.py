@@ -74,6 +74,14 @@ OUTPUT_COLUMN_TYPES: dict[str, str] = {
 }
 
 
+def run_log_columns(type_map: Mapping[str, str], *, json_documents: bool = False
+                    ) -> list[tuple[str, str]]:
+    """:data:`RUN_LOG_COLUMNS` in a warehouse's types; "json" columns as text unless the
+    warehouse keeps documents in its JSON type (``json_documents``)."""
+    return [(c, type_map["string" if t == "json" and not json_documents else t])
+            for c, t in RUN_LOG_COLUMNS]
+
+
 def new_run_id() -> str:
     """Sortable, unique: UTC timestamp plus random suffix."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:8]
@@ -202,8 +210,7 @@ class WarehouseAdapter(ABC):
 
     def run_log_columns(self) -> list[tuple[str, str]]:
         """The run log's columns (:data:`RUN_LOG_COLUMNS`) in this warehouse's types."""
-        return [(c, self.native_type("string" if t == "json" and not self.json_run_log else t))
-                for c, t in RUN_LOG_COLUMNS]
+        return run_log_columns(self.type_map, json_documents=self.json_run_log)
 
     def prelude(self, wf: Any, loc: Location) -> list[Statement]:
         """Statements before the first step (run id, run log...)."""

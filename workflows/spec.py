@@ -228,15 +228,15 @@ def load_workflow(path: str | Path) -> Workflow:
         raise _fail(path, mark.line + 1 if mark else None, f"not valid YAML: {err}") from None
     validator = jsonschema.Draft202012Validator(SCHEMA)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    for err in errors:
-        at = list(err.absolute_path)
+    for problem in errors:
+        at = list(problem.absolute_path)
         if len(at) >= 3 and at[0] == "steps" and at[2] == "with":
             # a parameter: the component's own message (parameter, allowed values, value
             # given), raised with its line below; one the spec accepts (e.g. "10" for an
             # int, "a,b" for a list) is not an error
             continue
-        where = "/".join(map(str, at)) or "(top level)"
-        raise _fail(path, _line_of(root, at), f"{where}: {err.message}")
+        shown = "/".join(map(str, at)) or "(top level)"
+        raise _fail(path, _line_of(root, at), f"{shown}: {problem.message}")
 
     sources = data.get("sources") or {}
     for name, src in sources.items():

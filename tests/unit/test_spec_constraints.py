@@ -102,3 +102,18 @@ def test_the_schema_knows_every_parameter_and_the_required_ones():
     assert "'no_such' was unexpected" in messages
     assert all(f"'{p.name}' is a required property" in messages
                for p in spec.params if p.required)
+
+
+def test_shared_parameters_are_defined_once():
+    from components.spec import COORDINATE_PARAMS
+
+    shared = {p.name: p for p in COORDINATE_PARAMS}
+    users = 0
+    for component in registry.components().values():
+        for p in component.spec.params:
+            if p.name in shared:
+                assert p is shared[p.name], f"{component.spec.name}.{p.name} is a copy"
+                users += 1
+            if p.name == "id":
+                assert (p.type, p.default, p.metavar) == ("str", "id", "COL") or p.required
+    assert users >= 4 * 5  # balancing, location, costs, adjacency, aggregation

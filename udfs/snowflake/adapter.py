@@ -25,6 +25,7 @@ from udfs.base import (
     spec_args,
     table_text,
 )
+from udfs.snowflake.types import JSON_RUN_LOG, SNOWFLAKE_TYPES
 
 
 def snowflake_table(text: str, loc: Location) -> exp.Table:
@@ -68,14 +69,12 @@ def snowflake_call(wf: Any, step: Any, loc: Location) -> Statement:
 class SnowflakeAdapter(WarehouseAdapter):
     name = "snowflake"
     dialect = "snowflake"
-    type_map: ClassVar[Mapping[str, str]] = {
-        "string": "VARCHAR", "double": "FLOAT", "bigint": "NUMBER(38,0)",
-                "boolean": "BOOLEAN", "timestamp": "TIMESTAMP_NTZ", "json": "VARIANT"}
+    type_map: ClassVar[Mapping[str, str]] = SNOWFLAKE_TYPES
     names = NameRules(max_length=255, folds="upper")
     capabilities = Capabilities(transactional_ddl=False, python_udfs=True, swap_tables=True,
                                 partitioned=True)
     cli_module = "udfs.snowflake.cli"
-    json_run_log = True  # TERRAPLAN_RUNS keeps its documents as VARIANT (runlog.py)
+    json_run_log = JSON_RUN_LOG
 
     carries_rebalance = True  # compile and schedule join today's alignment in (udfs.rebalance)
 

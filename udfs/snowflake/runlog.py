@@ -21,14 +21,15 @@ from snowflake.snowpark.types import (
 )
 from sqlglot import exp
 
-from udfs.base import RunRecord
-from udfs.snowflake.adapter import ADAPTER
+from udfs.base import RunRecord, run_log_columns
 from udfs.snowflake.names import sql
+from udfs.snowflake.types import JSON_RUN_LOG, SNOWFLAKE_TYPES
 
 RUN_LOG_NAME = "TERRAPLAN_RUNS"
 # column -> Snowflake type, from the one run record (udfs.base.RUN_LOG_COLUMNS) in this
 # adapter's types; unquoted names fold to upper case here. VARIANT columns hold JSON.
-COLUMNS: dict[str, str] = {c.upper(): t for c, t in ADAPTER.run_log_columns()}
+COLUMNS: dict[str, str] = {c.upper(): t for c, t in run_log_columns(
+    SNOWFLAKE_TYPES, json_documents=JSON_RUN_LOG)}
 _SNOWPARK_TYPES = {"VARCHAR": StringType, "VARIANT": VariantType, "TIMESTAMP_NTZ": TimestampType}
 RunRow = RunRecord  # the Snowflake log's rows are the one run record
 
