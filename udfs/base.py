@@ -36,6 +36,8 @@ from sqlglot import exp
 from components import registry
 from components.errors import InputError
 from components.result import jsonable
+from components.spec import COLUMN_TYPES as OUTPUT_COLUMN_TYPES  # noqa: F401 (re-export)
+from components.spec import column_type
 
 RUN_LOG_TABLE = "terraplan_runs"
 RUN_ID_COLUMN = "run_id"
@@ -54,26 +56,6 @@ RUN_LOG_COLUMNS: tuple[tuple[str, str], ...] = (
 RUN_LOG_NAMES: tuple[str, ...] = tuple(c for c, _ in RUN_LOG_COLUMNS)
 LOGICAL_TYPES = ("string", "double", "bigint", "boolean", "timestamp", "json")
 
-# Logical types of the components' output columns, by name (the specs list the names).
-# "id" and "*_id" are strings; "<metric>"-templated columns are doubles. A test holds
-# every fixed output column of every spec to this table, so a new column cannot be
-# forgotten here and typed wrongly by an adapter.
-OUTPUT_COLUMN_TYPES: dict[str, str] = {
-    "territory": "string", "center": "string", "previous_territory": "string",
-    "facility": "string", "source": "string", "status": "string", "reason": "string",
-    "type": "string", "origin_id": "string", "destination_id": "string",
-    "highway": "string", "wkt": "string", "oneway": "boolean",
-    "distance": "double", "cost": "double", "length": "double", "weight": "double",
-    "weighted_cost": "double", "compactness": "double", "load": "double",
-    "capacity": "double", "utilisation": "double", "x": "double", "y": "double",
-    "lon": "double", "lat": "double", "min_load": "double", "max_load": "double",
-    "moved": "boolean", "artificial": "boolean", "contiguous": "boolean", "open": "boolean",
-    "covered": "boolean", "fixed": "boolean",
-    "n_units": "bigint", "n_points": "bigint", "units": "bigint", "n_assigned": "bigint",
-    "n_parts": "bigint",
-}
-
-
 def run_log_columns(type_map: Mapping[str, str], *, json_documents: bool = False
                     ) -> list[tuple[str, str]]:
     """:data:`RUN_LOG_COLUMNS` in a warehouse's types; "json" columns as text unless the
@@ -85,13 +67,6 @@ def run_log_columns(type_map: Mapping[str, str], *, json_documents: bool = False
 def new_run_id() -> str:
     """Sortable, unique: UTC timestamp plus random suffix."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:8]
-
-
-def column_type(column: str) -> str:
-    """Logical type of an output column named ``column`` (see OUTPUT_COLUMN_TYPES)."""
-    if column == "id" or column.endswith("_id"):
-        return "string"
-    return OUTPUT_COLUMN_TYPES.get(column, "double")
 
 
 # Output columns a component writes only when a parameter is set (column -> parameter).

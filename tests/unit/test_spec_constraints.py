@@ -117,3 +117,19 @@ def test_shared_parameters_are_defined_once():
             if p.name == "id":
                 assert (p.type, p.default, p.metavar) == ("str", "id", "COL") or p.required
     assert users >= 4 * 5  # balancing, location, costs, adjacency, aggregation
+
+
+def test_every_fixed_output_column_has_a_type_in_the_spec_and_every_adapter():
+    from components.spec import COLUMN_TYPES
+    from udfs.base import adapters
+
+    seen = 0
+    for component in registry.components().values():
+        for table in component.spec.outputs:
+            for column, kind in table.column_types():
+                named = column == "id" or column.endswith("_id") or column in COLUMN_TYPES
+                assert named, f"{component.spec.name}.{table.name}.{column}: no type"
+                for adapter in adapters().values():
+                    assert adapter.native_type(kind)
+                seen += 1
+    assert seen > 40

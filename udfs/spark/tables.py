@@ -47,7 +47,6 @@ RUN_STEP = "(run)"  # the run's own row, as in the DuckDB run log
 CURRENT_COLUMN = "__terraplan_current"  # the runner's names for the rebalance join
 NEW_UNIT = "(new)"
 REBALANCE_DISRUPTION = 10.0
-SPARK_LOG_TYPES = {"string": "string", "timestamp": "timestamp"}
 
 
 @dataclass(frozen=True)
@@ -216,11 +215,11 @@ def run_step(spark: Any, home: Home, task: Mapping[str, Any], run_id: str,
 
 def _empty(spark: Any, frame: pd.DataFrame) -> Any:
     """A zero-row Spark frame with ``frame``'s columns (Spark cannot infer their types)."""
-    from udfs.base import column_type
+    from components.spec import column_type  # the spec's output column types
+    from udfs.spark.adapter import ADAPTER
 
     cols = [str(c) for c in frame.columns] or ["id"]
-    schema = ", ".join(f"`{c}` {SPARK_LOG_TYPES.get(column_type(c), column_type(c))}"
-                       for c in cols)
+    schema = ", ".join(f"`{c}` {ADAPTER.native_type(column_type(c))}" for c in cols)
     return spark.createDataFrame([], schema=schema)
 
 
