@@ -146,13 +146,26 @@ def to_sql(columns: list[str], source: exp.Table, params: Mapping[str, Any],
 def sql_report(columns: list[str], source: exp.Table, params: Mapping[str, Any], run: Run,
                rows: int, dialect: str = "duckdb", *,
                to: tuple[exp.Table, list[str]] | None = None) -> dict[str, Any]:
-    """The report of a cost step run as SQL: counts taken in the warehouse."""
+    """The report of a cost step run as SQL: the Python path's report, from counts and
+    cost statistics taken in the warehouse."""
+    p = SPEC.validate_params(params)
     plan = _plan({"points": columns, **({"to": to[1]} if to else {})}, params) or {}
     count = exp.select(exp.func("COUNT", exp.Star()))
     n = int(run(count.from_(source).sql(dialect=dialect))[0][0])
     m = int(run(count.from_(to[0]).sql(dialect=dialect))[0][0]) if to else n
-    return {"component": SPEC.name, "status": "ok", "n_origins": n, "n_destinations": m,
-            "all_pairs_of_input": to is None, "mode": "all pairs", "metric": plan.get("metric"),
-            "unit": plan.get("unit") if plan.get("metric") == "haversine"
-            else "coordinate units", "pairs_considered": n * m, "pairs_written": rows,
-            "unreachable_pairs": 0}
+    report: dict[str, Any] = {
+        "status": "ok", "n_origins": n, "n_destinations": m, "all_pairs_of_input": to is None,
+        "mode": "all pairs", "k": None, "cutoff": None, "pairs_considered": n * m,
+        "metric": plan.get("metric"),
+        "unit": p["unit"] if plan.get("metric") == "haversine" else "coordinate units",
+        "unreachable_pairs": 0, "transform": {"kind": "linear", "scale": 1.0},
+        "warnings": [], "pairs_written": rows}
+    query = to_sql(columns, source, params, dialect, to=to)
+    if rows and query is not None:
+        pairs: exp.Expression = exp.maybe_parse(query, dialect=dialect).subquery("pairs")
+        cost = exp.column("cost")
+        low, mean, high = run(exp.select(exp.func("MIN", cost), exp.func("AVG", cost),
+                                         exp.func("MAX", cost)).from_(pairs)
+                              .sql(dialect=dialect))[0]
+        report["cost"] = {"min": float(low), "mean": float(mean), "max": float(high)}
+    return report

@@ -96,8 +96,17 @@ def test_a_cost_step_runs_as_sql_and_equals_the_python_path(tmp_path, reads, lon
     assert report["pairs_written"] == report["rows"] == len(got) == n * m
     assert (report["n_origins"], report["n_destinations"]) == (n, m)
     a, b = coords
-    python = cost_matrix(pts, **({"to": ctr, "to_id": "site"} if to else {}), id="unit",
-                         **{a: a, b: b}, **params).tables["costs"]
+    python_result = cost_matrix(pts, **({"to": ctr, "to_id": "site"} if to else {}),
+                                id="unit", **{a: a, b: b}, **params)
+    python = python_result.tables["costs"]
+    for key, want in python_result.report.items():  # the same report, taken in SQL
+        if key == "seconds":
+            continue
+        if key == "cost":
+            for stat, value in want.items():
+                assert report["cost"][stat] == pytest.approx(value, rel=1e-12), stat
+        else:
+            assert report[key] == want, key
     want, have = _sorted(python), _sorted(got)
     assert have["origin_id"].tolist() == want["origin_id"].tolist()
     assert have["destination_id"].tolist() == want["destination_id"].tolist()
