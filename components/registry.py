@@ -24,10 +24,15 @@ from components.spec import ComponentSpec
 class Component:
     spec: ComponentSpec
     run: Callable[..., ComponentResult]
-    # SQL-native components also export to_sql(columns, source, params, dialect) -> str:
-    # a warehouse runs that where the data lives instead of pulling rows into Python
-    to_sql: Callable[..., str] | None = None
+    # Where a SQL template exists the component also exports
+    # to_sql(columns, source, params, dialect, **others) -> str | None (others: every other
+    # wired input as (table, columns); None: no template for these parameters): a warehouse
+    # runs it where the data lives instead of pulling rows into Python.
+    to_sql: Callable[..., str | None] | None = None
     sql_report: Callable[..., dict] | None = None  # its report, from counts taken in SQL
+    # sql_ready(columns, sources, params, run, dialect) -> bool: the data fit the SQL path
+    # (checked in SQL); False: the Python path runs and gives its own messages
+    sql_ready: Callable[..., bool] | None = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -43,7 +48,8 @@ def components() -> dict[str, Component]:
         spec, run = getattr(module, "SPEC", None), getattr(module, "run", None)
         if isinstance(spec, ComponentSpec) and callable(run):
             found[spec.name] = Component(spec, run, getattr(module, "to_sql", None),
-                                         getattr(module, "sql_report", None))
+                                         getattr(module, "sql_report", None),
+                                         getattr(module, "sql_ready", None))
     return dict(sorted(found.items()))
 
 

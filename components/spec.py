@@ -167,6 +167,53 @@ def _convert(kind: str, value: Any) -> Any:
     raise TypeError(kind)
 
 
+# Parameters many components share, defined once; a spec lists them with
+# ``*point_params(...)`` so the name, type, help and CLI metavar cannot drift apart.
+X = Param("x", "str", "planar x column", metavar="COL")
+Y = Param("y", "str", "planar y column", metavar="COL")
+LON = Param("lon", "str", "longitude column (degrees)", metavar="COL")
+LAT = Param("lat", "str", "latitude column (degrees)", metavar="COL")
+COORDINATE_PARAMS: tuple[Param, ...] = (X, Y, LON, LAT)
+
+
+def id_param(help_text: str = "id column of INPUT") -> Param:
+    """The ``id`` column parameter (default ``id``); only its help differs by component."""
+    return Param("id", "str", help_text, default="id", metavar="COL")
+
+
+def point_params(id_help: str | None = "id column of INPUT") -> tuple[Param, ...]:
+    """``id`` (unless ``id_help`` is None), then ``x, y, lon, lat``."""
+    return ((id_param(id_help),) if id_help is not None else ()) + COORDINATE_PARAMS
+
+
+# Logical types of the components' output columns, by name, the one place adapters read
+# them from (Table.column_types): "id" and "*_id" are strings, "<metric>"-templated
+# columns doubles. A test holds every fixed output column of every spec to this table,
+# so a new column cannot be forgotten here and typed wrongly by an adapter.
+COLUMN_TYPES: dict[str, str] = {
+    "territory": "string", "center": "string", "previous_territory": "string",
+    "facility": "string", "source": "string", "status": "string", "reason": "string",
+    "type": "string", "origin_id": "string", "destination_id": "string",
+    "highway": "string", "wkt": "string", "oneway": "boolean",
+    "distance": "double", "cost": "double", "length": "double", "length_m": "double",
+    "weight": "double",
+    "weighted_cost": "double", "compactness": "double", "load": "double",
+    "capacity": "double", "utilisation": "double", "x": "double", "y": "double",
+    "lon": "double", "lat": "double", "min_load": "double", "max_load": "double",
+    "moved": "boolean", "artificial": "boolean", "contiguous": "boolean", "open": "boolean",
+    "covered": "boolean", "fixed": "boolean",
+    "n_units": "bigint", "n_points": "bigint", "units": "bigint", "n_assigned": "bigint",
+    "n_parts": "bigint",
+}
+
+
+def column_type(column: str) -> str:
+    """Logical type of an output column named ``column`` (see :data:`COLUMN_TYPES`)."""
+    if column == "id" or column.endswith("_id"):
+        return "string"
+    return COLUMN_TYPES.get(column, "double")
+
+
 @dataclass(frozen=True)
 class Table:
     """An input or output table of a component."""
@@ -175,6 +222,11 @@ class Table:
     help: str
     required: bool = True
     columns: tuple[str, ...] = ()
+
+    def column_types(self) -> list[tuple[str, str]]:
+        """``(column, logical type)`` of the fixed columns (``<metric>``-like ones vary by
+        call: :func:`udfs.base.output_columns` expands them)."""
+        return [(c, column_type(c)) for c in self.columns if "<" not in c]
 
 
 @dataclass(frozen=True)

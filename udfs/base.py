@@ -35,49 +35,38 @@ from sqlglot import exp
 
 from components import registry
 from components.errors import InputError
+from components.result import jsonable
+from components.spec import COLUMN_TYPES as OUTPUT_COLUMN_TYPES  # noqa: F401 (re-export)
+from components.spec import column_type
 
 RUN_LOG_TABLE = "terraplan_runs"
 RUN_ID_COLUMN = "run_id"
 
-# The run log, once, in logical types; each adapter renders it with its type_map.
+# The run log, once, in logical types; each adapter renders it with its type_map
+# (:meth:`WarehouseAdapter.run_log_columns`). "json" columns hold JSON documents: VARIANT
+# where the warehouse has a document type the log uses (Snowflake), JSON text elsewhere
+# (a row written by SQL and one written by Python then read the same). New columns go at
+# the end: older logs grow them (ADD COLUMN IF NOT EXISTS) and stay readable.
 RUN_LOG_COLUMNS: tuple[tuple[str, str], ...] = (
     ("run_id", "string"), ("workflow", "string"), ("step", "string"), ("component", "string"),
     ("status", "string"), ("started_at", "timestamp"), ("finished_at", "timestamp"),
-    ("params", "string"), ("report", "string"), ("error", "string"), ("outputs", "string"),
-    ("trigger", "string"), ("fingerprint", "string"),
+    ("params", "json"), ("report", "json"), ("error", "string"), ("outputs", "json"),
+    ("trigger", "string"), ("fingerprint", "string"), ("inputs", "json"),
 )
+RUN_LOG_NAMES: tuple[str, ...] = tuple(c for c, _ in RUN_LOG_COLUMNS)
 LOGICAL_TYPES = ("string", "double", "bigint", "boolean", "timestamp", "json")
 
-# Logical types of the components' output columns, by name (the specs list the names).
-# "id" and "*_id" are strings; "<metric>"-templated columns are doubles. A test holds
-# every fixed output column of every spec to this table, so a new column cannot be
-# forgotten here and typed wrongly by an adapter.
-OUTPUT_COLUMN_TYPES: dict[str, str] = {
-    "territory": "string", "center": "string", "previous_territory": "string",
-    "facility": "string", "source": "string", "status": "string", "reason": "string",
-    "type": "string", "origin_id": "string", "destination_id": "string",
-    "highway": "string", "wkt": "string", "oneway": "boolean",
-    "distance": "double", "cost": "double", "length": "double", "weight": "double",
-    "weighted_cost": "double", "compactness": "double", "load": "double",
-    "capacity": "double", "utilisation": "double", "x": "double", "y": "double",
-    "lon": "double", "lat": "double", "min_load": "double", "max_load": "double",
-    "moved": "boolean", "artificial": "boolean", "contiguous": "boolean", "open": "boolean",
-    "covered": "boolean", "fixed": "boolean",
-    "n_units": "bigint", "n_points": "bigint", "units": "bigint", "n_assigned": "bigint",
-    "n_parts": "bigint",
-}
+def run_log_columns(type_map: Mapping[str, str], *, json_documents: bool = False
+                    ) -> list[tuple[str, str]]:
+    """:data:`RUN_LOG_COLUMNS` in a warehouse's types; "json" columns as text unless the
+    warehouse keeps documents in its JSON type (``json_documents``)."""
+    return [(c, type_map["string" if t == "json" and not json_documents else t])
+            for c, t in RUN_LOG_COLUMNS]
 
 
 def new_run_id() -> str:
     """Sortable, unique: UTC timestamp plus random suffix."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:8]
-
-
-def column_type(column: str) -> str:
-    """Logical type of an output column named ``column`` (see OUTPUT_COLUMN_TYPES)."""
-    if column == "id" or column.endswith("_id"):
-        return "string"
-    return OUTPUT_COLUMN_TYPES.get(column, "double")
 
 
 # Output columns a component writes only when a parameter is set (column -> parameter).
@@ -186,6 +175,7 @@ class WarehouseAdapter(ABC):
     type_map: ClassVar[Mapping[str, str]]
     names: ClassVar[NameRules]
     capabilities: ClassVar[Capabilities] = Capabilities()
+    json_run_log: ClassVar[bool] = False  # the run log's "json" columns in the json type
     cli_module: ClassVar[str | None] = None  # module with register(sub, groups), if any
 
     def native_type(self, logical: str) -> str:
@@ -194,8 +184,8 @@ class WarehouseAdapter(ABC):
         return self.type_map[logical]
 
     def run_log_columns(self) -> list[tuple[str, str]]:
-        """The run log's columns in this warehouse's types."""
-        return [(c, self.native_type(t)) for c, t in RUN_LOG_COLUMNS]
+        """The run log's columns (:data:`RUN_LOG_COLUMNS`) in this warehouse's types."""
+        return run_log_columns(self.type_map, json_documents=self.json_run_log)
 
     def prelude(self, wf: Any, loc: Location) -> list[Statement]:
         """Statements before the first step (run id, run log...)."""
@@ -336,19 +326,42 @@ def render(statements: Sequence[Statement], header: Sequence[str]) -> str:
 
 @dataclass
 class RunRecord:
+    """One row of the run log, the same in every warehouse (:data:`RUN_LOG_COLUMNS`).
+
+    ``params``, ``report``, ``outputs`` and ``inputs`` are JSON documents: JSON text, or a
+    JSON-able value :meth:`document` turns into text. ``finished_at`` is None while a run
+    is still running."""
+
     run_id: str
-    workflow: str
-    step: str
     component: str
     status: str
     started_at: datetime
-    finished_at: datetime
-    params: str
-    report: str
-    error: str
-    outputs: str
-    trigger: str = "manual"
-    fingerprint: str = ""
+    finished_at: datetime | None = None
+    workflow: str | None = None
+    step: str | None = None
+    params: Any = None
+    report: Any = None
+    error: str | None = None
+    outputs: Any = None
+    trigger: str | None = "manual"
+    fingerprint: str | None = None
+    inputs: Any = None
+
+    def document(self, column: str) -> str | None:
+        """A JSON column as JSON text (None stays None; text is taken as JSON already)."""
+        value = getattr(self, column)
+        if value is None or isinstance(value, str):
+            return value
+        return json.dumps(jsonable(value))
+
+    def values(self, columns: Sequence[str] = RUN_LOG_NAMES) -> list[Any]:
+        """The row in ``columns`` order (case-insensitive names), JSON columns as text."""
+        kinds = dict(RUN_LOG_COLUMNS)
+        out = []
+        for column in columns:
+            name = column.lower()
+            out.append(self.document(name) if kinds[name] == "json" else getattr(self, name))
+        return out
 
 
 class Warehouse(ABC):

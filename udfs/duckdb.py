@@ -32,14 +32,11 @@ from components import registry
 from components.errors import InputError, TerraplanError
 from components.sqlgen import table
 from udfs.base import RUN_ID_COLUMN, RUN_LOG_TABLE, Capabilities, RunRecord, Warehouse
+from udfs.duckdb_adapter import ADAPTER
 from udfs.protocol import call_packed
 
-RUN_LOG_COLUMNS = {
-    "run_id": "VARCHAR", "workflow": "VARCHAR", "step": "VARCHAR", "component": "VARCHAR",
-    "status": "VARCHAR", "started_at": "TIMESTAMP", "finished_at": "TIMESTAMP",
-    "params": "VARCHAR", "report": "VARCHAR", "error": "VARCHAR", "outputs": "VARCHAR",
-    "trigger": "VARCHAR", "fingerprint": "VARCHAR",
-}
+# The run log's columns in DuckDB types, from the one RunRecord (udfs.base.RUN_LOG_COLUMNS)
+RUN_LOG_COLUMNS: dict[str, str] = dict(ADAPTER.run_log_columns())
 
 
 STAGE_PREFIX = "__terraplan_stage_"
@@ -279,12 +276,11 @@ class DuckDBWarehouse(Warehouse):
                          [*values.values(), run_id, step])
 
     def record_run(self, record: RunRecord) -> None:
-        columns = ", ".join(f"{c} {t}" for c, t in RUN_LOG_COLUMNS.items())
-        self.con.execute(f"CREATE TABLE IF NOT EXISTS {_q(RUN_LOG_TABLE)} ({columns})")
+        self.con.execute(run_log_ddl())
         for c, t in RUN_LOG_COLUMNS.items():  # logs written by older versions grow new columns
             self.con.execute(f"ALTER TABLE {_q(RUN_LOG_TABLE)} ADD COLUMN IF NOT EXISTS "
                              f"{exp.to_identifier(c, quoted=True).sql('duckdb')} {t}")
-        values = [getattr(record, c) for c in RUN_LOG_COLUMNS]
+        values = record.values(list(RUN_LOG_COLUMNS))
         marks = ", ".join("?" for _ in values)
         names = ", ".join(exp.to_identifier(c, quoted=True).sql("duckdb") for c in RUN_LOG_COLUMNS)
         self.con.execute(f"INSERT INTO {_q(RUN_LOG_TABLE)} ({names}) VALUES ({marks})", values)
@@ -300,6 +296,13 @@ class DuckDBWarehouse(Warehouse):
             return pd.DataFrame(columns=list(RUN_LOG_COLUMNS))
         return self.con.execute(
             f"SELECT * FROM {_q(RUN_LOG_TABLE)} ORDER BY started_at, run_id").df()
+
+
+def run_log_ddl() -> str:
+    """``CREATE TABLE IF NOT EXISTS terraplan_runs`` in DuckDB types (the one run record)."""
+    columns = ", ".join(f"{exp.to_identifier(c, quoted=True).sql('duckdb')} {t}"
+                        for c, t in RUN_LOG_COLUMNS.items())
+    return f"CREATE TABLE IF NOT EXISTS {_q(RUN_LOG_TABLE)} ({columns})"
 
 
 # -- SQL-callable functions -----------------------------------------------------------------
@@ -334,7 +337,7 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> list[str]:
         arity = len(component.spec.inputs) + 1
         fn = _fixed_arity(functools.partial(call_component, cname), fname,
                           [t.name for t in component.spec.inputs] + ["params"])
-        con.create_function(fname, fn, ["VARCHAR"] * arity, "VARCHAR",
+        con.create_function(fname, fn, ["VARCHAR"] * arity, "VARCHAR",  # type: ignore[call-overload]
                             null_handling="special", side_effects=True)
         names.append(fname)
     return names

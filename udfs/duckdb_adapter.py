@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import sqlglot
 from sqlglot import exp
@@ -31,10 +31,6 @@ from udfs.base import (
     table_text,
 )
 
-# The run-log columns every version of the DuckDB log has (newer ones add columns with
-# ALTER TABLE ... ADD COLUMN IF NOT EXISTS, so an explicit column list stays valid).
-COMPILED_RUN_LOG = ("run_id", "workflow", "step", "component", "status", "started_at",
-                    "finished_at", "params", "report", "error", "outputs")
 DOC_TABLE = "__terraplan_step"
 RUN_ID_VAR = "terraplan_run_id"
 UTC_NOW = "CAST(get_current_timestamp() AT TIME ZONE 'UTC' AS TIMESTAMP)"
@@ -48,7 +44,7 @@ def duckdb_table(text: str) -> exp.Table:
 def _duck(template: str, **bindings: exp.Expression) -> exp.Expression:
     """A DuckDB statement from a constant template with ``$name`` placeholders."""
     tree = sqlglot.parse_one(template, read="duckdb")
-    return exp.replace_placeholders(tree, **bindings)
+    return cast(exp.Expression, exp.replace_placeholders(tree, **bindings))
 
 
 def _duck_statement(tree: exp.Expression, comment: str = "") -> Statement:
@@ -64,17 +60,18 @@ class DuckDBAdapter(WarehouseAdapter):
     names = NameRules(max_length=2**31, folds="none")
     capabilities = Capabilities(transactional_ddl=True, python_udfs=True)
 
-    def compiled_run_log(self) -> list[tuple[str, str]]:
-        return [(c, t) for c, t in self.run_log_columns() if c in COMPILED_RUN_LOG]
-
     def prelude(self, wf: Any, loc: Location) -> list[Statement]:
         run_id = _duck(f"SET VARIABLE {RUN_ID_VAR} = strftime({UTC_NOW}, '%Y%m%dT%H%M%S%fZ') "
                        "|| '-' || substr(md5(CAST(uuid() AS VARCHAR)), 1, 8)")
         log = exp.Create(this=exp.Schema(this=table(RUN_LOG_TABLE), expressions=[
             exp.ColumnDef(this=exp.to_identifier(c, quoted=True), kind=exp.DataType.build(t))
-            for c, t in self.compiled_run_log()]), kind="TABLE", exists=True)
+            for c, t in self.run_log_columns()]), kind="TABLE", exists=True)
+        # a log written by an older version grows the columns it lacks
+        grow = [_duck_statement(exp.Alter(this=table(RUN_LOG_TABLE), kind="TABLE", actions=[
+            exp.ColumnDef(this=exp.to_identifier(c, quoted=True), kind=exp.DataType.build(t),
+                          exists=True)])) for c, t in self.run_log_columns()]
         return [_duck_statement(run_id, "one run id for every step of this run"),
-                _duck_statement(log, "the run log terraplan run writes too")]
+                _duck_statement(log, "the run log terraplan run writes too"), *grow]
 
     def compile_step(self, wf: Any, step: Any, index: int, loc: Location) -> list[Statement]:
         spec, ins, _ = spec_args(step)
@@ -110,16 +107,19 @@ class DuckDBAdapter(WarehouseAdapter):
                 f"getvariable('terraplan_shape_{name}')), max_depth := 2) FROM $doc",
                 target=duckdb_table(target), path=exp.Literal.string(f"$.tables.{name}"),
                 doc=doc)))
-        columns = ", ".join(c for c, _ in self.compiled_run_log())
+        columns = ", ".join(c for c, _ in self.run_log_columns())
         values = dict(workflow=exp.Literal.string(wf.name), step=exp.Literal.string(step.name),
                       component=exp.Literal.string(step.uses),
                       params=exp.Literal.string(params_json(params)),
                       outputs=exp.Literal.string(json.dumps(dict(mapped))),
+                      inputs=exp.Literal.string(json.dumps(
+                          {k: table_text(wf, v) for k, v in step.inputs.items()})),
                       log=table(RUN_LOG_TABLE), doc=doc)
         out.append(_duck_statement(_duck(
             f"INSERT INTO $log ({columns}) SELECT getvariable('{RUN_ID_VAR}'), $workflow, "
             f"$step, $component, 'succeeded', started_at, {UTC_NOW}, $params, "
-            "CAST(json_extract(doc, '$.report') AS VARCHAR), '', $outputs FROM $doc",
+            "CAST(json_extract(doc, '$.report') AS VARCHAR), '', $outputs, 'compiled', NULL, "
+            "$inputs FROM $doc",
             **values)))
         out.append(_duck_statement(exp.Commit()))
         return out

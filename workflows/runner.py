@@ -42,25 +42,17 @@ from typing import Any
 
 import pandas as pd
 
-from components import registry
-from components.errors import EmptyTableError, InfeasibleError, InputError, TerraplanError
+from components.errors import InfeasibleError, InputError, TerraplanError
 from components.result import ComponentResult, jsonable
-from components.scu import SCUColumns
-from components.sqlgen import Ident, ident, render, table
+from components.sqlgen import table
 from udfs.base import RUN_LOG_TABLE, RunRecord, new_run_id
 from udfs.duckdb import DEFAULT_WAIT, DuckDBWarehouse, now
-from udfs.rebalance import (
-    CURRENT_COLUMN,
-    NEW_UNIT,
-    Rebalance,
-    join_alignment,
-    rebalance_params,
-)
-from workflows.exports import export, input_table
+from workflows.exports import export
 from workflows.history import workflow_tables
 from workflows.io import discard, read_input, swap_in, text_columns
 from workflows.phases import checkpoint
-from workflows.spec import WORKFLOW_NAME, Step, Workflow, load_workflow
+from workflows.spec import WORKFLOW_NAME, Workflow, load_workflow
+from workflows.steps import indent, run_scenarios, run_step, step_summary
 
 DEFAULT_DATABASE = "out/terraplan.duckdb"
 RUN_STEP = "(run)"  # the run's own row in the run log, beside one row per step
@@ -89,88 +81,6 @@ class RunSummary:
     published: bool = False
     infeasible: list[str] = field(default_factory=list)  # "step: status" per step
     kept_run: str | None = None  # on_infeasible keep_previous: the run still current
-
-
-def profile_scus(wh: DuckDBWarehouse, table_name: str, params: dict[str, Any]) -> dict[str, int]:
-    """Data-quality counts computed in the warehouse, before the data moves."""
-    columns = list(wh.execute(f"SELECT * FROM {table(table_name).sql('duckdb')} LIMIT 0"))
-    cols = SCUColumns(id=params.get("id") or "id", x=params.get("x"), y=params.get("y"),
-                      lon=params.get("lon"), lat=params.get("lat"),
-                      metrics=tuple(params.get("metrics") or ())).resolve(columns)
-    missing = [c for c in (cols.id, *cols.coordinate_columns, *cols.metrics)
-               if c not in columns]
-    if missing:  # the component's own validation gives the full message
-        return {}
-    lonlat = cols.coordinate_kind == "lonlat"
-    big = 1e308
-    sql = render(
-        "scu/profile", wh.dialect, source=table(table_name), id=ident(cols.id),
-        x=ident(cols.coordinate_columns[0]), y=ident(cols.coordinate_columns[1]),
-        x_min=-180 if lonlat else -big, x_max=180 if lonlat else big,
-        y_min=-90 if lonlat else -big, y_max=90 if lonlat else big,
-        metric=[Ident(m, alias=f"null__{m}") for m in cols.metrics],
-        metric_neg=[Ident(m, alias=f"negative__{m}") for m in cols.metrics],
-    )
-    row = wh.execute(sql).iloc[0]
-    return {str(k): int(0 if pd.isna(v) else v) for k, v in row.items()}
-
-
-def _rebalance_inputs(wh: DuckDBWarehouse, wf: Workflow, step: Step, main: pd.DataFrame,
-                      params: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any], dict]:
-    """Join today's alignment onto the SCUs and ask the step to keep it where it can
-    (the same join and parameters every warehouse's schedule uses: udfs.rebalance)."""
-    rb = Rebalance.of(wf)
-    if rb is None or not rb.applies_to(step) or not wh.table_exists(rb.alignment):
-        return main, params, {}
-    main = join_alignment(main, wh.read_table(rb.alignment), params.get("id") or "id",
-                          rb.alignment)
-    params = rebalance_params(rb, params)
-    info = {"alignment": rb.alignment, "new_units": int((main[CURRENT_COLUMN] == NEW_UNIT).sum()),
-            "disruption_weight": params["disruption_weight"]}
-    return main, params, info
-
-
-def _explain_moves(result: ComponentResult, info: dict) -> None:
-    """What moved and why: new units, and units moved to restore balance."""
-    assign = result.tables.get("assignments")
-    if assign is None or "moved" not in assign:
-        return
-    moved = assign[assign["moved"]]
-    new = moved["previous_territory"].astype(str) == NEW_UNIT
-    result.report["rebalance"] = {
-        **info,
-        "moved_units": len(moved),
-        "why": {"new_unit": int(new.sum()), "rebalance": int((~new).sum())},
-        "moves": [{"id": r.id, "from": r.previous_territory, "to": r.territory,
-                   "why": "new unit" if r.previous_territory == NEW_UNIT else "rebalance"}
-                  for r in moved.head(200).itertuples()],
-    }
-
-
-def _run_step(wh: DuckDBWarehouse, wf: Workflow, step: Step, params: dict[str, Any],
-              rebalance: bool, staged: dict[str, str]) -> tuple[ComponentResult, dict, str]:
-    component = registry.get(step.uses)
-    tables = {name: input_table(wf, tbl, staged) for name, tbl in step.inputs.items()}
-    inputs = {name: wh.read_table(tbl) for name, tbl in tables.items()}
-    fingerprint = ";".join(f"{n}={wh.fingerprint(t)}" for n, t in sorted(tables.items()))
-    first = component.spec.inputs[0].name
-    profile: dict[str, Any] = {}
-    if first == "scus":
-        profile = profile_scus(wh, tables[first], params)
-        if profile.get("n_rows") == 0:
-            raise EmptyTableError(f"table '{tables[first]}' is empty")
-    main = inputs.pop(first)
-    info: dict[str, Any] = {}
-    if rebalance:
-        main, params, info = _rebalance_inputs(wh, wf, step, main, params)
-    result = component.run(main, **inputs, **params)
-    if info:
-        _explain_moves(result, info)
-        assign = result.tables.get("assignments")
-        if assign is not None and "previous_territory" in assign:
-            assign["previous_territory"] = assign["previous_territory"].replace(NEW_UNIT, None)
-    result.report["input_profile"] = profile
-    return result, profile, fingerprint
 
 
 class RunInterrupted(TerraplanError):
@@ -203,7 +113,7 @@ def _mark_crashed(wh: DuckDBWarehouse) -> None:
         pid = _json(r.params).get("pid")
         if pid == os.getpid() or _alive(pid):
             continue
-        wh.update_run(r.run_id, RUN_STEP, status="crashed",
+        wh.update_run(str(r.run_id), RUN_STEP, status="crashed",
                       error="the process running it died before it finished; nothing of it "
                             "was published")
 
@@ -280,17 +190,17 @@ def _run(wh: DuckDBWarehouse, wf: Workflow, summary: RunSummary, say: Callable[[
         results: dict[str, ComponentResult] = {}
         for i, step in enumerate(wf.steps, 1):
             say(f"[{i}/{len(wf.steps)}] {step.name} ({step.uses}) ...")
-            result = _execute(wh, wf, step, dict(step.params), run_id, trigger,
+            result = run_step(wh, wf, step, dict(step.params), run_id, trigger,
                               rebalance=not fresh, outputs=step.outputs, staged=staged,
                               pending=pending)
             results[step.name] = result
             report = jsonable(result.report)
             summary.steps.append(StepResult(step.name, step.uses, report, step.outputs,
                                             float(report.get("wall_seconds", 0.0))))
-            say(_indent(_step_summary(report)))
+            say(indent(step_summary(report)))
             checkpoint(f"step:{step.name}")
         if wf.scenarios:
-            summary.scenarios = _run_scenarios(wh, wf, run_id, trigger, say, staged, pending)
+            summary.scenarios = run_scenarios(wh, wf, run_id, trigger, say, staged, pending)
         outputs = {t: s for t, s in staged.items() if t not in sources}
         if _keep_previous(wh, wf, summary, outputs, say):
             _finish(wh, run_id, pending, status="kept_previous", step_status="not_published",
@@ -427,119 +337,3 @@ def _source_text_columns(wf: Workflow, name: str) -> list[str]:
         if name in step.inputs.values():
             cols += text_columns(step.params)
     return cols
-
-
-def _execute(wh: DuckDBWarehouse, wf: Workflow, step: Step, params: dict[str, Any],
-             run_id: str, trigger: str, *, rebalance: bool, outputs: dict[str, str],
-             staged: dict[str, str], pending: list[RunRecord],
-             label: str | None = None) -> ComponentResult:
-    """Run one step and stage its outputs; its run-log row is written with the publish
-    ('succeeded') or with the run's failure ('failed' / 'not_published')."""
-    t0, begun = time.monotonic(), now()
-    record = dict(run_id=run_id, workflow=wf.name, step=label or step.name,
-                  component=step.uses, started_at=begun, params=json.dumps(jsonable(params)),
-                  outputs=json.dumps(outputs), trigger=trigger)
-    fingerprint = ""
-    component = registry.get(step.uses)
-    try:
-        if component.to_sql is not None:
-            result = _run_sql_step(wh, wf, step, params, run_id, outputs, staged, component)
-        else:
-            result, _, fingerprint = _run_step(wh, wf, step, params, rebalance, staged)
-        result.report["wall_seconds"] = time.monotonic() - t0
-        if result.tables:
-            staged.update(wh.stage_tables({outputs[k]: df for k, df in result.tables.items()
-                                           if k in outputs}, run_id))
-    except Exception as err:
-        detail = str(err) if isinstance(err, TerraplanError) else traceback.format_exc()
-        pending.append(RunRecord(status="failed", finished_at=now(), report="{}", error=detail,
-                                 fingerprint=fingerprint, **record))
-        if isinstance(err, TerraplanError):
-            raise type(err)(f"step '{label or step.name}': {err}") from err
-        raise
-    pending.append(RunRecord(status="succeeded", finished_at=now(), error="",
-                             report=json.dumps(jsonable(result.report)),
-                             fingerprint=fingerprint, **record))
-    return result
-
-
-def _run_sql_step(wh: DuckDBWarehouse, wf: Workflow, step: Step, params: dict[str, Any],
-                  run_id: str, outputs: dict[str, str], staged: dict[str, str],
-                  component) -> ComponentResult:
-    """A SQL-native step: render its template and run it inside DuckDB (no rows move);
-    the output is staged like any other and its rows stay in the warehouse."""
-    t0 = time.monotonic()
-    (input_name,) = step.inputs.values()
-    source = input_table(wf, input_name, staged)
-    columns = list(wh.execute(f"SELECT * FROM {table(source).sql('duckdb')} LIMIT 0"))
-    sql = component.to_sql(columns, table(source), params, wh.dialect)
-    (output_key,) = [t.name for t in component.spec.outputs]
-    if output_key in outputs:
-        staged.update(wh.stage_query(outputs[output_key], sql, run_id))
-        rows = wh.con.execute(f"SELECT COUNT(*) FROM "
-                              f"{table(staged[outputs[output_key]]).sql('duckdb')}"
-                              ).fetchall()[0][0]
-    else:
-        rows = wh.con.execute(f"SELECT COUNT(*) FROM ({sql.strip().rstrip(';')})").fetchall()[0][0]
-    report: dict[str, Any] = {"component": component.spec.name, "status": "ok"}
-    if component.sql_report is not None:
-        report = component.sql_report(columns, table(source), params,
-                                      lambda q: wh.con.execute(q).fetchall(), int(rows),
-                                      wh.dialect)
-    report.update(engine="sql", rows=int(rows), seconds=time.monotonic() - t0)
-    return ComponentResult(tables={}, report=report)
-
-
-def _run_scenarios(wh: DuckDBWarehouse, wf: Workflow, run_id: str, trigger: str,
-                   say: Callable[[str], None], staged: dict[str, str],
-                   pending: list[RunRecord]) -> pd.DataFrame:
-    """Run the scenario step once per parameter set; one comparison row each."""
-    step = next(s for s in wf.steps if s.name == wf.scenarios["step"])
-    rows = []
-    for name, overrides in wf.scenarios["runs"].items():
-        say(f"[scenario] {name}: {json.dumps(overrides)}")
-        outputs = {k: f"{v}__{name}" for k, v in step.outputs.items()}
-        try:
-            result = _execute(wh, wf, step, {**step.params, **overrides}, run_id, trigger,
-                              rebalance=False, outputs=outputs, staged=staged,
-                              pending=pending, label=f"{step.name}:{name}")
-        except (InfeasibleError, InputError) as err:
-            # one impossible scenario is an answer too: say why, compare the rest
-            kind = "infeasible" if isinstance(err, InfeasibleError) else "invalid"
-            rows.append({"scenario": name, "parameters": json.dumps(overrides),
-                         "territories": overrides.get("territories",
-                                                      step.params.get("territories")),
-                         "status": kind, "note": str(err)})
-            say(f"    {kind}: {err}")
-            continue
-        rep = result.report
-        row: dict[str, Any] = {"scenario": name, "parameters": json.dumps(overrides),
-                               "territories": rep.get("n_territories"),
-                               "status": rep.get("status"), "objective": rep.get("objective"),
-                               "gap": rep.get("gap"), "contiguous": rep.get("contiguous"),
-                               "moved_units": rep.get("moved_units"),
-                               "seconds": rep.get("seconds")}
-        for metric, b in (rep.get("balance") or {}).items():
-            row[f"{metric}_min_ratio"] = b["min_ratio"]
-            row[f"{metric}_max_ratio"] = b["max_ratio"]
-            row[f"{metric}_std"] = b["std"]
-        rows.append(row)
-        say(_indent(_step_summary(jsonable(rep))))
-    table_df = pd.DataFrame(rows)
-    staged.update(wh.stage_tables({f"{wf.name}_scenarios": table_df}, run_id))
-    return table_df
-
-
-def _indent(text: str) -> str:
-    return "\n".join("    " + line for line in text.splitlines())
-
-
-def _step_summary(report: dict[str, Any]) -> str:
-    from workflows.summary import summary_text
-
-    text = summary_text(report)
-    reb = report.get("rebalance")
-    if reb:
-        text += (f"\nrebalance against '{reb['alignment']}': {reb['moved_units']} unit(s) moved "
-                 f"({reb['why']['new_unit']} new, {reb['why']['rebalance']} to restore balance)")
-    return text

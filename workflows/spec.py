@@ -101,7 +101,7 @@ SCHEMA: dict[str, Any] = {
                     "name": NAME,
                     "uses": {"type": "string"},
                     "inputs": {"type": "object", "additionalProperties": NAME},
-                    "with": {"type": "object"},
+                    "with": {"type": "object"},  # per component: the allOf below
                     "outputs": {"type": "object", "additionalProperties": NAME},
                     "on_infeasible": ON_INFEASIBLE,
                 },
@@ -133,6 +133,20 @@ SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+
+
+
+def _with_schemas() -> list[dict[str, Any]]:
+    """One ``if uses: <component> then with: <its parameters>`` per component, generated
+    from the component specs (types, enums, bounds, required), so an editor with the
+    schema and :func:`load_workflow` check a step's parameters the same way."""
+    return [{"if": {"properties": {"uses": {"const": name}}, "required": ["uses"]},
+             "then": {"properties": {"with": component.spec.json_schema()}}}
+            for name, component in registry.components().items()]
+
+
+SCHEMA["properties"]["steps"]["items"]["allOf"] = _with_schemas()
 
 
 @dataclass(frozen=True)
@@ -214,10 +228,15 @@ def load_workflow(path: str | Path) -> Workflow:
         raise _fail(path, mark.line + 1 if mark else None, f"not valid YAML: {err}") from None
     validator = jsonschema.Draft202012Validator(SCHEMA)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        err = errors[0]
-        where = "/".join(map(str, err.absolute_path)) or "(top level)"
-        raise _fail(path, _line_of(root, list(err.absolute_path)), f"{where}: {err.message}")
+    for problem in errors:
+        at = list(problem.absolute_path)
+        if len(at) >= 3 and at[0] == "steps" and at[2] == "with":
+            # a parameter: the component's own message (parameter, allowed values, value
+            # given), raised with its line below; one the spec accepts (e.g. "10" for an
+            # int, "a,b" for a list) is not an error
+            continue
+        shown = "/".join(map(str, at)) or "(top level)"
+        raise _fail(path, _line_of(root, at), f"{shown}: {problem.message}")
 
     sources = data.get("sources") or {}
     for name, src in sources.items():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from components.adjacency.model import EDGE_COLUMNS
-from components.spec import ComponentSpec, Param, Table
+from components.spec import ComponentSpec, Param, Table, point_params
 
 SOURCES = ("points", "polygons", "h3", "edges", "roads")
 
@@ -31,11 +31,7 @@ SPEC = ComponentSpec(
               "table between unit ids) or roads (units whose nearest road nodes are joined by "
               "a road of --edges and --nodes); default: roads with --nodes, edges with "
               "--edges, polygons with --wkt, h3 with --h3, else points", choices=SOURCES),
-        Param("id", "str", "id column of INPUT", default="id", metavar="COL"),
-        Param("x", "str", "planar x column", metavar="COL"),
-        Param("y", "str", "planar y column", metavar="COL"),
-        Param("lon", "str", "longitude column (degrees)", metavar="COL"),
-        Param("lat", "str", "latitude column (degrees)", metavar="COL"),
+        *point_params("id column of INPUT"),  # shared (components.spec)
         Param("wkt", "str", "column with each unit's Polygon or MultiPolygon as WKT (--source "
               "polygons; default 'wkt'); needs shapely", metavar="COL"),
         Param("h3", "str", "column with each unit's H3 cell (--source h3; default 'h3'); "

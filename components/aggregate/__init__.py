@@ -16,7 +16,7 @@ from sqlglot import exp
 from components.errors import MissingColumnError
 from components.result import ComponentResult
 from components.scu import SCUColumns, validate_scus
-from components.spec import REQUIRED, ComponentSpec, Param, Table
+from components.spec import COORDINATE_PARAMS, REQUIRED, ComponentSpec, Param, Table
 
 SPEC = ComponentSpec(
     name="scu_aggregation",
@@ -29,10 +29,7 @@ SPEC = ComponentSpec(
               default=REQUIRED, metavar="COL"),
         Param("metrics", "list[str]", "metric column(s) to sum per SCU", default=REQUIRED,
               cli="metric", metavar="COL"),
-        Param("x", "str", "planar x column", metavar="COL"),
-        Param("y", "str", "planar y column", metavar="COL"),
-        Param("lon", "str", "longitude column (degrees)", metavar="COL"),
-        Param("lat", "str", "latitude column (degrees)", metavar="COL"),
+        *COORDINATE_PARAMS,  # shared (components.spec)
     ),
     outputs=(Table("scus", "one row per SCU", columns=("id", "<coords>", "n_points",
                                                       "<metrics>")),),

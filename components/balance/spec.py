@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.spec import REQUIRED, ComponentSpec, Param, Table
+from components.spec import REQUIRED, ComponentSpec, Param, Table, point_params
 
 SPEC = ComponentSpec(
     name="territory_balancing",
@@ -23,11 +23,7 @@ SPEC = ComponentSpec(
               metavar="M"),
         Param("metrics", "list[str]", "metric column(s) to balance", default=REQUIRED,
               cli="metric", metavar="COL"),
-        Param("id", "str", "SCU id column", default="id", metavar="COL"),
-        Param("x", "str", "planar x column", metavar="COL"),
-        Param("y", "str", "planar y column", metavar="COL"),
-        Param("lon", "str", "longitude column (degrees)", metavar="COL"),
-        Param("lat", "str", "latitude column (degrees)", metavar="COL"),
+        *point_params("SCU id column"),  # shared (components.spec)
         Param("tolerance", "float",
               "every territory's metric total lies within (1 +- F) x its target (total / M, or "
               "the center's share)", default=0.05, minimum=0.0, maximum=1.0, metavar="F"),

@@ -26,6 +26,7 @@ from components.costs.metrics import (
 from components.costs.network import RoadNetwork
 from components.costs.routing import NetworkCosts, network_costs
 from components.costs.spec import SPEC
+from components.costs.sql import cost_sql, sql_ready, sql_report, to_sql
 from components.costs.table import LongTable, to_long_table
 from components.costs.transform import TRANSFORMS, transform_costs
 
@@ -37,6 +38,7 @@ __all__ = [
     "LongTable",
     "NetworkCosts",
     "RoadNetwork",
+    "cost_sql",
     "earth_radius",
     "knn_costs",
     "local_plane",
@@ -45,6 +47,9 @@ __all__ = [
     "point_costs",
     "run",
     "search_space",
+    "sql_ready",
+    "sql_report",
     "to_long_table",
+    "to_sql",
     "transform_costs",
 ]

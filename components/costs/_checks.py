@@ -95,7 +95,7 @@ def as_points(values: Any, name: str, metric: str = "euclidean") -> np.ndarray:
         raise MissingValueError(
             f"{name} has missing or infinite coordinates in rows {preview(bad)}; "
             "drop these rows or fill in their coordinates",
-            column=name, rows=bad,
+            column=name, rows=bad.tolist(),
         )
     if metric == "haversine":
         lon, lat = points[:, 0], points[:, 1]
@@ -106,7 +106,7 @@ def as_points(values: Any, name: str, metric: str = "euclidean") -> np.ndarray:
                 f"{name} rows {preview(bad)} are outside lon [-180, 180] / lat [-90, 90] "
                 f"(values {sample}); columns must be (lon, lat) in degrees: check for "
                 "swapped columns, or use metric='euclidean' for projected coordinates",
-                column=name, rows=bad,
+                column=name, rows=bad.tolist(),
             )
     return points
 
@@ -121,7 +121,7 @@ def as_ids(values: Any, name: str = "ids") -> np.ndarray:
     if missing.size:
         raise MissingValueError(
             f"{name} has missing values in rows {preview(missing)}; every unit needs an id",
-            column=name, rows=missing,
+            column=name, rows=missing.tolist(),
         )
     series = pd.Series(ids)
     dup = series[series.duplicated(keep=False)]

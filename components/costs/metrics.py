@@ -247,7 +247,7 @@ def knn_costs(origins: Any, destinations: Any, k: int | None,
         col_parts.append(idx_c[found].astype(index_dtype))
         cost_parts.append(cost_c)
         del dist_c, idx_c, found
-    indptr = np.zeros(n + 1, dtype=index_dtype)
+    indptr: np.ndarray = np.zeros(n + 1, dtype=index_dtype)
     np.cumsum(counts, out=indptr[1:])
     matrix = sp.csr_matrix((np.concatenate(cost_parts), np.concatenate(col_parts), indptr),
                            shape=(n, m))
@@ -265,7 +265,7 @@ def csr_with_explicit_zeros(rows: np.ndarray, cols: np.ndarray, data: np.ndarray
     order = np.lexsort((cols, rows))
     rows, cols, data = rows[order], cols[order], data[order]
     index_dtype = _index_dtype(shape)
-    indptr = np.zeros(shape[0] + 1, dtype=index_dtype)
+    indptr: np.ndarray = np.zeros(shape[0] + 1, dtype=index_dtype)
     np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
     matrix = sp.csr_matrix(
         (data.astype(np.float64, copy=False), cols.astype(index_dtype, copy=False), indptr),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -213,7 +213,7 @@ class RoadNetwork:
             cost = numeric_column(edges, cost_col)
             cost_name = cost_col
         elif coords is not None:
-            cost = pair_distances(coords[tail], coords[head], metric, unit=unit)
+            cost = pair_distances(coords[tail], coords[head], cast(str, metric), unit=unit)
             cost_name = "length"
         else:
             raise MissingColumnError(
@@ -227,11 +227,11 @@ class RoadNetwork:
             require_columns(edges, [oneway_col], "edges")
         oneway = (parse_flags(edges[oneway_col], oneway_col) if oneway_col is not None
                   else np.zeros(len(edges), dtype=bool))
-        rows = np.arange(len(edges))
+        arc_rows = np.arange(len(edges))
         two = ~oneway
         arcs = _merge_arcs(
             np.concatenate([tail, head[two]]), np.concatenate([head, tail[two]]),
-            np.concatenate([cost, cost[two]]), np.concatenate([rows, rows[two]]),
+            np.concatenate([cost, cost[two]]), np.concatenate([arc_rows, arc_rows[two]]),
             len(node_ids), edges.index, np.asarray(node_ids), cost_name,
         )
         n = len(node_ids)
@@ -265,7 +265,8 @@ class RoadNetwork:
 
     @cached_property
     def _tree(self) -> cKDTree:
-        return cKDTree(search_space(self.coords[self.connected_nodes], self.metric))
+        return cKDTree(search_space(cast(np.ndarray, self.coords)[self.connected_nodes],
+                                   cast(str, self.metric)))
 
     def snap(self, points: Any, metric: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Nearest network node (with at least one edge) of each point.
@@ -298,10 +299,10 @@ class RoadNetwork:
                 f"{self.metric!r}; pass metric={self.metric!r} (or rebuild the network)",
                 column="metric",
             )
-        pts = as_points(points, "points", self.metric)
+        pts = as_points(points, "points", cast(str, self.metric))
         if len(pts) == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-        dist, idx = self._tree.query(search_space(pts, self.metric), workers=-1)
+        dist, idx = self._tree.query(search_space(pts, cast(str, self.metric)), workers=-1)
         if self.metric == "haversine":
             dist = chord_to_arc(np.asarray(dist, dtype=np.float64), earth_radius(self.unit))
         return self.connected_nodes[idx].astype(np.int64), np.asarray(dist, dtype=np.float64)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.spec import ComponentSpec, Param, Table
+from components.spec import ComponentSpec, Param, Table, point_params
 
 SPEC = ComponentSpec(
     name="cost_matrix",
@@ -27,11 +27,7 @@ SPEC = ComponentSpec(
               columns=("node_id",)),
     ),
     params=(
-        Param("id", "str", "id column of INPUT", default="id", metavar="COL"),
-        Param("x", "str", "planar x column", metavar="COL"),
-        Param("y", "str", "planar y column", metavar="COL"),
-        Param("lon", "str", "longitude column (degrees)", metavar="COL"),
-        Param("lat", "str", "latitude column (degrees)", metavar="COL"),
+        *point_params("id column of INPUT"),
         Param("to_id", "str", "id column of the --to table (default: the --id column if "
               "present there, else 'id')", metavar="COL"),
         Param("distance", "str",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from components.locate.solver import EXACT, MODES, STRATEGIES
-from components.spec import ComponentSpec, Param, Table
+from components.spec import ComponentSpec, Param, Table, point_params
 
 SITE_COLUMNS = ("id", "<x/y or lon/lat> | demand id", "capacity", "min_load", "opening_cost",
                 "group", "attractiveness")
@@ -45,11 +45,7 @@ SPEC = ComponentSpec(
               "chooses P (with opening costs: at most P or every candidate; without: the "
               "smallest P meeting every constraint)", default="exactly", choices=MODES),
         Param("strategy", "str", "objective", default="min_total_cost", choices=STRATEGIES),
-        Param("id", "str", "id column of every table", default="id", metavar="COL"),
-        Param("x", "str", "planar x column", metavar="COL"),
-        Param("y", "str", "planar y column", metavar="COL"),
-        Param("lon", "str", "longitude column (degrees)", metavar="COL"),
-        Param("lat", "str", "latitude column (degrees)", metavar="COL"),
+        *point_params("id column of every table"),  # shared (components.spec)
         Param("weight", "str", "demand weight column: scales each point's cost (default: 1 "
               "per point)", metavar="COL"),
         Param("load", "str", "load column: what a point puts on a site's capacity and min "

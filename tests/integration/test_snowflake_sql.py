@@ -129,6 +129,8 @@ def test_run_log_sql_runs_on_fakesnow(cursor):
     log = parse_table(f"{runlog.RUN_LOG_NAME}")
     for row in (_row(), _row("failed", "column 'x' not found; it's \\ bad -- '); DROP TABLE y")):
         cursor.execute(runlog.create_sql(log))
+        for statement in runlog.grow_sql(log):
+            cursor.execute(statement)
         cursor.execute(runlog.insert_sql(log), runlog.bind_values(row))
     got = rows(cursor, log)
     assert list(got.columns) == list(runlog.COLUMNS)
@@ -138,6 +140,20 @@ def test_run_log_sql_runs_on_fakesnow(cursor):
     assert got["ERROR"][1].endswith("'); DROP TABLE y") and pd.isna(got["REPORT"][1])
     typed = cursor.execute(f'SELECT "PARAMS":metrics[0]::VARCHAR FROM {names.sql(log)}')
     assert typed.fetchall()[0][0] == "POPULATION"  # a real VARIANT, not text
+
+
+def test_an_older_run_log_grows_the_new_columns(cursor):
+    log = parse_table("OLD_RUNS")
+    old = [c for c in runlog.COLUMNS if c not in ("WORKFLOW", "STEP", "TRIGGER", "FINGERPRINT")]
+    cursor.execute(f"CREATE TABLE {names.sql(log)} ("
+                   + ", ".join(f'"{c}" {runlog.COLUMNS[c]}' for c in old) + ")")
+    cursor.execute(f'INSERT INTO {names.sql(log)} ("RUN_ID", "STATUS") SELECT \'r0\', \'failed\'')
+    for statement in runlog.grow_sql(log):
+        cursor.execute(statement)
+    cursor.execute(runlog.insert_sql(log), runlog.bind_values(_row()))
+    got = rows(cursor, log)
+    assert sorted(got.columns) == sorted(runlog.COLUMNS)
+    assert list(got["RUN_ID"]) == ["r0", "r1"]
 
 
 # -- publish statements -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ import sqlglot
 
 from components import registry
 from tests.conftest import grid_scus
-from udfs.base import adapters
+from udfs.base import RUN_LOG_COLUMNS, adapters
 from udfs.redshift.handler import MAX_VARCHAR_BYTES, handle, lambda_handler
 
 PARAMS = {"territories": 3, "metrics": ["load"], "x": "x", "y": "y", "seed": 0,
@@ -77,7 +77,7 @@ def test_every_warehouse_adapter_is_discovered_with_a_run_log_in_its_types():
     assert {"duckdb", "snowflake", "bigquery", "redshift", "databricks"} <= set(found)
     for adapter in found.values():
         cols = adapter.run_log_columns()
-        assert cols[0][0] == "run_id" and len(cols) == 13
+        assert cols[0][0] == "run_id" and len(cols) == len(RUN_LOG_COLUMNS)
         sqlglot.transpile(f"CREATE TABLE t ({', '.join(f'{c} {t}' for c, t in cols)})",
                           read=adapter.dialect)
 

@@ -16,7 +16,7 @@ import sqlglot
 from sqlglot import exp
 
 from components.costs import knn_costs, point_costs
-from components.costs.component import cost_sql
+from components.costs.sql import cost_sql
 from components.errors import InputError, ParameterError
 from components.sqlgen import DIALECTS
 from tests.golden import assert_golden

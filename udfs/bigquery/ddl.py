@@ -41,15 +41,14 @@ from components import registry
 from components.errors import InputError
 from components.spec import ComponentSpec
 from udfs.base import RUN_LOG_TABLE
+from udfs.bigquery.adapter import ADAPTER
 from udfs.bigquery.sizing import PARAM_VARIABLES, mode_expression
 from udfs.bigquery.tables import _DATASET, _PROJECT
 
 DIALECT = "bigquery"
 
-RUN_LOG_SCHEMA = (("run_id", "STRING"), ("workflow", "STRING"), ("step", "STRING"),
-                  ("component", "STRING"), ("status", "STRING"), ("started_at", "TIMESTAMP"),
-                  ("finished_at", "TIMESTAMP"), ("params", "STRING"), ("report", "STRING"),
-                  ("error", "STRING"), ("outputs", "STRING"))
+# the one run record (udfs.base.RUN_LOG_COLUMNS) in BigQuery's types
+RUN_LOG_SCHEMA: tuple[tuple[str, str], ...] = tuple(ADAPTER.run_log_columns())
 
 # BigQuery's rules, as RE2 inside the procedure: [project.]dataset.table, where the
 # table name is letters, marks, digits, connectors, dashes and spaces.
@@ -164,6 +163,13 @@ def run_log_table(target: Target) -> Statement:
     columns = ", ".join(f"{ident(n)} {t}" for n, t in RUN_LOG_SCHEMA)
     sql = f"CREATE TABLE IF NOT EXISTS {_q(target, RUN_LOG_TABLE)} ({columns})"
     return Statement(f"table/{RUN_LOG_TABLE}", "table", _canonical(sql))
+
+
+def run_log_columns(target: Target) -> Statement:
+    """A log made by an older deploy grows the columns it lacks (and keeps its rows)."""
+    adds = ", ".join(f"ADD COLUMN IF NOT EXISTS {ident(n)} {t}" for n, t in RUN_LOG_SCHEMA)
+    sql = f"ALTER TABLE {_q(target, RUN_LOG_TABLE)} {adds}"
+    return Statement(f"table/{RUN_LOG_TABLE}/columns", "table", _canonical(sql))
 
 
 def remote_function(target: Target, spec: ComponentSpec, mode: str) -> Statement:
@@ -330,9 +336,11 @@ def procedure(target: Target, spec: ComponentSpec) -> Statement:
     log = _q(target, RUN_LOG_TABLE)
     columns = ", ".join(n for n, _ in RUN_LOG_SCHEMA)
     outputs_json = f"TO_JSON_STRING(JSON_OBJECT({outputs_obj}))"
+    inputs_json = f"TO_JSON_STRING(JSON_OBJECT({inputs_obj}))"
     log_row = (f"INSERT INTO {log} ({columns}) VALUES (run_id, 'bigquery', mode, {literal(c)}, "
                "'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), "
-               f"TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, {outputs_json});")
+               f"TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, {outputs_json}, 'call', "
+               f"NULL, {inputs_json});")
     body += ["-- 5. publish every output and the run row in one transaction (packed mode; "
              "the service did the same in tables mode)",
              "IF mode = 'packed' THEN",
@@ -352,7 +360,7 @@ def procedure(target: Target, spec: ComponentSpec) -> Statement:
         "END IF;",
         f"INSERT INTO {log} ({columns}) VALUES (run_id, 'bigquery', mode, {literal(c)}, "
         "'failed', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), NULL, "
-        "@@error.message, NULL);",
+        f"@@error.message, NULL, 'call', NULL, {inputs_json});",
         "RAISE USING MESSAGE = @@error.message;",
     ]
     lines = [f"CREATE OR REPLACE PROCEDURE {_q(target, c)}({signature})",
@@ -372,7 +380,7 @@ def statements(target: Target, components: list[str] | None = None) -> list[Stat
     """Every statement ``terraplan deploy bigquery`` runs, in order."""
     known = registry.components()
     names = components or list(known)
-    out = [dataset(target), run_log_table(target)]
+    out = [dataset(target), run_log_table(target), run_log_columns(target)]
     for name in names:
         spec = registry.get(name).spec
         out += [remote_function(target, spec, "packed"), remote_function(target, spec, "tables"),

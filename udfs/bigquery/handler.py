@@ -47,7 +47,7 @@ from typing import Any
 from components import highs, registry
 from components.errors import TerraplanError
 from components.result import jsonable
-from udfs.base import new_run_id
+from udfs.base import RunRecord, new_run_id
 from udfs.bigquery.contract import (
     MAX_REQUEST_BYTES,
     MAX_RESPONSE_BYTES,
@@ -70,6 +70,7 @@ from udfs.bigquery.tables import (
     parse_table_id,
     table_schema,
 )
+from udfs.execute import Hooks, execute_component, utc_now
 from udfs.protocol import error_document, parse_params, result_document, run_packed
 
 log = logging.getLogger("terraplan.bigquery")
@@ -81,7 +82,7 @@ class TransientError(Exception):
     """A failure worth retrying (BigQuery API unavailable): the batch answers 503."""
 
 
-def _google_errors() -> tuple[tuple[type, ...], tuple[type, ...]]:
+def _google_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
     """(per-call user errors, transient errors) among google.api_core exceptions."""
     try:
         from google.api_core import exceptions as gx
@@ -306,11 +307,14 @@ class RemoteFunctionHandler:
                     "outputs": {n: {"table": str(out_ids[n]), "rows": done[str(out_ids[n])]}
                                 for n in out_names},
                     "report": {"status": "already_succeeded", "run_id": run_id}}
-        frames = {n: store.read(t) for n, t in in_ids.items()}
-        main = frames.pop(in_names[0])
-        with highs.in_process():
-            result = registry.get(component).run(main, **frames, **params)
-        counts = store.write({out_ids[n]: result.tables[n] for n in out_names}, run_id)
+        # read, run, stage as every warehouse does (udfs.execute); the run-log row is
+        # the SQL procedure's, written with the publish
+        record = RunRecord(run_id=run_id, component=component, status="running",
+                           started_at=utc_now())
+        hooks = Hooks(read=lambda n: store.read(in_ids[n]), in_process=True,
+                      stage=lambda result: store.write(
+                          {out_ids[n]: result.tables[n] for n in out_names}, run_id))
+        result, counts = execute_component(component, list(in_ids), params, record, hooks)
         return {"run_id": run_id,
                 "outputs": {n: {"table": str(out_ids[n]), "rows": counts[str(out_ids[n])]}
                             for n in out_names},

@@ -19,6 +19,7 @@ from udfs.base import (
 )
 from udfs.options import CliOption
 from udfs.snowflake.calls import snowflake_call, snowflake_constant, snowflake_table
+from udfs.snowflake.types import JSON_RUN_LOG, SNOWFLAKE_TYPES
 
 __all__ = ["ADAPTER", "SnowflakeAdapter", "snowflake_call", "snowflake_constant",
            "snowflake_table"]
@@ -27,9 +28,7 @@ __all__ = ["ADAPTER", "SnowflakeAdapter", "snowflake_call", "snowflake_constant"
 class SnowflakeAdapter(WarehouseAdapter):
     name = "snowflake"
     dialect = "snowflake"
-    type_map: ClassVar[Mapping[str, str]] = {
-        "string": "VARCHAR", "double": "FLOAT", "bigint": "NUMBER(38,0)",
-                "boolean": "BOOLEAN", "timestamp": "TIMESTAMP_NTZ", "json": "VARIANT"}
+    type_map: ClassVar[Mapping[str, str]] = SNOWFLAKE_TYPES
     names = NameRules(max_length=255, folds="upper")
     capabilities = Capabilities(transactional_ddl=False, python_udfs=True, swap_tables=True,
                                 partitioned=True)
@@ -52,6 +51,7 @@ class SnowflakeAdapter(WarehouseAdapter):
         CliOption("--sf-schema", "their schema (TERRAPLAN)", ("run",), metavar="S",
                   keyword="schema"),
     )
+    json_run_log = JSON_RUN_LOG
 
     carries_rebalance = True  # compile and schedule join today's alignment in (udfs.rebalance)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -36,11 +35,12 @@ import scipy.spatial
 import scipy.spatial.distance  # noqa: F401
 from snowflake.snowpark import Session
 
-from components import highs, registry
+from components import registry
 from components.errors import InputError, TerraplanError
 from components.result import jsonable
 from components.sqlgen import table
-from udfs.base import RUN_ID_COLUMN, new_run_id
+from udfs.base import RUN_ID_COLUMN, RunRecord, new_run_id
+from udfs.execute import Hooks, error_text, execute_component
 from udfs.protocol import parse_params
 from udfs.snowflake import publish
 from udfs.snowflake.frames import read_table
@@ -53,7 +53,7 @@ from udfs.snowflake.names import (
     to_warehouse_columns,
 )
 from udfs.snowflake.profile import profile_scus
-from udfs.snowflake.runlog import RUN_LOG_NAME, RunRow, record_dataframe, record_sql
+from udfs.snowflake.runlog import RUN_LOG_NAME, record_dataframe, record_sql
 
 COMPONENTS = registry.components()  # every component package imported now, not in a call
 HIGHLIGHT_LIMIT = 400  # characters of JSON: larger report entries stay in the run log only
@@ -82,7 +82,10 @@ def highlights(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_procedure(component_name: str, session: Session, *args: Any) -> dict[str, Any]:
-    """The generic handler: ``args`` are the input table names, output table names, params."""
+    """The generic handler: ``args`` are the input table names, output table names, params.
+
+    The call itself is :func:`udfs.execute.execute_component` (read, profile, run, stage,
+    record), as in every warehouse; here it gets Snowflake's reads, names and writes."""
     spec = registry.get(component_name).spec
     n_in, n_out = len(spec.inputs), len(spec.outputs)
     if len(args) != n_in + n_out + 1:
@@ -90,14 +93,25 @@ def run_procedure(component_name: str, session: Session, *args: Any) -> dict[str
                          f"({', '.join(procedure_arguments(component_name))}); "
                          f"got {len(args)}")
     input_names, output_names, raw_params = args[:n_in], args[n_in:n_in + n_out], args[-1]
-    run_id, started, t0 = new_run_id(), _now(), time.monotonic()
+    run_id, t0 = new_run_id(), time.monotonic()
     sql_ok = runs_sql(session)
+    log = [table(RUN_LOG_NAME)]  # until the first output's schema is known
+    row = RunRecord(run_id=run_id, component=spec.name, status="running", started_at=_now(),
+                    params=_params_text(raw_params), trigger=None,
+                    inputs=dict(zip([t.name for t in spec.inputs], input_names, strict=True)),
+                    outputs=dict(zip([t.name for t in spec.outputs], output_names,
+                                     strict=True)))
+    logged: dict[str, str] = {}
 
-    log = table(RUN_LOG_NAME)  # until the first output's schema is known
-    row = RunRow(run_id=run_id, component=spec.name, status="failed", params=raw_params,
-                 inputs=dict(zip([t.name for t in spec.inputs], input_names, strict=True)),
-                 outputs=dict(zip([t.name for t in spec.outputs], output_names, strict=True)),
-                 report=None, error=None, started_at=started, finished_at=started)
+    def record(rec: RunRecord) -> None:
+        try:
+            (record_sql if sql_ok else record_dataframe)(session, log[0], rec)
+            logged["where"] = f"logged in {sql(log[0])}"
+        except Exception as log_err:  # the run's own error is the one the caller must see
+            if rec.status == "succeeded":
+                raise
+            logged["where"] = f"NOT logged in {sql(log[0])}: {log_err}"
+
     try:
         targets = {t.name: (parse_table(n, t.name) if n is not None else None)
                    for t, n in zip(spec.outputs, output_names, strict=True)}
@@ -106,31 +120,38 @@ def run_procedure(component_name: str, session: Session, *args: Any) -> dict[str
             raise InputError("every output table name is NULL; name at least one output, "
                              f"e.g. {spec.outputs[0].name.upper()}_OUT => 'MY_TABLE'",
                              column=spec.outputs[0].name)
-        log = sibling(first_target, RUN_LOG_NAME)
-        summary = _run(spec.name, session, input_names, targets, raw_params, run_id, sql_ok, row)
+        log[0] = sibling(first_target, RUN_LOG_NAME)
+        summary = _run(spec.name, session, input_names, targets, raw_params, sql_ok, row,
+                       record)
     except Exception as err:
-        detail = str(err) if isinstance(err, TerraplanError) else traceback.format_exc()
-        row.status, row.error, row.finished_at = "failed", detail, _now()
-        where = f"logged in {sql(log)}"
-        try:
-            (record_sql if sql_ok else record_dataframe)(session, log, row)
-        except Exception as log_err:  # the run's own error is the one the caller must see
-            where = f"NOT logged in {sql(log)}: {log_err}"
+        if "where" not in logged:  # it failed before the component ran: log it here
+            row.status, row.error, row.finished_at = "failed", error_text(err), _now()
+            record(row)
+        where = logged["where"]
+        if where.startswith("NOT"):
             err.add_note(f"terraplan run {run_id}: {where}")
         if isinstance(err, TerraplanError):
             raise type(err)(f"{err} (terraplan run {run_id}, {where})") from err
         raise
-    row.status, row.finished_at = "succeeded", _now()
-    (record_sql if sql_ok else record_dataframe)(session, log, row)
-    summary.update(run_log=sql(log), seconds=round(time.monotonic() - t0, 3))
+    summary.update(run_log=sql(log[0]), seconds=round(time.monotonic() - t0, 3))
     return summary
 
 
+def _params_text(raw: Any) -> str | None:
+    """The call's parameters as JSON text for the log, whatever arrived."""
+    if raw is None or not isinstance(raw, (str, bytes)):
+        return None if raw is None else json.dumps(jsonable(raw))
+    try:
+        json.loads(raw)
+    except ValueError:
+        return json.dumps(raw if isinstance(raw, str) else raw.decode(errors="replace"))
+    return raw if isinstance(raw, str) else raw.decode()
+
+
 def _run(name: str, session: Session, input_names: Sequence[Any],
-         targets: dict[str, Any], raw_params: Any, run_id: str, sql_ok: bool,
-         row: RunRow) -> dict[str, Any]:
-    component = registry.get(name)
-    spec = component.spec
+         targets: dict[str, Any], raw_params: Any, sql_ok: bool, row: RunRecord,
+         record: Callable[[RunRecord], None]) -> dict[str, Any]:
+    spec = registry.get(name).spec
     params = parse_params(raw_params)
     sources = {}
     for table_spec, text in zip(spec.inputs, input_names, strict=True):
@@ -141,33 +162,34 @@ def _run(name: str, session: Session, input_names: Sequence[Any],
             continue
         sources[table_spec.name] = parse_table(text, table_spec.name)
 
-    profile: dict[str, Any] = {}
-    first = spec.inputs[0].name
-    frames = {n: to_component_columns(read_table(session, t, n)) for n, t in sources.items()}
-    params = resolve_column_params(spec, params, frames.values())
-    row.params = params
-    if sql_ok and first == "scus":
-        profile = profile_scus(session, sources[first], params)
-        if profile.get("n_rows") == 0:
-            raise InputError(f"the scus table {sql(sources[first])} is empty", column=first)
+    def prepare(frames: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
+        row.params = resolve_column_params(spec, p, frames.values())  # Snowflake's case rules
+        return dict(row.params)
 
-    main = frames.pop(first)
-    with highs.in_process():  # no fork in a warehouse handler (Snowflake advises against)
-        result = component.run(main, **frames, **params)
-    if profile:
-        result.report["input_profile"] = profile
-    outputs = []
-    for out_name, target in targets.items():
-        if target is None:
-            continue
-        frame = to_warehouse_columns(result.tables[out_name].copy())
-        frame.insert(0, RUN_ID_COLUMN.upper(), run_id)
-        outputs.append(publish.Output(out_name, target, frame))
-    method = (publish.write_account(session, outputs, run_id) if sql_ok
-              else publish.write_local(session, outputs))
-    row.report = jsonable(result.report)
+    def profile(role: str, p: dict[str, Any]) -> dict[str, Any]:
+        found = profile_scus(session, sources[role], p)
+        if found.get("n_rows") == 0:
+            raise InputError(f"the scus table {sql(sources[role])} is empty", column=role)
+        return found
+
+    outputs: list[publish.Output] = []
+
+    def stage(result: Any) -> str:
+        for out_name, target in targets.items():
+            if target is None:
+                continue
+            frame = to_warehouse_columns(result.tables[out_name].copy())
+            frame.insert(0, RUN_ID_COLUMN.upper(), row.run_id)
+            outputs.append(publish.Output(out_name, target, frame))
+        return (publish.write_account(session, outputs, row.run_id) if sql_ok
+                else publish.write_local(session, outputs))
+
+    hooks = Hooks(read=lambda n: to_component_columns(read_table(session, sources[n], n)),
+                  stage=stage, record=record, prepare=prepare,
+                  profile=profile if sql_ok else None, in_process=True, now=_now)
+    result, method = execute_component(name, list(sources), params, row, hooks)
     return {
-        "status": "succeeded", "run_id": run_id, "component": name,
+        "status": "succeeded", "run_id": row.run_id, "component": name,
         "outputs": {o.name: {"table": sql(o.target), "rows": len(o.frame)} for o in outputs},
         "write": method, "report": highlights(result.report),
     }

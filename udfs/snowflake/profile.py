@@ -13,9 +13,7 @@ from snowflake.snowpark import Session
 from snowflake.snowpark.exceptions import SnowparkSQLException
 from sqlglot import exp
 
-from components.errors import InputError
-from components.scu import SCUColumns
-from components.sqlgen import Ident, ident, render
+from components.profile import profile_sql as shared_profile_sql
 from udfs.snowflake.names import DIALECT, to_component_columns
 
 
@@ -25,33 +23,11 @@ def _unquote(name: str) -> str:
 
 
 def profile_sql(source: exp.Table, columns: list[str], params: dict[str, Any]) -> str | None:
-    """The profile query for an SCU table with these (warehouse) columns, or None.
-
-    ``params`` name columns as the component sees them (see :mod:`.names`); None when
-    a named column is missing (the component's own validation gives the message).
-    """
+    """The one profile query (:mod:`components.profile`) for an SCU table with these
+    (warehouse) columns, or None; ``params`` name columns as the component sees them."""
     renamed = to_component_columns(pd.DataFrame(columns=columns))
-    back = dict(zip(renamed.columns, columns, strict=True))
-    try:
-        cols = SCUColumns(id=params.get("id") or "id", x=params.get("x"), y=params.get("y"),
-                          lon=params.get("lon"), lat=params.get("lat"),
-                          metrics=tuple(params.get("metrics") or ())).resolve(list(back))
-    except InputError:
-        return None
-    needed = [cols.id, *cols.coordinate_columns, *cols.metrics]
-    if any(c not in back for c in needed):
-        return None
-    lonlat = cols.coordinate_kind == "lonlat"
-    big = 1e308
-    x, y = cols.coordinate_columns
-    return render(
-        "scu/profile", DIALECT, pretty=False, source=source, id=ident(back[cols.id]),
-        x=ident(back[x]), y=ident(back[y]),
-        x_min=-180 if lonlat else -big, x_max=180 if lonlat else big,
-        y_min=-90 if lonlat else -big, y_max=90 if lonlat else big,
-        metric=[Ident(back[m], alias=f"null__{m}") for m in cols.metrics],
-        metric_neg=[Ident(back[m], alias=f"negative__{m}") for m in cols.metrics],
-    )
+    names = dict(zip(renamed.columns, columns, strict=True))
+    return shared_profile_sql(source, list(names), params, DIALECT, names=names, pretty=False)
 
 
 def profile_scus(session: Session, source: exp.Table, params: dict[str, Any]) -> dict[str, Any]:

@@ -9,8 +9,6 @@ Snowpark local testing, which runs no SQL, it is appended as a DataFrame.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from snowflake.snowpark import Session
@@ -23,34 +21,17 @@ from snowflake.snowpark.types import (
 )
 from sqlglot import exp
 
-from components.result import jsonable
+from udfs.base import RunRecord, run_log_columns
 from udfs.snowflake.names import sql
+from udfs.snowflake.types import JSON_RUN_LOG, SNOWFLAKE_TYPES
 
 RUN_LOG_NAME = "TERRAPLAN_RUNS"
-# column -> Snowflake type; VARIANT columns hold JSON documents
-COLUMNS: dict[str, str] = {
-    "RUN_ID": "VARCHAR", "COMPONENT": "VARCHAR", "STATUS": "VARCHAR", "PARAMS": "VARIANT",
-    "INPUTS": "VARIANT", "OUTPUTS": "VARIANT", "REPORT": "VARIANT", "ERROR": "VARCHAR",
-    "STARTED_AT": "TIMESTAMP_NTZ", "FINISHED_AT": "TIMESTAMP_NTZ",
-}
+# column -> Snowflake type, from the one run record (udfs.base.RUN_LOG_COLUMNS) in this
+# adapter's types; unquoted names fold to upper case here. VARIANT columns hold JSON.
+COLUMNS: dict[str, str] = {c.upper(): t for c, t in run_log_columns(
+    SNOWFLAKE_TYPES, json_documents=JSON_RUN_LOG)}
 _SNOWPARK_TYPES = {"VARCHAR": StringType, "VARIANT": VariantType, "TIMESTAMP_NTZ": TimestampType}
-
-
-@dataclass
-class RunRow:
-    run_id: str
-    component: str
-    status: str  # "succeeded" | "failed"
-    params: Any
-    inputs: Any
-    outputs: Any
-    report: Any
-    error: str | None
-    started_at: datetime
-    finished_at: datetime
-
-    def values(self) -> list[Any]:
-        return [getattr(self, c.lower()) for c in COLUMNS]
+RunRow = RunRecord  # the Snowflake log's rows are the one run record
 
 
 def create_sql(log: exp.Table) -> str:
@@ -63,6 +44,14 @@ def create_sql(log: exp.Table) -> str:
     return sql(node)
 
 
+def grow_sql(log: exp.Table) -> list[str]:
+    """``ALTER TABLE ... ADD COLUMN IF NOT EXISTS`` per column: a log written by an
+    older version (10 columns) grows the new ones and stays readable."""
+    return [sql(exp.Alter(this=log.copy(), kind="TABLE", actions=[exp.ColumnDef(
+        this=exp.to_identifier(c, quoted=True), kind=exp.DataType.build(t, dialect="snowflake"),
+        exists=True)])) for c, t in COLUMNS.items()]
+
+
 def insert_sql(log: exp.Table) -> str:
     """One bound row (qmark ``?`` placeholders, in :data:`COLUMNS` order)."""
     values = [exp.func("PARSE_JSON", exp.Placeholder()) if t == "VARIANT" else exp.Placeholder()
@@ -72,26 +61,23 @@ def insert_sql(log: exp.Table) -> str:
     return sql(node)
 
 
-def bind_values(row: RunRow) -> list[Any]:
+def bind_values(row: RunRecord) -> list[Any]:
     """Values for :func:`insert_sql`: JSON text for VARIANT columns (NULL stays NULL)."""
-    out = []
-    for value, kind in zip(row.values(), COLUMNS.values(), strict=True):
-        if kind == "VARIANT":
-            value = None if value is None else json.dumps(jsonable(value))
-        out.append(value)
-    return out
+    return row.values(list(COLUMNS))
 
 
-def record_sql(session: Session, log: exp.Table, row: RunRow) -> None:
+def record_sql(session: Session, log: exp.Table, row: RunRecord) -> None:
     session.sql(create_sql(log)).collect()
+    for statement in grow_sql(log):
+        session.sql(statement).collect()
     session.sql(insert_sql(log), params=bind_values(row)).collect()
 
 
-def record_dataframe(session: Session, log: exp.Table, row: RunRow) -> None:
+def record_dataframe(session: Session, log: exp.Table, row: RunRecord) -> None:
     schema = StructType([StructField(sql(exp.to_identifier(c, quoted=True)),
                                      _SNOWPARK_TYPES[t](), nullable=True)
                          for c, t in COLUMNS.items()])
-    values = [jsonable(v) if t == "VARIANT" else v
-              for v, t in zip(row.values(), COLUMNS.values(), strict=True)]
+    values = [v if t != "VARIANT" or v is None else json.loads(v)
+              for v, t in zip(bind_values(row), COLUMNS.values(), strict=True)]
     frame = session.create_dataframe([values], schema=schema)
     frame.write.save_as_table(sql(log), mode="append")

@@ -40,13 +40,13 @@ from sqlglot import exp
 from components import registry
 from components.errors import InputError
 from components.result import jsonable
-from udfs.base import RUN_ID_COLUMN, RUN_LOG_COLUMNS, RUN_LOG_TABLE
+from udfs.base import RUN_ID_COLUMN, RUN_LOG_COLUMNS, RUN_LOG_NAMES, RUN_LOG_TABLE, RunRecord
+from udfs.execute import Hooks, execute_component
 
 RUN_STEP = "(run)"  # the run's own row, as in the DuckDB run log
 CURRENT_COLUMN = "__terraplan_current"  # the runner's names for the rebalance join
 NEW_UNIT = "(new)"
 REBALANCE_DISRUPTION = 10.0
-SPARK_LOG_TYPES = {"string": "string", "timestamp": "timestamp"}
 
 
 @dataclass(frozen=True)
@@ -89,12 +89,18 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def log_schema() -> str:
+    """The run log (udfs.base.RUN_LOG_COLUMNS) as a Spark DDL schema, in this adapter's types."""
+    from udfs.spark.adapter import ADAPTER
+
+    return ", ".join(f"`{c}` {t}" for c, t in ADAPTER.run_log_columns())
+
+
 def log_rows(spark: Any, home: Home, rows: list[dict[str, Any]]) -> None:
-    """Append rows to the run log (created on first use, in the log's logical types)."""
-    schema = ", ".join(f"`{c}` {SPARK_LOG_TYPES[t]}" for c, t in RUN_LOG_COLUMNS)
+    """Append rows to the run log (created on first use; a log written by an older
+    version grows the columns it lacks, like every output's history)."""
     data = [tuple(r.get(c) for c, _ in RUN_LOG_COLUMNS) for r in rows]
-    (spark.createDataFrame(data, schema=schema).write.format(home.fmt).mode("append")
-     .saveAsTable(home.name(RUN_LOG_TABLE)))
+    append_widening(spark, home, spark.createDataFrame(data, schema=log_schema()), RUN_LOG_TABLE)
 
 
 def read_log(spark: Any, home: Home) -> pd.DataFrame:
@@ -163,23 +169,25 @@ def _moves(result: Any, info: dict) -> None:
 
 def run_step(spark: Any, home: Home, task: Mapping[str, Any], run_id: str,
              trigger: str = "manual") -> dict[str, Any]:
-    """One step task: inputs read, component run, outputs staged, step row logged. The
-    task's ``inputs`` map each component input to ``{"table": name, "staged": bool}``
-    (staged: an earlier step's output of this run). Returns the step's report."""
-    started = _now()
-    row = {RUN_ID_COLUMN: str(run_id), "workflow": task["workflow"], "step": task["step"],
-           "component": task["uses"], "params": json.dumps(task["params"]),
-           "trigger": trigger, "started_at": started}
-    try:
-        comp = registry.get(task["uses"])
-        tables = {}
-        for name, where in task["inputs"].items():
-            table = stage_name(where["table"], run_id) if where.get("staged") else where["table"]
-            tables[name] = spark.table(home.name(table)).toPandas()
-        main = tables.pop(comp.spec.inputs[0].name)
-        main, params, info = _rebalance(spark, home, task, main, dict(task["params"]))
-        result = comp.run(main, **tables, **params)
-        _moves(result, info)
+    """One step task: inputs read, component run, outputs staged, step row logged
+    (:func:`udfs.execute.execute_component`, as in every warehouse). The task's
+    ``inputs`` map each component input to ``{"table": name, "staged": bool}`` (staged:
+    an earlier step's output of this run). Returns the step's report."""
+    tables = {name: stage_name(where["table"], run_id) if where.get("staged")
+              else where["table"] for name, where in task["inputs"].items()}
+    record = RunRecord(run_id=str(run_id), workflow=task["workflow"], step=task["step"],
+                       component=task["uses"], status="running", started_at=_now(),
+                       params=json.dumps(task["params"]), trigger=trigger,
+                       inputs={k: v["table"] for k, v in task["inputs"].items()})
+    info: dict[str, Any] = {}
+
+    def prepare(frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> dict[str, Any]:
+        first = registry.get(task["uses"]).spec.inputs[0].name
+        frames[first], params, found = _rebalance(spark, home, task, frames[first], params)
+        info.update(found)
+        return params
+
+    def stage(result: Any) -> None:
         staged = {}
         for output, table in task["outputs"].items():
             frame = result.tables[output]
@@ -189,24 +197,29 @@ def run_step(spark: Any, home: Home, task: Mapping[str, Any], run_id: str,
             (spark_frame.write.format(home.fmt).mode("overwrite")
              .option("overwriteSchema", "true").saveAsTable(home.name(target)))
             staged[output] = target
-        report = jsonable(result.report)
-        log_rows(spark, home, [{**row, "status": "succeeded", "finished_at": _now(),
-                                "report": json.dumps(report), "outputs": json.dumps(staged)}])
-        return report
-    except Exception as err:
-        failed = {**row, "status": "failed", "finished_at": _now(), "error": str(err)}
-        log_rows(spark, home, [failed, {**failed, "step": RUN_STEP,
-                                        "component": "terraplan_workflow"}])
-        raise
+        record.outputs = staged
+
+    def log(rec: RunRecord) -> None:
+        row = dict(zip(RUN_LOG_NAMES, rec.values(), strict=True))
+        rows = [row] if rec.status == "succeeded" else [
+            row, {**row, "step": RUN_STEP, "component": "terraplan_workflow"}]
+        log_rows(spark, home, rows)
+
+    hooks = Hooks(read=lambda n: spark.table(home.name(tables[n])).toPandas(), stage=stage,
+                  record=log, prepare=prepare, finish=lambda result: _moves(result, info),
+                  now=_now)
+    result, _ = execute_component(task["uses"], list(tables), dict(task["params"]), record,
+                                  hooks)
+    return dict(jsonable(result.report))
 
 
 def _empty(spark: Any, frame: pd.DataFrame) -> Any:
     """A zero-row Spark frame with ``frame``'s columns (Spark cannot infer their types)."""
-    from udfs.base import column_type
+    from components.spec import column_type  # the spec's output column types
+    from udfs.spark.adapter import ADAPTER
 
     cols = [str(c) for c in frame.columns] or ["id"]
-    schema = ", ".join(f"`{c}` {SPARK_LOG_TYPES.get(column_type(c), column_type(c))}"
-                       for c in cols)
+    schema = ", ".join(f"`{c}` {ADAPTER.native_type(column_type(c))}" for c in cols)
     return spark.createDataFrame([], schema=schema)
 
 

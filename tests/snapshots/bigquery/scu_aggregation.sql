@@ -13,8 +13,28 @@ CREATE TABLE IF NOT EXISTS `my-project`.`terraplan`.`terraplan_runs` (
   `params` STRING,
   `report` STRING,
   `error` STRING,
-  `outputs` STRING
+  `outputs` STRING,
+  `trigger` STRING,
+  `fingerprint` STRING,
+  `inputs` STRING
 );
+
+-- table/terraplan_runs/columns
+ALTER TABLE `my-project`.`terraplan`.`terraplan_runs`
+  ADD COLUMN IF NOT EXISTS `run_id` STRING,
+  ADD COLUMN IF NOT EXISTS `workflow` STRING,
+  ADD COLUMN IF NOT EXISTS `step` STRING,
+  ADD COLUMN IF NOT EXISTS `component` STRING,
+  ADD COLUMN IF NOT EXISTS `status` STRING,
+  ADD COLUMN IF NOT EXISTS `started_at` TIMESTAMP,
+  ADD COLUMN IF NOT EXISTS `finished_at` TIMESTAMP,
+  ADD COLUMN IF NOT EXISTS `params` STRING,
+  ADD COLUMN IF NOT EXISTS `report` STRING,
+  ADD COLUMN IF NOT EXISTS `error` STRING,
+  ADD COLUMN IF NOT EXISTS `outputs` STRING,
+  ADD COLUMN IF NOT EXISTS `trigger` STRING,
+  ADD COLUMN IF NOT EXISTS `fingerprint` STRING,
+  ADD COLUMN IF NOT EXISTS `inputs` STRING;
 
 -- function/terraplan_scu_aggregation
 CREATE OR REPLACE FUNCTION `my-project`.`terraplan`.`terraplan_scu_aggregation`(
@@ -124,18 +144,18 @@ BEGIN
       BEGIN TRANSACTION;
       EXECUTE IMMEDIATE FORMAT('DELETE FROM %s WHERE TRUE', out_scus_q);
       EXECUTE IMMEDIATE FORMAT('INSERT INTO %s (%s) SELECT %s FROM %s', out_scus_q, out_scus_cols, out_scus_cols, out_scus_stage);
-      INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) VALUES (run_id, 'bigquery', mode, 'scu_aggregation', 'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, TO_JSON_STRING(JSON_OBJECT('scus', out_scus_full)));
+      INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs, trigger, fingerprint, inputs) VALUES (run_id, 'bigquery', mode, 'scu_aggregation', 'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, TO_JSON_STRING(JSON_OBJECT('scus', out_scus_full)), 'call', NULL, TO_JSON_STRING(JSON_OBJECT('points', points_full)));
       COMMIT TRANSACTION;
       EXECUTE IMMEDIATE FORMAT('DROP TABLE %s', out_scus_stage);
     ELSE
-      INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) VALUES (run_id, 'bigquery', mode, 'scu_aggregation', 'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, TO_JSON_STRING(JSON_OBJECT('scus', out_scus_full)));
+      INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs, trigger, fingerprint, inputs) VALUES (run_id, 'bigquery', mode, 'scu_aggregation', 'succeeded', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), TO_JSON_STRING(JSON_QUERY(doc, '$.report')), NULL, TO_JSON_STRING(JSON_OBJECT('scus', out_scus_full)), 'call', NULL, TO_JSON_STRING(JSON_OBJECT('points', points_full)));
     END IF;
     SELECT run_id, mode, JSON_VALUE(doc, '$.report.status') AS status, JSON_QUERY(doc, '$.report') AS report;
   EXCEPTION WHEN ERROR THEN
     IF @@transaction_id IS NOT NULL THEN
       ROLLBACK TRANSACTION;
     END IF;
-    INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) VALUES (run_id, 'bigquery', mode, 'scu_aggregation', 'failed', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), NULL, @@error.message, NULL);
+    INSERT INTO `my-project`.`terraplan`.`terraplan_runs` (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs, trigger, fingerprint, inputs) VALUES (run_id, 'bigquery', mode, 'scu_aggregation', 'failed', started_at, CURRENT_TIMESTAMP(), TO_JSON_STRING(params), NULL, @@error.message, NULL, 'call', NULL, TO_JSON_STRING(JSON_OBJECT('points', points_full)));
     RAISE USING MESSAGE = @@error.message;
   END;
 END;

@@ -9,5 +9,8 @@ CREATE TABLE IF NOT EXISTS `my-project`.`terraplan`.`terraplan_runs` (
   `params` STRING,
   `report` STRING,
   `error` STRING,
-  `outputs` STRING
+  `outputs` STRING,
+  `trigger` STRING,
+  `fingerprint` STRING,
+  `inputs` STRING
 );

@@ -14,7 +14,8 @@ CREATE TABLE IF NOT EXISTS "terraplan"."terraplan_runs" (
   "error" VARCHAR(65535),
   "outputs" VARCHAR(65535),
   "trigger" VARCHAR(65535),
-  "fingerprint" VARCHAR(65535)
+  "fingerprint" VARCHAR(65535),
+  "inputs" VARCHAR(65535)
 );
 
 CREATE OR REPLACE PROCEDURE "terraplan"."pack_table"(tbl VARCHAR(65535), INOUT packed VARCHAR(65535))

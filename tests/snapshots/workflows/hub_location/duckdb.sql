@@ -5,7 +5,21 @@
 -- one run id for every step of this run
 SET VARIABLE terraplan_run_id = STRFTIME(CAST(GET_CURRENT_TIMESTAMP() AT TIME ZONE 'UTC' AS TIMESTAMP), '%Y%m%dT%H%M%S%fZ') || '-' || SUBSTRING(MD5(CAST(UUID() AS TEXT)), 1, 8);
 -- the run log terraplan run writes too
-CREATE TABLE IF NOT EXISTS "terraplan_runs" ("run_id" TEXT, "workflow" TEXT, "step" TEXT, "component" TEXT, "status" TEXT, "started_at" TIMESTAMP, "finished_at" TIMESTAMP, "params" TEXT, "report" TEXT, "error" TEXT, "outputs" TEXT);
+CREATE TABLE IF NOT EXISTS "terraplan_runs" ("run_id" TEXT, "workflow" TEXT, "step" TEXT, "component" TEXT, "status" TEXT, "started_at" TIMESTAMP, "finished_at" TIMESTAMP, "params" TEXT, "report" TEXT, "error" TEXT, "outputs" TEXT, "trigger" TEXT, "fingerprint" TEXT, "inputs" TEXT);
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "run_id" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "workflow" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "step" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "component" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "status" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "started_at" TIMESTAMP;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "finished_at" TIMESTAMP;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "params" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "report" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "error" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "outputs" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "trigger" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "fingerprint" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "inputs" TEXT;
 -- step 1/2: hubs (location_allocation)
 CREATE OR REPLACE TEMPORARY TABLE "__terraplan_step" AS SELECT CAST(GET_CURRENT_TIMESTAMP() AT TIME ZONE 'UTC' AS TIMESTAMP) AS started_at, TERRAPLAN_LOCATION_ALLOCATION((SELECT TO_JSON(ARRAY_AGG(t)) FROM "counties" AS t), NULL, NULL, NULL, NULL, NULL, '{"facilities": 6, "strategy": "min_total_cost", "id": "scu_id", "lon": "lon", "lat": "lat", "weight": "population", "closest_assignment": true, "seed": 0, "time_limit": 20}') AS doc;
 -- stop here on bad input (the message names the column or parameter)
@@ -16,7 +30,7 @@ SET VARIABLE terraplan_shape_facilities = (SELECT REPLACE(JSON_STRUCTURE(doc -> 
 BEGIN;
 CREATE OR REPLACE TABLE "hub_assignments" AS SELECT GETVARIABLE('terraplan_run_id') AS run_id, UNNEST(FROM_JSON(doc -> '$.tables.assignments', GETVARIABLE('terraplan_shape_assignments')), max_depth := 2) FROM "__terraplan_step";
 CREATE OR REPLACE TABLE "hub_sites" AS SELECT GETVARIABLE('terraplan_run_id') AS run_id, UNNEST(FROM_JSON(doc -> '$.tables.facilities', GETVARIABLE('terraplan_shape_facilities')), max_depth := 2) FROM "__terraplan_step";
-INSERT INTO "terraplan_runs" (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) SELECT GETVARIABLE('terraplan_run_id'), 'hub_location', 'hubs', 'location_allocation', 'succeeded', started_at, CAST(GET_CURRENT_TIMESTAMP() AT TIME ZONE 'UTC' AS TIMESTAMP), '{"facilities": 6, "strategy": "min_total_cost", "id": "scu_id", "lon": "lon", "lat": "lat", "weight": "population", "closest_assignment": true, "seed": 0, "time_limit": 20}', CAST(doc -> '$.report' AS TEXT), '', '{"assignments": "hub_assignments", "facilities": "hub_sites"}' FROM "__terraplan_step";
+INSERT INTO "terraplan_runs" (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs, trigger, fingerprint, inputs) SELECT GETVARIABLE('terraplan_run_id'), 'hub_location', 'hubs', 'location_allocation', 'succeeded', started_at, CAST(GET_CURRENT_TIMESTAMP() AT TIME ZONE 'UTC' AS TIMESTAMP), '{"facilities": 6, "strategy": "min_total_cost", "id": "scu_id", "lon": "lon", "lat": "lat", "weight": "population", "closest_assignment": true, "seed": 0, "time_limit": 20}', CAST(doc -> '$.report' AS TEXT), '', '{"assignments": "hub_assignments", "facilities": "hub_sites"}', 'compiled', NULL, '{"demand": "counties"}' FROM "__terraplan_step";
 COMMIT;
 -- step 2/2: coverage (location_allocation)
 CREATE OR REPLACE TEMPORARY TABLE "__terraplan_step" AS SELECT CAST(GET_CURRENT_TIMESTAMP() AT TIME ZONE 'UTC' AS TIMESTAMP) AS started_at, TERRAPLAN_LOCATION_ALLOCATION((SELECT TO_JSON(ARRAY_AGG(t)) FROM "counties" AS t), NULL, NULL, NULL, NULL, NULL, '{"facilities": 6, "strategy": "max_coverage", "radius": 60, "id": "scu_id", "lon": "lon", "lat": "lat", "weight": "population", "seed": 0, "time_limit": 20}') AS doc;
@@ -28,6 +42,6 @@ SET VARIABLE terraplan_shape_facilities = (SELECT REPLACE(JSON_STRUCTURE(doc -> 
 BEGIN;
 CREATE OR REPLACE TABLE "coverage_assignments" AS SELECT GETVARIABLE('terraplan_run_id') AS run_id, UNNEST(FROM_JSON(doc -> '$.tables.assignments', GETVARIABLE('terraplan_shape_assignments')), max_depth := 2) FROM "__terraplan_step";
 CREATE OR REPLACE TABLE "coverage_sites" AS SELECT GETVARIABLE('terraplan_run_id') AS run_id, UNNEST(FROM_JSON(doc -> '$.tables.facilities', GETVARIABLE('terraplan_shape_facilities')), max_depth := 2) FROM "__terraplan_step";
-INSERT INTO "terraplan_runs" (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) SELECT GETVARIABLE('terraplan_run_id'), 'hub_location', 'coverage', 'location_allocation', 'succeeded', started_at, CAST(GET_CURRENT_TIMESTAMP() AT TIME ZONE 'UTC' AS TIMESTAMP), '{"facilities": 6, "strategy": "max_coverage", "radius": 60, "id": "scu_id", "lon": "lon", "lat": "lat", "weight": "population", "seed": 0, "time_limit": 20}', CAST(doc -> '$.report' AS TEXT), '', '{"assignments": "coverage_assignments", "facilities": "coverage_sites"}' FROM "__terraplan_step";
+INSERT INTO "terraplan_runs" (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs, trigger, fingerprint, inputs) SELECT GETVARIABLE('terraplan_run_id'), 'hub_location', 'coverage', 'location_allocation', 'succeeded', started_at, CAST(GET_CURRENT_TIMESTAMP() AT TIME ZONE 'UTC' AS TIMESTAMP), '{"facilities": 6, "strategy": "max_coverage", "radius": 60, "id": "scu_id", "lon": "lon", "lat": "lat", "weight": "population", "seed": 0, "time_limit": 20}', CAST(doc -> '$.report' AS TEXT), '', '{"assignments": "coverage_assignments", "facilities": "coverage_sites"}', 'compiled', NULL, '{"demand": "counties"}' FROM "__terraplan_step";
 COMMIT;
 DROP TABLE IF EXISTS "__terraplan_step";

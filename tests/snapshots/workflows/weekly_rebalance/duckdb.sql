@@ -6,7 +6,21 @@
 -- one run id for every step of this run
 SET VARIABLE terraplan_run_id = STRFTIME(CAST(GET_CURRENT_TIMESTAMP() AT TIME ZONE 'UTC' AS TIMESTAMP), '%Y%m%dT%H%M%S%fZ') || '-' || SUBSTRING(MD5(CAST(UUID() AS TEXT)), 1, 8);
 -- the run log terraplan run writes too
-CREATE TABLE IF NOT EXISTS "terraplan_runs" ("run_id" TEXT, "workflow" TEXT, "step" TEXT, "component" TEXT, "status" TEXT, "started_at" TIMESTAMP, "finished_at" TIMESTAMP, "params" TEXT, "report" TEXT, "error" TEXT, "outputs" TEXT);
+CREATE TABLE IF NOT EXISTS "terraplan_runs" ("run_id" TEXT, "workflow" TEXT, "step" TEXT, "component" TEXT, "status" TEXT, "started_at" TIMESTAMP, "finished_at" TIMESTAMP, "params" TEXT, "report" TEXT, "error" TEXT, "outputs" TEXT, "trigger" TEXT, "fingerprint" TEXT, "inputs" TEXT);
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "run_id" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "workflow" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "step" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "component" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "status" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "started_at" TIMESTAMP;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "finished_at" TIMESTAMP;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "params" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "report" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "error" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "outputs" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "trigger" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "fingerprint" TEXT;
+ALTER TABLE "terraplan_runs" ADD COLUMN IF NOT EXISTS "inputs" TEXT;
 -- step 1/1: balance (territory_balancing)
 CREATE OR REPLACE TEMPORARY TABLE "__terraplan_step" AS SELECT CAST(GET_CURRENT_TIMESTAMP() AT TIME ZONE 'UTC' AS TIMESTAMP) AS started_at, TERRAPLAN_TERRITORY_BALANCING((SELECT TO_JSON(ARRAY_AGG(t)) FROM "counties" AS t), NULL, (SELECT TO_JSON(ARRAY_AGG(t)) FROM "adjacency" AS t), '{"territories": 10, "metrics": ["population", "accounts"], "id": "scu_id", "lon": "lon", "lat": "lat", "current": "current_territory", "disruption_weight": 10, "tolerance": 0.05, "seed": 0, "time_limit": 30}') AS doc;
 -- stop here on bad input (the message names the column or parameter)
@@ -17,6 +31,6 @@ SET VARIABLE terraplan_shape_territories = (SELECT REPLACE(JSON_STRUCTURE(doc ->
 BEGIN;
 CREATE OR REPLACE TABLE "territory_assignments" AS SELECT GETVARIABLE('terraplan_run_id') AS run_id, UNNEST(FROM_JSON(doc -> '$.tables.assignments', GETVARIABLE('terraplan_shape_assignments')), max_depth := 2) FROM "__terraplan_step";
 CREATE OR REPLACE TABLE "territory_summary" AS SELECT GETVARIABLE('terraplan_run_id') AS run_id, UNNEST(FROM_JSON(doc -> '$.tables.territories', GETVARIABLE('terraplan_shape_territories')), max_depth := 2) FROM "__terraplan_step";
-INSERT INTO "terraplan_runs" (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs) SELECT GETVARIABLE('terraplan_run_id'), 'weekly_rebalance', 'balance', 'territory_balancing', 'succeeded', started_at, CAST(GET_CURRENT_TIMESTAMP() AT TIME ZONE 'UTC' AS TIMESTAMP), '{"territories": 10, "metrics": ["population", "accounts"], "id": "scu_id", "lon": "lon", "lat": "lat", "current": "current_territory", "disruption_weight": 10, "tolerance": 0.05, "seed": 0, "time_limit": 30}', CAST(doc -> '$.report' AS TEXT), '', '{"assignments": "territory_assignments", "territories": "territory_summary"}' FROM "__terraplan_step";
+INSERT INTO "terraplan_runs" (run_id, workflow, step, component, status, started_at, finished_at, params, report, error, outputs, trigger, fingerprint, inputs) SELECT GETVARIABLE('terraplan_run_id'), 'weekly_rebalance', 'balance', 'territory_balancing', 'succeeded', started_at, CAST(GET_CURRENT_TIMESTAMP() AT TIME ZONE 'UTC' AS TIMESTAMP), '{"territories": 10, "metrics": ["population", "accounts"], "id": "scu_id", "lon": "lon", "lat": "lat", "current": "current_territory", "disruption_weight": 10, "tolerance": 0.05, "seed": 0, "time_limit": 30}', CAST(doc -> '$.report' AS TEXT), '', '{"assignments": "territory_assignments", "territories": "territory_summary"}', 'compiled', NULL, '{"scus": "counties", "edges": "adjacency"}' FROM "__terraplan_step";
 COMMIT;
 DROP TABLE IF EXISTS "__terraplan_step";
