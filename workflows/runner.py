@@ -176,7 +176,7 @@ def _run(wh: DuckDBWarehouse, wf: Workflow, summary: RunSummary, say: Callable[[
     _mark_crashed(wh)
     wh.record_run(RunRecord(
         run_id=run_id, workflow=wf.name, step=RUN_STEP, component="workflow",
-        status="running", started_at=now(), finished_at=None,  # type: ignore[arg-type]
+        status="running", started_at=now(), finished_at=None,
         params=json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                            "workflow_file": str(wf.path)}),
         report="{}", error="", outputs="{}", trigger=trigger))

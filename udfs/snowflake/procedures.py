@@ -204,7 +204,7 @@ def procedure_arguments(component_name: str) -> list[str]:
 
 def _handler(component_name: str) -> Callable[..., dict[str, Any]]:
     # No hints beyond Session: Snowpark reads them at registration and rejects Any.
-    def handler(session: Session, *args):  # type: ignore[no-untyped-def]
+    def handler(session: Session, *args):
         return run_procedure(component_name, session, *args)
 
     handler.__name__ = handler.__qualname__ = component_name
