@@ -15,7 +15,6 @@ never imports ``workflows`` (the dependency runs ``workflows -> udfs -> componen
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import functools
 import importlib
@@ -389,15 +388,3 @@ class Warehouse(ABC):
 
     @abstractmethod
     def table_exists(self, name: str) -> bool: ...
-
-
-# -- CLI helpers for the adapters' commands (udfs/<name>/cli.py) -----------------------------
-
-def command_group(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction],
-                  name: str, help_text: str) -> argparse._SubParsersAction:
-    """The sub-subparsers of a shared command (``deploy``, ``serve``), created once."""
-    if name not in groups:
-        parser = sub.add_parser(name, help=help_text, description=help_text)
-        groups[name] = parser.add_subparsers(dest=f"{name}_target", metavar="WAREHOUSE",
-                                             required=True)
-    return groups[name]

@@ -9,6 +9,7 @@ the adapter's ``schedule`` as keyword arguments.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -32,3 +33,13 @@ def options_of(adapter: Any, command: str) -> list[CliOption]:
     """The adapter's options for ``command`` (none when it declares no ``cli_options``)."""
     declared: Iterable[CliOption] = getattr(adapter, "cli_options", ())
     return [o for o in declared if command in o.commands]
+
+
+def command_group(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction],
+                  name: str, help_text: str) -> argparse._SubParsersAction:
+    """The sub-subparsers of a shared command (``deploy``, ``serve``), created once."""
+    if name not in groups:
+        parser = sub.add_parser(name, help=help_text, description=help_text)
+        groups[name] = parser.add_subparsers(dest=f"{name}_target", metavar="WAREHOUSE",
+                                             required=True)
+    return groups[name]

@@ -43,7 +43,7 @@ def profile_scus(wh: DuckDBWarehouse, table_name: str, params: dict[str, Any]) -
 
 
 def wh_columns(wh: DuckDBWarehouse, name: str) -> list[str]:
-    return [str(c) for c in wh.execute(f"SELECT * FROM {table(name).sql('duckdb')} LIMIT 0")]
+    return [str(c) for c in wh.execute(f"SELECT * FROM {table(name).sql(wh.dialect)} LIMIT 0")]
 
 
 def execute_step(wh: DuckDBWarehouse, wf: Workflow, step: Step, params: dict[str, Any],
@@ -132,7 +132,7 @@ def _run_sql_step(wh: DuckDBWarehouse, component: Component, tables: dict[str, s
     if output_key in outputs:
         staged.update(wh.stage_query(outputs[output_key], sql, run_id))
         rows = wh.con.execute(f"SELECT COUNT(*) FROM "
-                              f"{table(staged[outputs[output_key]]).sql('duckdb')}"
+                              f"{table(staged[outputs[output_key]]).sql(wh.dialect)}"
                               ).fetchall()[0][0]
     else:
         rows = wh.con.execute(f"SELECT COUNT(*) FROM ({sql.strip().rstrip(';')})").fetchall()[0][0]

@@ -30,8 +30,6 @@ OVER_THE_LIMIT = {
     "components/balance/component.py",
     "components/locate/solver.py",
     "components/locate/component.py",
-    "components/costs/component.py",
-    "workflows/runner.py",
 }
 
 WAREHOUSES = ("snowflake", "bigquery", "databricks", "redshift", "duckdb")

@@ -11,7 +11,7 @@ DRY_RUN_DEFAULTS = {"project": "my-project", "dataset": "terraplan",
 
 
 def register(sub: argparse._SubParsersAction, groups: dict) -> None:
-    from udfs.base import command_group
+    from udfs.options import command_group
 
     serve = command_group(sub, groups, "serve", "serve a warehouse adapter locally").add_parser(
         "bigquery", help="the BigQuery remote-function service, as the Cloud Run container "

@@ -392,12 +392,3 @@ def script(target: Target, components: list[str] | None = None) -> str:
     """All statements as one GoogleSQL script (what ``--dry-run`` prints)."""
     parts = [f"-- {s.name}\n{s.sql};" for s in statements(target, components)]
     return "\n\n".join(parts) + "\n"
-
-
-def call_example(target: Target, component: str = "territory_balancing") -> str:
-    """The CALL a user types (README)."""
-    spec = registry.get(component).spec
-    args = [literal(f"mydataset.{t.name}") if i == 0 else "NULL"
-            for i, t in enumerate(spec.inputs)]
-    args += [literal(f"mydataset.{t.name}") for t in spec.outputs]
-    return f"CALL {_q(target, component)}({', '.join(args)}, JSON '{{}}')"

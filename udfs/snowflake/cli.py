@@ -7,7 +7,7 @@ import argparse
 
 def register(sub: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction]
              ) -> None:
-    from udfs.base import command_group
+    from udfs.options import command_group
 
     deploy = command_group(sub, groups, "deploy", "deploy terraplan into a warehouse")
     parser = deploy.add_parser(

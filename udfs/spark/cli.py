@@ -10,7 +10,7 @@ from typing import Any
 
 
 def register(sub: argparse._SubParsersAction, groups: dict) -> None:
-    from udfs.base import command_group
+    from udfs.options import command_group
 
     deploy = command_group(sub, groups, "deploy", "deploy terraplan into a warehouse")
     parser = deploy.add_parser(
