@@ -86,7 +86,7 @@ def solve_median(costs: np.ndarray | CandidateLists, p: int, rules: SiteRules,
     if start is None:
         if coords is not None:
             start = weber_start(coords[0], weights, coords[1], p, rules.fixed, rules.eligible,
-                                rng)
+                                rng, deadline=t0 + 0.25 * max(deadline - t0, 0.0))
             stats["start"] = "weber"
         elif lists is not None:
             start = _random_start(p, rules, rng)

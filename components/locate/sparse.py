@@ -24,6 +24,7 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from components.costs.metrics import chord_to_arc, earth_radius, search_space
@@ -140,11 +141,13 @@ class SparseSwapEngine(SwapEngine):
         self.near_idx, self.near_cost = near_idx, near_cost
         self.vmax = np.maximum(vmax, near_cost[:, -1])
         k = near_idx.shape[1]
-        order = np.argsort(near_idx.ravel(), kind="stable")
-        self._col_rows = (order // k).astype(np.int64)
-        self._col_cost = near_cost.ravel()[order]
-        self._col_ptr = np.zeros(m + 1, dtype=np.int64)
-        np.cumsum(np.bincount(near_idx.ravel(), minlength=m), out=self._col_ptr[1:])
+        # the lists by site (who may a newly opened site serve?): a linear-time CSR -> CSC
+        # conversion, not an O(nk log nk) argsort (2.4 of 7 loaded s at 10k x 300)
+        by_site = sp.csr_matrix((near_cost.ravel(), near_idx.ravel(),
+                                 np.arange(0, self.n * k + 1, k)), shape=(self.n, m)).tocsc()
+        self._col_rows = by_site.indices.astype(np.int64)
+        self._col_cost = by_site.data
+        self._col_ptr = by_site.indptr.astype(np.int64)
         self.window = k
         self.slots = np.asarray(start, dtype=np.int64).copy()
         self.swaps = 0
