@@ -156,3 +156,18 @@ def test_sparse_solve_is_deterministic_and_clean_on_reuse():
     for name in ("status_", "objective_", "lower_bound_", "gap_", "violation_"):
         assert getattr(reused, name) == getattr(fresh, name), name
     assert np.array_equal(reused.assignment_, fresh.assignment_)
+
+
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_a_bound_from_short_lists_holds_for_the_full_problem(k):
+    # multipliers above a list's last cost would count sites outside the list as free:
+    # whatever the start, the bound must stay at or below the full problem's optimum
+    pts, sites, w = instance(90, 12, 6)
+    c = cdist(pts, sites) * w[:, None]
+    opt = brute_force(c, np.ones(90), 3)
+    lists = dense_lists(c, k)
+    for start in (c.max(axis=1) * 10, c.min(axis=1), np.zeros(90)):
+        lb = lagrange.lagrangian_bound(lists.idx, lists.cost, 12, 3, np.zeros(12, bool),
+                                       np.ones(12, bool), opt * 1.5, start, deadline=np.inf,
+                                       max_iterations=50)
+        assert lb.bound <= opt * (1 + 1e-9)
