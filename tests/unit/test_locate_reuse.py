@@ -49,4 +49,6 @@ def test_second_solve_equals_a_fresh_solve(case):
         assert getattr(reused, name) == getattr(fresh, name), name
     assert np.array_equal(reused.open_, fresh.open_)
     assert np.array_equal(reused.assignment_, fresh.assignment_)
+    assert np.array_equal(reused.loads_, fresh.loads_)
+    assert list(reused.reason_) == list(fresh.reason_)
     assert set(vars(reused)) == set(vars(fresh))  # nothing left over from the first solve
