@@ -138,6 +138,19 @@ class LocationAllocator:
     'search finished'), stats_, seconds_.
     """
 
+    # the answer, set by solve (declared for type checkers)
+    open_: np.ndarray
+    assignment_: np.ndarray
+    reason_: np.ndarray
+    objective_: float
+    bound_: float
+    lower_bound_: float
+    gap_: float | None
+    status_: str
+    stopped_by_: str
+    seconds_: float
+    violation_: float
+
     def __init__(self, strategy: str = "min_total_cost", facilities: int | None = None, *,
                  radius: float | None = None, min_load: float | None = None,
                  max_load: float | None = None, closest_assignment: bool = False,
@@ -287,16 +300,16 @@ class LocationAllocator:
             if cc.shape[1]:
                 comp_idx = np.argmin(cc, axis=1)
                 comp_cost = cc[np.arange(n), comp_idx]
-        p = None if self.strategy in ("min_facilities", "target_market_share") \
-            else int(self.facilities)
+        p: int | None = None if self.strategy in ("min_facilities", "target_market_share") \
+            else int(self.facilities or 0)
         at_most = self.facilities_mode == "at_most" and self.strategy == "min_total_cost"
-        if at_most:
+        if at_most and p is not None:
             p = min(p, int(elig.sum()))
         cap_site, low_site = self._load_limits(capacities, min_loads, m)
         self._feasibility(p, req, elig, opening, bcost, groups, group_max, a, cap_site,
                           low_site, names, D, comp_cost, at_most)
         self._m_real = m
-        if at_most and p > int(req.sum()):
+        if at_most and p is not None and p > int(req.sum()):
             (D, req, elig, rank, opening, bcost, groups, cap_site, low_site,
              coords) = _add_empty_slots(p - int(req.sum()), D, req, elig, rank, opening, bcost,
                                         groups, cap_site, low_site, coords)
@@ -321,14 +334,15 @@ class LocationAllocator:
             share_mod.finish(self)
             self._finish(t0)
             return self
+        fac = 0 if p is None else p  # every strategy below but min_facilities has p
         if self.strategy == "max_backup_coverage":
-            strategies.max_backup(self, p, rules, deadline)
+            strategies.max_backup(self, fac, rules, deadline)
         elif self.strategy == "max_coverage":
-            strategies.max_coverage(self, p, rules, rng, deadline, coords, iters, patience)
+            strategies.max_coverage(self, fac, rules, rng, deadline, coords, iters, patience)
         elif self.strategy == "min_facilities":
             strategies.min_facilities(self, rules, rng, deadline)
         elif self.strategy == "min_max_cost":
-            strategies.p_center(self, p, rules, rng, deadline, iters, patience)
+            strategies.p_center(self, fac, rules, rng, deadline, iters, patience)
         else:
             self._min_total_cost(p, rules, rng, deadline, coords, w, iters, patience,
                                  cap_site, low_site)
