@@ -126,7 +126,7 @@ def solve_median(costs: np.ndarray | CandidateLists, p: int, rules: SiteRules,
                           # dense steps on small instances; sparse lists (large ones) are
                           # cheap per step next to the search, so the bound gets more
                           max_iterations=400 if full_m else 600,
-                          min_iterations=1 if lists is not None else 3)
+                          min_iterations=3)
     iterations, bound_seconds = lb.iterations, time.monotonic() - t_bound
     # The bound steers the rest of the search: while it leaves a gap, try the relaxed
     # solution as a new start (a Lagrangian heuristic, nearly free) and run one more VNS

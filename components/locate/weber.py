@@ -34,7 +34,7 @@ def weber_start(points: np.ndarray, weights: np.ndarray, sites: np.ndarray, p: i
     floor = 1e-9 * max(1.0, float(np.ptp(points, axis=0).max()))
     labels = None
     for r in range(rounds):
-        if r and deadline is not None and time.monotonic() >= deadline:
+        if r >= 5 and deadline is not None and time.monotonic() >= deadline:
             break  # a start only: the interchange improves it, the limit is a wall
         _, new = cKDTree(centers).query(points)
         if labels is not None and np.array_equal(new, labels):
