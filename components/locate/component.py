@@ -24,8 +24,10 @@ import pandas as pd
 
 from components.costs import RoadNetwork, local_plane, point_costs, transform_costs
 from components.errors import InputError, MissingColumnError, UnknownIdError, preview
+from components.locate.large import component_lists  # lscale (#19)
 from components.locate.matrix import matrix_costs
 from components.locate.solver import REASONS, LocationAllocator
+from components.locate.sparse import check_dense  # lscale (#19)
 from components.locate.spec import SPEC
 from components.result import ComponentResult
 from components.scu import SCUColumns, SCUTable, in_id_order, validate_scus
@@ -104,11 +106,16 @@ def location_allocation(demand: pd.DataFrame, *, candidates: pd.DataFrame | None
             if competitors is not None else None)
 
     unused = 0
-    if costs is not None:
+    # --- lscale (#19): candidate lists, and a size message before a dense matrix ---
+    if p["candidate_list"]:
+        matrix, comp_costs = component_lists(p, table, cand, comp, costs, distance), None
+    elif costs is not None:
         matrix, comp_costs, unused = matrix_costs(costs, table, cand, comp)
     else:
+        check_dense(table.n, len(cand) + (len(comp) if comp is not None else 0))
         matrix, comp_costs = _costs(table, cand, comp, distance, edges)
-    matrix, comp_costs = _transform(matrix, comp_costs, p)
+    if not p["candidate_list"]:  # --- end lscale ---
+        matrix, comp_costs = _transform(matrix, comp_costs, p)
     rank = pd.Index(cand.ids.astype(str)).argsort(kind="stable").argsort()
     groups = group_max = None
     if "group" in cand.extras:

@@ -20,6 +20,7 @@ import numpy as np
 from components.locate.engine import SiteRules, SwapEngine, vns
 from components.locate.lagrange import fix_sites, lagrangian_bound
 from components.locate.milp import SiteSide, median_levels
+from components.locate.sparse import CandidateLists, SparseSwapEngine
 from components.locate.weber import greedy_start, weber_start
 
 
@@ -70,40 +71,62 @@ def constrained_greedy(costs: np.ndarray, p: int, rules: SiteRules) -> np.ndarra
     return np.asarray(open_idx, dtype=np.int64)
 
 
-def solve_median(costs: np.ndarray, p: int, rules: SiteRules, rng: np.random.Generator, *,
+def solve_median(costs: np.ndarray | CandidateLists, p: int, rules: SiteRules,
+                 rng: np.random.Generator, *,
                  deadline: float, coords: tuple[np.ndarray, np.ndarray] | None,
                  weights: np.ndarray, exact: str, max_iterations: int, patience: int,
                  target_gap: float, heuristic_share: float = 0.5,
                  start: np.ndarray | None = None, max_rounds: int = 2) -> MedianResult:
+    """``costs``: the weighted dense matrix, or weighted candidate lists (no exact step)."""
+    lists = costs if isinstance(costs, CandidateLists) else None
+    dense: np.ndarray | None = None if isinstance(costs, CandidateLists) else costs
     n, m = costs.shape
     t0 = time.monotonic()
     stats: dict = {}
     if start is None:
         if coords is not None:
             start = weber_start(coords[0], weights, coords[1], p, rules.fixed, rules.eligible,
-                                rng)
+                                rng, deadline=t0 + 0.25 * max(deadline - t0, 0.0))
             stats["start"] = "weber"
+        elif lists is not None:
+            start = _random_start(p, rules, rng)
+            stats["start"] = "random"
         else:
-            start = greedy_start(costs, p, rules.fixed, rules.eligible, rules.opening)
+            assert dense is not None
+            start = greedy_start(dense, p, rules.fixed, rules.eligible, rules.opening)
             stats["start"] = "greedy"
         if not feasible_start(start, rules):
-            start = constrained_greedy(costs, p, rules)
+            if lists is not None:
+                raise ValueError("budget and group limits need the dense path")
+            assert dense is not None
+            start = constrained_greedy(dense, p, rules)
             stats["start"] = "greedy (budget/groups)"
-    width = None if m <= 1200 else int(min(m, max(64, 10 * m // max(p, 1) + 32)))
-    engine = SwapEngine(costs, rules, start, width=width)
+    if lists is not None:
+        beyond = lists.beyond if lists.beyond is not None else 10.0 * lists.cost[:, -1]
+        engine: SwapEngine = SparseSwapEngine(lists.idx, lists.cost, beyond, m, rules, start)
+    else:
+        assert dense is not None
+        width = None if m <= 1200 else int(min(m, max(64, 10 * m // max(p, 1) + 32)))
+        engine = SwapEngine(dense, rules, start, width=width)
     stats["start_objective"] = engine.objective
+    # the first answer is a local optimum (FasterPAM-class): its descent may use the whole
+    # limit, so a short limit still gets a real answer; VNS then gets its share
+    engine.local_search(deadline)
+    stats["descent_objective"] = engine.objective
+    stats["descent_seconds"] = time.monotonic() - t0
     budget = min(deadline, t0 + heuristic_share * max(deadline - t0, 0.0))
     info = vns(engine, rng, budget, max_iterations=max_iterations, patience=patience)
     stats.update(vns=info, swaps=engine.swaps, heuristic_seconds=time.monotonic() - t0)
     upper = engine.objective
-    full_m = engine.near_cost.shape[1] == m
+    full_m = engine.near_cost.shape[1] == m and dense is not None
     t_bound = time.monotonic()
     lb = lagrangian_bound(engine.near_idx, engine.near_cost, m, p, rules.fixed, rules.eligible,
                           upper, engine.d1.copy(), opening=rules.opening, deadline=deadline,
-                          costs=costs, target_gap=target_gap * 0.5,
+                          costs=dense if full_m else None, target_gap=target_gap * 0.5,
                           # dense steps on small instances; sparse lists (large ones) are
                           # cheap per step next to the search, so the bound gets more
-                          max_iterations=400 if full_m else 600, min_iterations=3)
+                          max_iterations=400 if full_m else 600,
+                          min_iterations=3)
     iterations, bound_seconds = lb.iterations, time.monotonic() - t_bound
     # The bound steers the rest of the search: while it leaves a gap, try the relaxed
     # solution as a new start (a Lagrangian heuristic, nearly free) and run one more VNS
@@ -125,8 +148,8 @@ def solve_median(costs: np.ndarray, p: int, rules: SiteRules, rng: np.random.Gen
         t_bound = time.monotonic()
         lb2 = lagrangian_bound(engine.near_idx, engine.near_cost, m, p, rules.fixed,
                                rules.eligible, upper, lb.u, opening=rules.opening,
-                               deadline=deadline, costs=costs, target_gap=target_gap * 0.5,
-                               max_iterations=200)
+                               deadline=deadline, costs=dense if full_m else None,
+                               target_gap=target_gap * 0.5, max_iterations=200)
         iterations += lb2.iterations
         bound_seconds += time.monotonic() - t_bound
         if lb2.bound > lb.bound:
@@ -143,11 +166,17 @@ def solve_median(costs: np.ndarray, p: int, rules: SiteRules, rng: np.random.Gen
                            "list_width": int(engine.near_cost.shape[1])}
     res = MedianResult(np.sort(best_open), upper, min(bound, upper), stats)
     gap = (upper - bound) / max(abs(upper), 1e-12)
-    small = n * m <= 1_000_000
-    if gap > target_gap and (exact == "always" or (exact == "auto" and small)) \
-            and time.monotonic() < deadline:
-        _exact(costs, p, rules, engine, lb, res, deadline, full_m, target_gap)
+    small = n * m <= 1_000_000 and dense is not None
+    if dense is not None and gap > target_gap and (
+            exact == "always" or (exact == "auto" and small)) and time.monotonic() < deadline:
+        _exact(dense, p, rules, engine, lb, res, deadline, full_m, target_gap)
     return res
+
+
+def _random_start(p: int, rules: SiteRules, rng: np.random.Generator) -> np.ndarray:
+    fixed = np.flatnonzero(rules.fixed)
+    pool = np.flatnonzero(rules.eligible & ~rules.fixed)
+    return np.concatenate([fixed, rng.choice(pool, p - len(fixed), replace=False)])
 
 
 def _gap(upper: float, bound: float) -> float:

@@ -60,14 +60,14 @@ from typing import Any
 import numpy as np
 
 import components.locate.auto as auto_mod
-import components.locate.backup as backup_mod
-import components.locate.capacity as cap_mod
 import components.locate.capcover as capcover
 import components.locate.checks as checks
-import components.locate.cover as cover_mod
+import components.locate.large as large
 import components.locate.loaded as loaded
+import components.locate.outcome as outcome
 import components.locate.share as share_mod
-from components.errors import InfeasibleError, InputError
+import components.locate.strategies as strategies
+from components.errors import InputError
 from components.locate.checks import (  # noqa: F401 (STRATEGIES, EXACT, MODES re-exported)
     EXACT,
     MODES,
@@ -78,16 +78,8 @@ from components.locate.checks import (  # noqa: F401 (STRATEGIES, EXACT, MODES r
     _mask,
 )
 from components.locate.engine import SiteRules
-from components.locate.median import solve_median
-
-# 'optimal' means the gap is closed up to rounding; a looser stop tolerance (target_gap)
-# ends the search earlier but then the answer is 'feasible' with its gap
-OPTIMAL_GAP = 1e-6
-REASONS = {"competitor": "captured by a competitor (closer than every open site)",
-           "beyond": "no open site within max_cost, or every pair forbidden/unreachable",
-           "radius": "no open site within the radius",
-           "capacity": "left out: open sites have no capacity left",
-           "limits": "load limits violated"}
+from components.locate.outcome import OPTIMAL_GAP, REASONS  # noqa: F401 (re-exported)
+from components.locate.sparse import CandidateLists, check_dense
 
 
 class LocationAllocator:
@@ -145,6 +137,19 @@ class LocationAllocator:
     infeasibility raises InfeasibleError), stopped_by_ ('gap closed', 'time_limit',
     'search finished'), stats_, seconds_.
     """
+
+    # the answer, set by solve (declared for type checkers)
+    open_: np.ndarray
+    assignment_: np.ndarray
+    reason_: np.ndarray
+    objective_: float
+    bound_: float
+    lower_bound_: float
+    gap_: float | None
+    status_: str
+    stopped_by_: str
+    seconds_: float
+    violation_: float
 
     def __init__(self, strategy: str = "min_total_cost", facilities: int | None = None, *,
                  radius: float | None = None, min_load: float | None = None,
@@ -211,6 +216,15 @@ class LocationAllocator:
             delattr(self, key)
         self.violation_ = 0.0
         self._deadline = t0 + float(self.time_limit)
+        if isinstance(costs, CandidateLists):  # the sparse p-median (no n x m matrix)
+            return large.solve_lists(
+                self, t0, costs, weights, required=required, eligible=eligible, coords=coords,
+                site_names=site_names, site_rank=site_rank, opening_costs=opening_costs,
+                budget_costs=budget_costs, capacities=capacities, min_loads=min_loads,
+                groups=groups, group_max=group_max, competitor_costs=competitor_costs,
+                max_cost=max_cost, forbidden=forbidden, required_pairs=required_pairs,
+                loads=loads, attractiveness=attractiveness,
+                competitor_attractiveness=competitor_attractiveness)
         if self.strategy in ("max_coverage", "min_facilities") and (
                 self.min_load is not None or self.max_load is not None
                 or capacities is not None or min_loads is not None):
@@ -232,6 +246,9 @@ class LocationAllocator:
                                     competitor_attractiveness=competitor_attractiveness)
         deadline = t0 + float(self.time_limit)
         rng = np.random.default_rng(self.seed)
+        shape = np.shape(costs)
+        if len(shape) == 2:  # before any copy: a size message, never a MemoryError
+            check_dense(int(shape[0]), int(shape[1]), copies=3)
         D = np.array(costs, dtype=np.float64, copy=True)
         if D.ndim != 2 or D.shape[0] == 0 or D.shape[1] == 0:
             raise InputError(f"costs must be a non-empty 2-D matrix (points x sites); got shape "
@@ -254,7 +271,6 @@ class LocationAllocator:
         rank = np.arange(m) if site_rank is None else np.asarray(site_rank)
         opening = None if opening_costs is None else np.asarray(opening_costs, dtype=float)
         bcost = opening if budget_costs is None else np.asarray(budget_costs, dtype=float)
-        np.zeros((n,), dtype=bool)
         if forbidden is not None and len(forbidden):
             fp = np.asarray(forbidden, dtype=np.int64).reshape(-1, 2)
             D[fp[:, 0], fp[:, 1]] = np.inf
@@ -271,7 +287,9 @@ class LocationAllocator:
             elig[rp[:, 1]] = True
         if max_cost is not None:
             D[D > max_cost] = np.inf
-        finite_max = float(D[np.isfinite(D)].max()) if np.isfinite(D).any() else 1.0
+        allowed = np.isfinite(D)
+        # the largest finite cost without a copy of the finite entries
+        finite_max = float(D.max(where=allowed, initial=-np.inf)) if allowed.any() else 1.0
         penalty = (self.unassigned_penalty if self.unassigned_penalty is not None
                    else 10.0 * max(finite_max, 1e-9))
         comp_cost = np.full(n, np.inf)
@@ -282,16 +300,16 @@ class LocationAllocator:
             if cc.shape[1]:
                 comp_idx = np.argmin(cc, axis=1)
                 comp_cost = cc[np.arange(n), comp_idx]
-        p = None if self.strategy in ("min_facilities", "target_market_share") \
-            else int(self.facilities)
+        p: int | None = None if self.strategy in ("min_facilities", "target_market_share") \
+            else int(self.facilities or 0)
         at_most = self.facilities_mode == "at_most" and self.strategy == "min_total_cost"
-        if at_most:
+        if at_most and p is not None:
             p = min(p, int(elig.sum()))
         cap_site, low_site = self._load_limits(capacities, min_loads, m)
         self._feasibility(p, req, elig, opening, bcost, groups, group_max, a, cap_site,
                           low_site, names, D, comp_cost, at_most)
         self._m_real = m
-        if at_most and p > int(req.sum()):
+        if at_most and p is not None and p > int(req.sum()):
             (D, req, elig, rank, opening, bcost, groups, cap_site, low_site,
              coords) = _add_empty_slots(p - int(req.sum()), D, req, elig, rank, opening, bcost,
                                         groups, cap_site, low_site, coords)
@@ -300,8 +318,8 @@ class LocationAllocator:
                           group=None if groups is None else np.asarray(groups, dtype=np.int64),
                           group_max=None if group_max is None else np.asarray(group_max))
         self.stats_: dict[str, Any] = {}
-        allowed = np.isfinite(D)
-        ~allowed.any(axis=1)
+        if D.shape[1] != m:
+            allowed = np.isfinite(D)
         self._D, self._w, self._a, self._allowed = D, w, a, allowed
         self._comp_cost, self._comp_idx, self._rank = comp_cost, comp_idx, rank
         self._penalty, self._opening = penalty, opening
@@ -316,75 +334,15 @@ class LocationAllocator:
             share_mod.finish(self)
             self._finish(t0)
             return self
+        fac = 0 if p is None else p  # every strategy below but min_facilities has p
         if self.strategy == "max_backup_coverage":
-            within = allowed & (D <= self.radius) & (D <= comp_cost[:, None])
-            opened, value, upper, st = backup_mod.max_backup(
-                within.astype(float), w, self.backup_weight, p, rules.fixed, rules.eligible,
-                deadline, self.exact == "always" or (self.exact == "auto" and n * m <= 60_000))
-            total = float(w.sum())
-            self.open_, self.objective_, self.bound_ = opened, total - value, total - upper
-            self.bound_kind_ = "coverage"
-            counts = within[:, opened].sum(axis=1)
-            self.stats_.update(st, covered_once=float(w[counts >= 1].sum()),
-                               covered_twice=float(w[counts >= 2].sum()), score=value)
-            self._allocate_radius(self.radius)
+            strategies.max_backup(self, fac, rules, deadline)
         elif self.strategy == "max_coverage":
-            within = allowed & (D <= self.radius) & (D <= comp_cost[:, None])
-            c01 = np.where(within, 0.0, w[:, None])
-            res = solve_median(c01, p, rules, rng, deadline=deadline, coords=coords, weights=w,
-                               exact=self.exact, max_iterations=iters, patience=patience,
-                               target_gap=self.target_gap)
-            # objective: uncovered demand (minimised, like every strategy); the gap is
-            # measured on covered demand against its upper bound
-            self.open_ = res.open
-            self.objective_, self.bound_ = res.objective, res.bound
-            self.bound_kind_ = "coverage"
-            self.stats_.update(res.stats)
-            self._allocate_radius(self.radius)
+            strategies.max_coverage(self, fac, rules, rng, deadline, coords, iters, patience)
         elif self.strategy == "min_facilities":
-            # a site covers a point it can win: within the radius and no farther than the
-            # point's nearest competitor (a strictly closer competitor captures it). Points
-            # no eligible site can cover (beyond the radius when unassigned points are
-            # allowed, or lost to competitors) are not asked for: they are reported.
-            cover = allowed & (D <= self.radius) & (D <= comp_cost[:, None])
-            need = cover[:, elig].any(axis=1)
-            opened, bound, st = cover_mod.min_facilities(
-                cover[need], w[need], rules, rng, deadline, self.exact != "never"
-                and (self.exact == "always" or n * m <= 4_000_000))
-            self.open_ = opened
-            self.objective_ = float(len(opened))
-            self.bound_ = bound
-            self.stats_.update(st, exempt_points=int((~need).sum()))
-            self._allocate_radius(self.radius)
-            missed = need & ~(cover[:, opened].any(axis=1))
-            if missed.any():
-                if st.get("milp_status") == "infeasible":
-                    raise InfeasibleError(
-                        f"no set of sites within the budget/group limits covers every point "
-                        f"within radius {_fmt(self.radius)} ({int(missed.sum())} point(s) left "
-                        "out by the best set found); raise the budget or the radius, or use "
-                        "max_coverage")
-                self.violation_ = float(w[missed].sum())
+            strategies.min_facilities(self, rules, rng, deadline)
         elif self.strategy == "min_max_cost":
-            Dc = np.where(allowed, np.minimum(D, comp_cost[:, None]),
-                          np.minimum(comp_cost, penalty)[:, None])
-            pos = w > 0
-            capd = Dc[pos] if pos.any() else Dc
-            # a p-median start for the radius search: a budget in iterations (the time
-            # limit only a cap), so the answer does not depend on the machine's load
-            base = solve_median(np.where(np.isfinite(capd), capd, penalty) * 1.0, p, rules, rng,
-                                deadline=deadline, coords=None,
-                                weights=w[pos] if pos.any() else w, exact="never",
-                                # capped: a start only (p=200 spent 20 CPU s here)
-                                max_iterations=min(iters, 1000), patience=min(patience, 100),
-                                target_gap=self.target_gap, heuristic_share=0.5)
-            exact = self.exact == "always" or (self.exact == "auto" and n * m <= 250_000)
-            opened, ub, lb, st = cover_mod.p_center(capd, p, rules, rng, deadline, base.open,
-                                                    exact)
-            self.open_ = opened
-            self.objective_, self.bound_ = ub, lb
-            self.stats_.update(st)
-            self._allocate_nearest()
+            strategies.p_center(self, fac, rules, rng, deadline, iters, patience)
         else:
             self._min_total_cost(p, rules, rng, deadline, coords, w, iters, patience,
                                  cap_site, low_site)
@@ -392,79 +350,9 @@ class LocationAllocator:
         self._finish(t0)
         return self
 
-    # ------------------------------------------------------------------ facilities modes
-    def _drop_empty_slots(self) -> None:
-        m = self._m_real
-        if self._D.shape[1] == m:
-            return
-        self.open_ = np.sort(self.open_[self.open_ < m])
-        self._D, self._allowed, self._rank = self._D[:, :m], self._allowed[:, :m], self._rank[:m]
-        self.stats_["facilities_mode"] = {"mode": "at_most", "p": int(self.facilities),
-                                          "opened": len(self.open_)}
-
-    # ------------------------------------------------------------------ allocation
-    def _allocate_nearest(self) -> None:
-        alloc = cap_mod.closest_allocation(
-            cap_mod.LoadProblem(self._D, self._allowed, self._a, np.zeros(self._D.shape[1]),
-                                np.full(self._D.shape[1], np.inf), self._rank,
-                                np.full(len(self._w), np.inf)), self.open_)
-        self._set_assignment(alloc.assign)
-
-    def _allocate_radius(self, radius: float) -> None:
-        self._allocate_nearest()
-        a = self.assignment_
-        served = a >= 0
-        far = served & (self._D[np.arange(len(a)), np.maximum(a, 0)] > radius)
-        self.assignment_[far] = -1
-        self.reason_[far] = REASONS["radius"]
-
-    def _set_assignment(self, assign: np.ndarray, capacity_reason: bool = False) -> None:
-        n = len(assign)
-        a = assign.copy()
-        unit = np.full(n, np.nan)
-        served = a >= 0
-        unit[served] = self._D[np.flatnonzero(served), a[served]]
-        reason = np.array([""] * n, dtype=object)
-        comp = -np.ones(n, dtype=np.int64)
-        own = np.where(served, unit, np.inf)
-        captured = self._comp_cost < own
-        a[captured] = -2
-        comp[captured] = self._comp_idx[captured]
-        unit[captured] = self._comp_cost[captured]
-        reason[captured] = REASONS["competitor"]
-        left = a == -1
-        no_pair = left & ~self._allowed[:, self.open_].any(axis=1)
-        reason[no_pair] = REASONS["beyond"]
-        reason[left & ~no_pair] = REASONS["capacity"] if capacity_reason else REASONS["beyond"]
-        self.assignment_, self.unit_cost_, self.reason_, self.competitor_ = a, unit, reason, comp
-
-    def _finish(self, t0: float) -> None:
-        m = self._D.shape[1]
-        a = self.assignment_
-        if not hasattr(self, "loads_"):  # market share sets expected loads itself
-            self.loads_ = np.bincount(a[a >= 0], weights=self._a[a >= 0], minlength=m)
-        obj, bnd = self.objective_, self.bound_
-        if self.bound_kind_ == "coverage":
-            total = float(self._w.sum())
-            gap = ((total - bnd) - (total - obj)) / max(total - bnd, 1e-12)
-        else:
-            gap = (obj - bnd) / max(abs(obj), 1e-12)
-        gap = max(float(gap), 0.0) if np.isfinite(gap) else None
-        self.gap_ = gap
-        self.lower_bound_ = bnd
-        violation = getattr(self, "violation_", 0.0)
-        # one vocabulary: 'infeasible' is never a status (a proof raises InfeasibleError,
-        # CLI exit 3); without a proof the best answer is 'no_feasible_found' with its
-        # least violation
-        if violation > 1e-9:
-            self.status_ = "no_feasible_found"
-        elif gap is not None and gap <= OPTIMAL_GAP:  # never the user's tolerance
-            self.status_ = "optimal"
-        else:
-            self.status_ = "feasible"
-        now = time.monotonic()
-        self.stopped_by_ = ("gap closed" if self.status_ == "optimal"
-                            else "gap tolerance" if gap is not None and gap <= self.target_gap
-                            else "time_limit" if now >= self._deadline - 1e-3
-                            else "search finished")
-        self.seconds_ = now - t0
+    # ------------------------------------------------------------------ outcome
+    _drop_empty_slots = outcome.drop_empty_slots
+    _allocate_nearest = outcome.allocate_nearest
+    _allocate_radius = outcome.allocate_radius
+    _set_assignment = outcome.set_assignment
+    _finish = outcome.finish

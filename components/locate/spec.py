@@ -107,6 +107,9 @@ SPEC = ComponentSpec(
               minimum=0.0),
         Param("exact", "str", "run HiGHS on the exact model: auto (small instances), always, "
               "never", default="auto", choices=EXACT),
+        Param("candidate_list", "int", "p-median at scale: each demand point keeps only its K "
+              "nearest candidates (no n x m matrix; bound still valid for the full problem); "
+              "about 3 x candidates / facilities is enough", minimum=1, metavar="K"),  # lscale
         Param("seed", "int", "random seed (results are deterministic for a seed)", default=0,
               minimum=0, metavar="N"),
         Param("time_limit", "float", "wall-clock limit in seconds", default=60.0, minimum=0.0,

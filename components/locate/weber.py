@@ -12,13 +12,16 @@ one at a time, the site that lowers the total cost most.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from scipy.spatial import cKDTree
 
 
 def weber_start(points: np.ndarray, weights: np.ndarray, sites: np.ndarray, p: int,
                 fixed: np.ndarray, eligible: np.ndarray, rng: np.random.Generator,
-                *, rounds: int = 30, steps: int = 4) -> np.ndarray:
+                *, rounds: int = 30, steps: int = 4,
+                deadline: float | None = None) -> np.ndarray:
     """Indices of ``p`` sites: ``fixed`` ones plus snapped Weber centers."""
     fixed_idx = np.flatnonzero(fixed)
     free = p - len(fixed_idx)
@@ -30,7 +33,9 @@ def weber_start(points: np.ndarray, weights: np.ndarray, sites: np.ndarray, p: i
     moving = np.arange(len(fixed_idx), len(centers))
     floor = 1e-9 * max(1.0, float(np.ptp(points, axis=0).max()))
     labels = None
-    for _ in range(rounds):
+    for r in range(rounds):
+        if r >= 5 and deadline is not None and time.monotonic() >= deadline:
+            break  # a start only: the interchange improves it, the limit is a wall
         _, new = cKDTree(centers).query(points)
         if labels is not None and np.array_equal(new, labels):
             break
