@@ -28,7 +28,6 @@ OVER_THE_LIMIT = {
     "components/balance/solver.py",
     "components/balance/exact.py",
     "components/balance/component.py",
-    "components/locate/solver.py",
     "components/locate/component.py",
 }
 
