@@ -59,8 +59,13 @@ def certify(solver: TerritoryBalancer, graph, table: SCUTable, weights, current_
 
     spent = solver.seconds_ + (exact_report["seconds"] if exact_report else 0.0)
     left = p["time_limit"] - spent
-    if left < 1.0 or (solver.status_ == "constraint_violated" and solver.forbidden_):
+    if solver.status_ == "constraint_violated" and solver.forbidden_:
         return None
+    if left <= 0:  # the cap binds before the budget could be spent: say so
+        solver.stopped_by_ = "time_limit"
+        return {"bound": None, "skipped": f"time limit: {left + p['time_limit']:.1f} of "
+                                          f"{p['time_limit']:g} s spent before the certificate",
+                "stopped_by_time_limit": True}
     cert = cf.certify(graph, table.metrics, solver.centers_, solver.bounds_, solver.labels_,
                       weights=weights, current=current_idx,
                       disruption_weight=p["disruption_weight"], locked=locked,
@@ -71,12 +76,16 @@ def certify(solver: TerritoryBalancer, graph, table: SCUTable, weights, current_
     ok = solver.status_ in ("optimal", "feasible")
     used = cert.labels is not None and (
         not ok or cert.cost < cf.model_cost(cert.model, solver.labels_) * (1 - 1e-12))
+    if used and p["max_moved"] is not None and current_idx is not None:
+        a = table.metrics[:, 0]
+        moved = a[(cert.labels != current_idx) & (current_idx >= 0)].sum() / max(a.sum(), 1e-300)
+        used = bool(moved <= p["max_moved"] + 1e-12)  # the MIP does not know the move cap
     if used and ok and current_idx is not None:
         # with a current alignment the search's answer stays: later rebalances start from
         # it, and one from HiGHS's star-shaped optimum needed far more moves to rebalance
         # (tests/integration/test_workflow_lifecycle.py); the bound is tightened still
         used = False
-    if used:
+    if used and cert.labels is not None:
         cf.adopt(solver, cert.labels, graph, table.metrics, current_idx)
         solver.status_, solver.forbidden_, solver.locked_ok_ = "feasible", 0, True
     cf.apply(solver, cert, cf.model_cost(cert.model, solver.labels_))
@@ -86,7 +95,8 @@ def certify(solver: TerritoryBalancer, graph, table: SCUTable, weights, current_
     return {"bound": cert.bound if np.isfinite(cert.bound) else None, "rounds": cert.rounds,
             "cuts": cert.cuts, "proven_optimal": cert.proven, "answer_used": used,
             "stopped_by_time_limit": cert.capped,
-            "seconds": cert.seconds, "notes": cert.notes}
+            "budget": {"rounds": cf.ROUNDS, "nodes_per_highs_call": cf.NODES},
+            "nodes": cert.nodes, "seconds": cert.seconds, "notes": cert.notes}
 
 
 BOUND_TEXT = {

@@ -22,8 +22,9 @@ import numpy as np
 
 from components.balance import TerritoryBalancer
 from components.balance.contiguity import contiguous_flags
-from components.balance.exact import assignment_cost, hess_samuels, solve_exact, star_shaped
+from components.balance.exact import assignment_cost, solve_exact
 from components.balance.solver import tolerance_bounds
+from tests.benchmarks.balance_refs import hess_samuels, star_shaped
 from tests.benchmarks.instances import balance_figures, make_instance
 
 EXACT_LIMIT = 60.0
