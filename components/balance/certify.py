@@ -17,15 +17,21 @@ cheaper. Tighter and still valid for *every* contiguous alignment:
 The primal side: the star-shaped MILP of :mod:`components.balance.exact` (an upper
 bound, every answer contiguous) when it proves its optimum in its share of time.
 
-Budgets are rounds, so the answer does not depend on the machine's speed; the time
-limit only caps each HiGHS call (a capped call's bound still holds, its incumbent is
-only used when it is contiguous and balanced).
+Budgets are work, never shares of time: ``rounds`` cut rounds, and every HiGHS call
+(the star-shaped MILP and each round's MIP) stops at ``nodes`` branch-and-bound nodes
+(HiGHS's MIP search is deterministic, so the same input gives the same bound, cuts and
+answer on a quiet or a loaded machine). The time limit is only a cap over all of it: a
+call it cuts short still gives a valid bound, but its incumbent is not used (it would
+depend on the machine's speed), and ``capped`` says so, which the report turns into
+``stopped_by: time_limit``.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -33,12 +39,15 @@ from scipy.optimize import Bounds as VarBounds
 from scipy.optimize import LinearConstraint
 
 from components.balance.contiguity import contiguous_flags, territory_parts
-from components.balance.exact import build_model, solve_exact
+from components.balance.exact import solve_exact
+from components.balance.exact_model import build_model
 from components.highs import milp_walled
 
 MAX_PAIRS = 6_000   # territory-unit pairs up to which the MIPs are tried
 ROUNDS = 2          # separator-cut rounds
 NODES = 2_000       # branch-and-bound nodes per HiGHS call: a budget in work, not time
+
+now: Callable[[], float] = time.monotonic  # the clock (tests inject a slow one)
 
 
 @dataclass
@@ -53,6 +62,7 @@ class Certificate:
     notes: list[str] = field(default_factory=list)
     model: dict = field(default_factory=dict, repr=False)
     capped: bool = False           # the time limit cut a HiGHS call or a round short
+    nodes: list[int] = field(default_factory=list)  # B&B nodes per HiGHS call (work done)
 
 
 def model_cost(model: dict, labels: np.ndarray) -> float:
@@ -100,9 +110,12 @@ def _separators(graph: sp.csr_matrix, labels: np.ndarray, centers: np.ndarray,
 def certify(graph: sp.csr_matrix, metrics: np.ndarray, centers: np.ndarray, bounds,
             labels: np.ndarray, *, weights=None, current=None, disruption_weight: float = 0.0,
             locked=None, max_distance=None, time_limit: float = 30.0, rounds: int = ROUNDS,
-            star: bool = True) -> Certificate | None:
-    """Bound (and maybe improve) ``labels`` for these centers; None when too big."""
-    start = time.monotonic()
+            nodes: int = NODES, star: bool = True) -> Certificate | None:
+    """Bound (and maybe improve) ``labels`` for these centers; None when too big.
+
+    ``rounds`` and ``nodes`` are the budget; ``time_limit`` (seconds on :data:`now`) only
+    caps it, and ``capped`` tells when it did."""
+    start = now()
     kw = dict(weights=weights, current=current, disruption_weight=disruption_weight,
               locked=locked, max_distance=max_distance)
     model = build_model(graph, metrics, centers, bounds, contiguity=False, **kw)
@@ -112,7 +125,7 @@ def certify(graph: sp.csr_matrix, metrics: np.ndarray, centers: np.ndarray, boun
     cert = Certificate(-np.inf, None, np.inf, model=model)
 
     def left() -> float:
-        return time_limit - (time.monotonic() - start)
+        return time_limit - (now() - start)
 
     def offer(cand: np.ndarray) -> None:
         if _balanced(model, cand) and contiguous_flags(graph, cand, model["m"]).all():
@@ -120,23 +133,30 @@ def certify(graph: sp.csr_matrix, metrics: np.ndarray, centers: np.ndarray, boun
             if c < cert.cost - 1e-9 * max(1.0, abs(c)):
                 cert.labels, cert.cost = cand, c
 
-    if star and left() > 1:
-        res = solve_exact(graph, metrics, centers, bounds, time_limit=left() / 3,
-                          node_limit=NODES, **kw)
-        timed = "time limit" in (str(res.info.get("message", "")) + res.reason).lower()
-        cert.capped |= timed
-        # an incumbent cut short by the clock depends on the machine's speed: not used
-        if res.labels is not None and not timed:
-            offer(res.labels)
-        cert.notes.append(f"star-shaped MILP {res.status}" + (" (time limit)" if timed else ""))
+    if star:
+        if left() <= 0:
+            cert.capped = True
+            cert.notes.append("star-shaped MILP not run (time limit)")
+        else:
+            # the whole remaining time is only its cap: its budget is the node limit
+            ex = solve_exact(graph, metrics, centers, bounds, time_limit=left(),
+                             node_limit=nodes, **kw)
+            timed = _timed(str(ex.info.get("message", "")) + ex.reason)
+            cert.capped |= timed
+            cert.nodes.append(int(ex.info.get("nodes") or 0))
+            # an incumbent cut short by the clock depends on the machine's speed: not used
+            if ex.labels is not None and not timed:
+                offer(ex.labels)
+            cert.notes.append(f"star-shaped MILP {ex.status}"
+                              + (" (time limit)" if timed else ""))
     pair = np.full((model["m"], model["n"]), -1, dtype=np.int64)
     pair[model["pair_i"], model["pair_j"]] = np.arange(nv)
     rows: list[np.ndarray] = []
     a, rlo, rhi = model["A"], model["row_lb"], model["row_ub"]
     centers = np.asarray(centers, dtype=np.int64)
     for r in range(rounds + 1):
-        if left() <= 0.5:
-            cert.notes.append("time limit")
+        if left() <= 0:
+            cert.notes.append(f"time limit before round {r}")
             cert.capped = True
             break
         if rows:
@@ -147,16 +167,19 @@ def certify(graph: sp.csr_matrix, metrics: np.ndarray, centers: np.ndarray, boun
             lo_r, hi_r = np.r_[rlo, np.full(len(rows), -np.inf)], np.r_[rhi, np.zeros(len(rows))]
         else:
             a_r, lo_r, hi_r = a, rlo, rhi
-        res = milp_walled(model["c"], integrality=np.ones(nv),
-                          bounds=VarBounds(model["lb"], np.ones(nv)),
-                          constraints=LinearConstraint(a_r, lo_r, hi_r), wall=left(),
-                          options={"mip_rel_gap": 1e-4, "presolve": True,
-                                   "node_limit": NODES})
-        if res is None:
+        res: Any = milp_walled(model["c"], integrality=np.ones(nv),
+                               bounds=VarBounds(model["lb"], np.ones(nv)),
+                               constraints=LinearConstraint(a_r, lo_r, hi_r), wall=left(),
+                               options={"mip_rel_gap": 1e-4, "presolve": True,
+                                        "node_limit": nodes})
+        if res is None:  # killed at the wall before HiGHS answered
             cert.capped = True
+            cert.notes.append(f"time limit in round {r}")
             break
-        if "time limit" in str(res.message).lower():
+        cert.nodes.append(int(res.mip_node_count or 0))
+        if _timed(str(res.message)):
             cert.capped = True  # the bound still holds; its solution is not used
+            cert.notes.append(f"time limit in round {r}")
         if res.status == 2:  # no balanced assignment at all, contiguous or not
             cert.bound = np.inf
             cert.notes.append("infeasible")
@@ -177,8 +200,13 @@ def certify(graph: sp.csr_matrix, metrics: np.ndarray, centers: np.ndarray, boun
             break
         rows.extend(new)
         cert.cuts = len(rows)
-    cert.seconds = time.monotonic() - start
+    cert.seconds = now() - start
     return cert
+
+
+def _timed(message: str) -> bool:
+    """HiGHS stopped by its time limit (not by the node budget)."""
+    return "time limit" in message.lower()
 
 
 def adopt(solver, labels: np.ndarray, graph: sp.csr_matrix, metrics: np.ndarray,

@@ -59,8 +59,13 @@ def certify(solver: TerritoryBalancer, graph, table: SCUTable, weights, current_
 
     spent = solver.seconds_ + (exact_report["seconds"] if exact_report else 0.0)
     left = p["time_limit"] - spent
-    if left < 1.0 or (solver.status_ == "constraint_violated" and solver.forbidden_):
+    if solver.status_ == "constraint_violated" and solver.forbidden_:
         return None
+    if left <= 0:  # the cap binds before the budget could be spent: say so
+        solver.stopped_by_ = "time_limit"
+        return {"bound": None, "skipped": f"time limit: {left + p['time_limit']:.1f} of "
+                                          f"{p['time_limit']:g} s spent before the certificate",
+                "stopped_by_time_limit": True}
     cert = cf.certify(graph, table.metrics, solver.centers_, solver.bounds_, solver.labels_,
                       weights=weights, current=current_idx,
                       disruption_weight=p["disruption_weight"], locked=locked,
@@ -71,22 +76,36 @@ def certify(solver: TerritoryBalancer, graph, table: SCUTable, weights, current_
     ok = solver.status_ in ("optimal", "feasible")
     used = cert.labels is not None and (
         not ok or cert.cost < cf.model_cost(cert.model, solver.labels_) * (1 - 1e-12))
+    if used and p["max_moved"] is not None and current_idx is not None:
+        a = table.metrics[:, 0]
+        moved = a[(cert.labels != current_idx) & (current_idx >= 0)].sum() / max(a.sum(), 1e-300)
+        used = bool(moved <= p["max_moved"] + 1e-12)  # the MIP does not know the move cap
     if used and ok and current_idx is not None:
         # with a current alignment the search's answer stays: later rebalances start from
         # it, and one from HiGHS's star-shaped optimum needed far more moves to rebalance
         # (tests/integration/test_workflow_lifecycle.py); the bound is tightened still
         used = False
-    if used:
+    if used and cert.labels is not None:
         cf.adopt(solver, cert.labels, graph, table.metrics, current_idx)
         solver.status_, solver.forbidden_, solver.locked_ok_ = "feasible", 0, True
     cf.apply(solver, cert, cf.model_cost(cert.model, solver.labels_))
     solver.seconds_ += cert.seconds
+    if solver.status_ == "tolerance_not_met":
+        from components.balance.tolerance import proven_tolerance
+
+        proof = proven_tolerance(graph, table.metrics, solver.centers_, solver.bounds_,
+                                 locked=locked, max_distance=p["max_distance"],
+                                 time_limit=p["time_limit"] - spent - cert.seconds)
+        # read by best_effort (the solver's own attributes stop at what it computes)
+        setattr(solver, "proven_tolerance_", proof)  # noqa: B010
+        cert.capped |= bool(proof and proof["capped"])
     if cert.capped:
         solver.stopped_by_ = "time_limit"
     return {"bound": cert.bound if np.isfinite(cert.bound) else None, "rounds": cert.rounds,
             "cuts": cert.cuts, "proven_optimal": cert.proven, "answer_used": used,
             "stopped_by_time_limit": cert.capped,
-            "seconds": cert.seconds, "notes": cert.notes}
+            "budget": {"rounds": cf.ROUNDS, "nodes_per_highs_call": cf.NODES},
+            "nodes": cert.nodes, "seconds": cert.seconds, "notes": cert.notes}
 
 
 BOUND_TEXT = {
@@ -124,16 +143,45 @@ def best_effort(table: SCUTable, solver: TerritoryBalancer, names: np.ndarray,
     ratio = totals / np.maximum(b.target, 1e-300)
     achieved = {name: float(np.abs(ratio[:, k] - 1).max())
                 for k, name in enumerate(table.metric_names)}
-    need = solver.needed_tolerance_
-    need = need if need is not None and need > 1e-9 else None  # 0 proves nothing
+    proofs = _tolerance_proofs(table, solver, names)
+    best = max(proofs, key=lambda q: q["tolerance"]) if proofs else None
+    need = best["tolerance"] if best is not None and best["tolerance"] > 1e-9 else None
     summary = ("tolerance not met: best alignment found is within "
                + ", ".join(f"{name} +-{v:.3f}" for name, v in achieved.items())
                + f" of target; {len(binding)} territory-metric pair(s) outside bounds")
-    if need is not None:
-        summary += (f"; no alignment with these centers (contiguous or not) is within "
-                    f"+-{need:.4f} on every metric (LP proof)")
+    if binding:
+        b0 = binding[0]
+        summary += (f" (e.g. territory {b0['territory']} {b0['side']} on {b0['metric']} at "
+                    f"{b0['ratio']:.3f}, heaviest units {', '.join(b0['heaviest_units'])})")
+    if best is not None and need is not None:
+        summary += f"; a tolerance of at least {need:.4f} is proven necessary ({best['proof']})"
     return {"achieved_tolerance": achieved, "binding": binding[:50],
             "tolerance_needed_at_least": need,
-            "tolerance_needed_scope": "every metric at once, these centers, LP without "
-                                      "contiguity" if need is not None else None,
-            "summary": summary}
+            "tolerance_needed_scope": best["proof"] if need is not None and best else None,
+            "tolerance_proofs": proofs, "summary": summary}
+
+
+def _tolerance_proofs(table: SCUTable, solver: TerritoryBalancer,
+                      names: np.ndarray) -> list[dict[str, Any]]:
+    """Every floor on the common tolerance we can prove, strongest wording first: single
+    units (any centers), the LP and the integer model (these centers, contiguity relaxed,
+    so valid for every contiguous alignment with them)."""
+    from components.balance.checks import Names, necessary_tolerance
+
+    out: list[dict[str, Any]] = []
+    per_metric = necessary_tolerance(table.metrics, solver.bounds_,
+                                     Names(list(table.metric_names), table.ids, names))
+    for item in per_metric:
+        if item["tolerance"] > 1e-9:
+            out.append({"tolerance": float(item["tolerance"]),
+                        "proof": f"{item['metric']}: {item['reason']} (any centers)"})
+    if solver.needed_tolerance_ is not None:
+        out.append({"tolerance": float(solver.needed_tolerance_),
+                    "proof": "LP without contiguity, every metric at once, these centers"})
+    mip = getattr(solver, "proven_tolerance_", None)
+    if mip is not None:
+        out.append({"tolerance": float(mip["tolerance"]),
+                    "proof": "integer model without contiguity (HiGHS dual bound"
+                             + (", optimal" if mip["optimal"] else ", node budget")
+                             + "), every metric at once, these centers"})
+    return out

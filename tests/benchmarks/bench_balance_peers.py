@@ -1,43 +1,54 @@
-"""Territory balancing side by side with METIS (contiguous) and size-constrained k-means.
+"""Territory balancing side by side with its peers, in the same run, on real maps
+(tests/benchmarks/realmaps.py: BLS 2009 county labour statistics on TIGER counties, and
+H3 cells over them).
 
-Same instances (tests/benchmarks/instances.py), same number of territories, same
-tolerance. Every partition is scored the same way:
+Methods, each asked for ``m`` territories within ``tol`` of the mean:
 
-* balance: each territory's sales potential (metric 0) over the mean, range and s.d.;
-* compactness: ``sum_j w_j d(c_T, j)`` with ``d`` the road-like shortest-path
-  distance and ``c_T`` each territory's weighted medoid (the unit of ``T`` with
-  the least weighted distance to ``T``), i.e. our objective with each method's
-  best possible centers, so the peers are not charged for having none;
-* contiguity: share of territories that are one connected piece.
+* terraplan: :class:`TerritoryBalancer`, sought centers, every metric balanced;
+* GerryChain ``recursive_tree_part`` (random spanning-tree bisection, as used for
+  redistricting): metric 0 as population, ``epsilon = tol``; it balances one metric;
+* METIS through ``pymetis``: k-way, ``contig=1``, vertex weight = metric 0 (scaled to
+  integers), edge weight = inverse edge length, ``ufactor = 1000 tol`` (METIS caps the
+  heaviest part only);
+* ``k-means-constrained``: cluster sizes (unit counts: it cannot weigh them) within
+  ``n/m (1 -+ tol)`` on the plane coordinates, no contiguity.
 
-A peer that is less balanced than ours may be more compact (balance costs
-compactness), so each peer is also compared with ours asked for the balance the
-peer actually reached (its worst deviation from the mean as our tolerance).
+Every answer is scored by the same code here, never by a method's own report:
 
-Peers (bench-only dependencies; the file reports them as missing if absent):
+* balance: per metric, territory total / (total / m), min and max;
+* contiguity: territories in one piece, by a BFS over the map's adjacency;
+* compactness: ``sum_T min_c sum_{j in T} w_j d(c, j)`` with ``d`` the shortest path over
+  the map (km) and ``c`` among the 8 members nearest the territory's weighted centroid:
+  our objective with good centers for every method, so none is charged for having none;
+* CPU s of the method (its process, or its child for the peers run in one).
 
-* METIS through ``pymetis`` (what CARTO uses): vertex weight = metric 0 scaled to
-  integers, edge weight = inverse road length (short edges bind), options
-  ``contig=1``, k-way (``recursive=False``: pymetis defaults to recursive bisection for
-  <= 8 parts, which ignores ``contig``) and ``ufactor = 1000 * tol`` (METIS caps only the
-  heaviest part, at ``(1 + tol)`` x average).
-* ``k-means-constrained``: cluster sizes (SCU counts, it cannot weigh them) within
-  ``n/m (1 -+ tol)``, Euclidean on the coordinates, no contiguity.
+A peer runs in a forked child with a wall cap (``PEER_CAP``): GerryChain retries a
+bisection that the tolerance makes impossible until it gives up, which on lumpy maps
+takes long. A peer that is not installed or times out is reported as such.
 """
 
 from __future__ import annotations
 
 import importlib.metadata as md
-import math
+import multiprocessing as mp
+import random
+import resource
+import sys
 import time
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
 
 from components.balance import TerritoryBalancer
-from components.balance.contiguity import contiguous_flags
-from tests.benchmarks.instances import Instance, balance_figures, make_instance
+from components.costs.metrics import local_plane
+from tests.benchmarks.realmaps import MapInstance, available, county_map, h3_map
+
+PEER_CAP = 600.0  # wall seconds per peer answer (a cap, reported when it binds)
+SOLVE_LIMIT = 600.0
 
 
 def _version(dist: str) -> str:
@@ -47,150 +58,212 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
-def ours(inst: Instance, m: int, tol: float, seed: int) -> np.ndarray:
-    b = TerritoryBalancer(m, tolerance=tol, seed=seed, time_limit=60).solve(
-        inst.graph, inst.metrics, coords=inst.coords, weights=inst.metrics[:, 0])
+def ours(inst: MapInstance, m: int, k: int, tol: float, seed: int) -> np.ndarray:
+    b = TerritoryBalancer(m, tolerance=tol, seed=seed, time_limit=SOLVE_LIMIT).solve(
+        inst.graph, inst.metrics[:, :k], coords=local_plane(inst.coords),
+        weights=inst.metrics[:, 0])
     return b.labels_
 
 
-def metis(inst: Instance, m: int, tol: float, seed: int) -> np.ndarray:
+def gerrychain(inst: MapInstance, m: int, k: int, tol: float, seed: int) -> np.ndarray:
+    import networkx as nx
+    from gerrychain import Graph
+    from gerrychain.tree import recursive_tree_part
+
+    random.seed(seed)  # GerryChain draws from the global generator
+    g = nx.Graph()
+    pop = inst.metrics[:, 0]
+    g.add_nodes_from((j, {"pop": float(pop[j])}) for j in range(inst.n))
+    coo = sp.triu(inst.graph).tocoo()
+    g.add_edges_from(zip(coo.row.tolist(), coo.col.tolist(), strict=True))
+    parts = recursive_tree_part(Graph.from_networkx(g), range(m), float(pop.sum() / m), "pop",
+                                tol, node_repeats=1)
+    return np.array([parts[j] for j in range(inst.n)], dtype=np.int64)
+
+
+def metis(inst: MapInstance, m: int, k: int, tol: float, seed: int) -> np.ndarray:
     import pymetis
 
     g = inst.graph
     a = inst.metrics[:, 0]
-    vw = np.maximum(np.round(a / a.max() * 10_000), 1).astype(np.int64)
+    vw = np.maximum(np.round(a / a.max() * 100_000), 1).astype(np.int64)
     ew = np.maximum(np.round(np.median(g.data) / g.data * 100), 1).astype(np.int64)
     opts = pymetis.Options(contig=1, ufactor=max(1, round(1000 * tol)), seed=seed)
     adj = pymetis.CSRAdjacency(adj_starts=g.indptr.astype(np.int64),
                                adjacent=g.indices.astype(np.int64))
-    # k-way (recursive=False): pymetis picks recursive bisection for <= 8 parts, which
-    # ignores contig=1 and returns split territories
     _, parts = pymetis.part_graph(m, adjacency=adj, vweights=vw, eweights=ew, options=opts,
                                   recursive=False)
     return np.asarray(parts, dtype=np.int64)
 
 
-def kmeans_constrained(inst: Instance, m: int, tol: float, seed: int) -> np.ndarray:
+def kmeans_constrained(inst: MapInstance, m: int, k: int, tol: float,
+                       seed: int) -> np.ndarray:
     from k_means_constrained import KMeansConstrained
 
     n = inst.n
-    lo, hi = math.floor(n / m * (1 - tol)), math.ceil(n / m * (1 + tol))
-    km = KMeansConstrained(n_clusters=m, size_min=lo, size_max=hi, random_state=seed)
-    return np.asarray(km.fit_predict(inst.coords), dtype=np.int64)
+    lo, hi = int(np.floor(n / m * (1 - tol))), int(np.ceil(n / m * (1 + tol)))
+    km = KMeansConstrained(n_clusters=m, size_min=lo, size_max=hi, random_state=seed,
+                           n_init=1)
+    return np.asarray(km.fit_predict(local_plane(inst.coords)), dtype=np.int64)
 
 
-METHODS: dict[str, Callable[[Instance, int, float, int], np.ndarray]] = {
-    "terraplan": ours, "METIS contig": metis, "k-means-constrained": kmeans_constrained}
+Method = Callable[[MapInstance, int, int, float, int], np.ndarray]
+METHODS: dict[str, Method] = {"terraplan": ours, "GerryChain recursive_tree_part": gerrychain,
+                              "METIS contig": metis, "k-means-constrained": kmeans_constrained}
+DISTS = {"GerryChain recursive_tree_part": "gerrychain", "METIS contig": "pymetis",
+         "k-means-constrained": "k-means-constrained"}
 
 
-def compactness(apsp: np.ndarray, w: np.ndarray, labels: np.ndarray, m: int) -> float:
-    """Our objective with each territory's weighted medoid as its center."""
+def _child(conn, fn: Method, args: tuple) -> None:
+    try:
+        t0 = time.process_time()
+        labels = fn(*args)
+        conn.send({"labels": labels, "cpu": time.process_time() - t0})
+    except BaseException as err:  # report, never hang the parent
+        conn.send({"error": f"{type(err).__name__}: {str(err)[:120]}"})
+    finally:
+        conn.close()
+
+
+def _run_capped(fn: Method, args: tuple, cap: float) -> dict:
+    """``fn(*args)`` in a forked child killed at ``cap`` wall seconds."""
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, fn, args), daemon=True)
+    proc.start()
+    child.close()
+    got = parent.recv() if parent.poll(cap) else {"error": f"no answer within {cap:g} s wall"}
+    proc.kill()
+    proc.join(timeout=5)
+    parent.close()
+    return got
+
+
+def contiguous_share(graph: sp.csr_matrix, labels: np.ndarray, m: int) -> float:
+    """Share of the m territories that are non-empty and one piece (BFS)."""
+    good = 0
+    for t in range(m):
+        members = np.flatnonzero(labels == t)
+        if len(members) == 0:
+            continue
+        inside = np.zeros(len(labels), dtype=bool)
+        inside[members] = True
+        seen = np.zeros(len(labels), dtype=bool)
+        seen[members[0]] = True
+        todo = deque([int(members[0])])
+        count = 1
+        while todo:
+            v = todo.popleft()
+            for w in graph.indices[graph.indptr[v]:graph.indptr[v + 1]]:
+                if inside[w] and not seen[w]:
+                    seen[w] = True
+                    count += 1
+                    todo.append(int(w))
+        good += count == len(members)
+    return good / m
+
+
+def compactness(inst: MapInstance, labels: np.ndarray, m: int) -> float:
+    plane = local_plane(inst.coords)
+    w = inst.metrics[:, 0]
     total = 0.0
     for t in range(m):
         members = np.flatnonzero(labels == t)
-        if len(members):
-            total += float((apsp[np.ix_(members, members)] @ w[members]).min())
+        if len(members) == 0:
+            continue
+        mid = (plane[members] * w[members, None]).sum(axis=0) / max(w[members].sum(), 1e-300)
+        near = members[cKDTree(plane[members]).query(mid, k=min(8, len(members)))[1]]
+        d = dijkstra(inst.graph, directed=False, indices=np.atleast_1d(near))
+        total += float((d[:, members] @ w[members]).min())
     return total
 
 
-def score(inst: Instance, apsp: np.ndarray, labels: np.ndarray, m: int, tol: float) -> dict:
-    f = balance_figures(inst.metrics, labels, m)
-    return {"min": float(f["min"][0]), "max": float(f["max"][0]), "sd": float(f["sd"][0]),
-            "within": bool(f["min"][0] >= 1 - tol - 1e-9 and f["max"][0] <= 1 + tol + 1e-9),
-            "compact": compactness(apsp, inst.metrics[:, 0], labels, m),
-            "contig": float(contiguous_flags(inst.graph, labels, m).mean()),
-            "parts": len(np.unique(labels))}
+def score(inst: MapInstance, labels: np.ndarray, m: int, k: int, tol: float) -> dict:
+    sums = np.zeros((m, inst.metrics.shape[1]))
+    np.add.at(sums, labels, inst.metrics)
+    ratio = sums / (inst.metrics.sum(axis=0) / m)
+    return {"min": ratio.min(axis=0).tolist(), "max": ratio.max(axis=0).tolist(),
+            "within": bool((np.abs(ratio[:, :k] - 1) <= tol + 1e-9).all()),
+            "contig": contiguous_share(inst.graph, labels, m),
+            "parts": len(np.unique(labels)), "compact": compactness(inst, labels, m)}
 
 
-def cases(quick: bool) -> list[tuple[str, int, int, float, int]]:
+def cases(quick: bool) -> list[tuple[str, Callable[[], MapInstance], int, int, float]]:
     if quick:
-        return [("uniform", 200, 8, 0.05, 0)]
-    return [(kind, n, m, tol, seed) for kind in ("uniform", "clustered")
-            for n, m in ((200, 8), (400, 13), (1000, 25)) for tol in (0.05, 0.02)
-            for seed in (0, 1)]
+        return [("GA counties", lambda: county_map(("GA",)), 8, 1, 0.05)]
+    return [("GA counties", lambda: county_map(("GA",)), 10, 2, 0.05),
+            ("NC+VA counties", lambda: county_map(("NC", "VA")), 12, 1, 0.02),
+            ("US counties", lambda: county_map(None), 20, 3, 0.05),
+            ("H3 r5 US", lambda: h3_map(5), 50, 1, 0.02)]
 
 
-def measure(kind: str, n: int, m: int, tol: float, seed: int) -> dict[str, dict]:
-    inst = make_instance(kind, n, seed)
-    apsp = dijkstra(inst.graph, directed=False)
+def measure(name: str, make: Callable[[], MapInstance], m: int, k: int, tol: float,
+            seed: int = 0) -> dict[str, dict]:
+    inst = make()
     out: dict[str, dict] = {}
-    for name, fn in METHODS.items():
-        try:
-            t0 = time.monotonic()
-            labels = fn(inst, m, tol, seed)
-            secs = time.monotonic() - t0
-        except ImportError as exc:  # a peer that is not installed
-            out[name] = {"error": f"{type(exc).__name__}: {exc}"}
+    for method, fn in METHODS.items():
+        if method == "terraplan":
+            r0 = resource.getrusage(resource.RUSAGE_SELF)
+            labels = fn(inst, m, k, tol, seed)
+            r1 = resource.getrusage(resource.RUSAGE_SELF)
+            got = {"labels": labels, "cpu": r1.ru_utime - r0.ru_utime + r1.ru_stime
+                   - r0.ru_stime}
+        else:
+            got = _run_capped(fn, (inst, m, k, tol, seed), PEER_CAP)
+        if "error" in got:
+            out[method] = {"error": got["error"]}
             continue
-        out[name] = {**score(inst, apsp, labels, m, tol), "seconds": secs}
-        if name != "terraplan":
-            # ours asked for the balance the peer reached: compactness at equal balance
-            reached = max(1 - out[name]["min"], out[name]["max"] - 1)
-            same = ours(inst, m, max(reached, 1e-4), seed)
-            out[name]["ours_same_balance"] = score(inst, apsp, same, m, reached)
-    return out
+        out[method] = {**score(inst, got["labels"], m, k, tol), "cpu": got["cpu"]}
+    return {"case": f"{name} (n={inst.n:,}), m={m}, {k} metric(s), tol {tol:.0%}",
+            "results": out, "k": k}
 
 
-def rows_from(results: list[tuple[tuple, dict[str, dict]]]) -> list[dict]:
+def _ranges(s: dict, k: int) -> str:
+    return ", ".join(f"{lo:.3f}-{hi:.3f}" for lo, hi in zip(s["min"][:k], s["max"][:k],
+                                                          strict=True))
+
+
+def rows_from(measured: list[dict]) -> list[dict]:
     rows = []
-    groups: dict[tuple, list[dict[str, dict]]] = {}
-    for (kind, n, m, tol, _seed), res in results:
-        groups.setdefault((kind, n, m, tol), []).append(res)
-    for (kind, n, m, tol), rs in groups.items():
-        base = np.mean([r["terraplan"]["compact"] for r in rs])
-        for name in METHODS:
-            got = [r[name] for r in rs if "error" not in r[name]]
-            case = f"{kind} {n} SCUs / {m} terr., tol {tol:.0%}: {name}"
-            if not got:
-                rows.append({"benchmark": "balance_peers", "case": case, "value": float("nan"),
-                             "unit": "", "target": "", "note": rs[0][name]["error"]})
+    for meas in measured:
+        res, k = meas["results"], meas["k"]
+        base = res["terraplan"].get("compact")
+        for method, s in res.items():
+            if "error" in s:
+                rows.append({"benchmark": "balance_peers", "case": f"{meas['case']}: {method}",
+                             "value": float("nan"), "unit": "", "target": "",
+                             "note": s["error"]})
                 continue
-            comp = np.mean([g["compact"] for g in got])
+            ours_row = method == "terraplan"
             rows.append({
-                "benchmark": "balance_peers", "case": case, "value": float(comp),
-                "unit": "compactness",
-                "target": "" if name == "terraplan" else "ours >= 10 % more compact",
-                "note": f"{comp / base - 1:+.1%} vs terraplan; range "
-                        f"{min(g['min'] for g in got):.3f}-{max(g['max'] for g in got):.3f}, "
-                        f"s.d. {np.mean([g['sd'] for g in got]):.4f}, within tol. "
-                        f"{sum(g['within'] for g in got)}/{len(got)}, contiguous "
-                        f"{100 * np.mean([g['contig'] for g in got]):.0f} %, "
-                        f"{np.mean([g['seconds'] for g in got]):.2f} s"})
-    for name in list(METHODS)[1:]:
-        pairs = [(r["terraplan"], r[name]) for _, r in results if "error" not in r[name]]
-        if not pairs:
-            continue
-        more = [p["compact"] / o["compact"] - 1 for o, p in pairs]
-        balanced = sum(o["max"] - o["min"] <= p["max"] - p["min"] + 1e-9 for o, p in pairs)
-        eq = [p["compact"] / p["ours_same_balance"]["compact"] - 1 for _, p in pairs]
-        eq_bal = sum(p["ours_same_balance"]["within"] for _, p in pairs)
-        rows.append({
-            "benchmark": "balance_peers", "case": f"summary: terraplan vs {name}",
-            "value": 100 * float(np.mean(more)), "unit": "% more compact (avg)",
-            "target": ">= 10 %, at least as balanced",
-            "note": f"min {100 * min(more):.1f} %, max {100 * max(more):.1f} %; at least as "
-                    f"balanced (range) on {balanced}/{len(pairs)}; asked for the peer's own "
-                    f"worst deviation, ours is {100 * np.mean(eq):.1f} % more compact avg "
-                    f"(min {100 * min(eq):.1f} %, within it {eq_bal}/{len(pairs)}); "
-                    f"versions: pymetis "
-                    f"{_version('pymetis')}, k-means-constrained "
-                    f"{_version('k-means-constrained')}"})
+                "benchmark": "balance_peers", "case": f"{meas['case']}: {method}",
+                "value": s["compact"], "unit": "compactness",
+                "target": "within tol., contiguous" if ours_row else "",
+                "met": (s["within"] and s["contig"] == 1.0) if ours_row else None,
+                "note": f"range per metric {_ranges(s, k)}; within tol. {s['within']}; "
+                        f"contiguous {100 * s['contig']:.0f} %; "
+                        + ("" if ours_row or not base else
+                           f"{s['compact'] / base - 1:+.1%} vs terraplan; ")
+                        + f"{s['cpu']:.1f} CPU s"
+                        + ("" if ours_row else f" ({DISTS[method]} {_version(DISTS[method])})")})
     return rows
 
 
 def run(quick: bool = False) -> list[dict]:
-    return rows_from([(c, measure(*c)) for c in cases(quick)])
+    if not available():
+        return [{"benchmark": "balance_peers", "case": "bokeh-sampledata missing", "value": 0,
+                 "unit": "", "target": "installed", "met": False,
+                 "note": "pip install 'terraplan[bench]'"}]
+    return rows_from([measure(*c) for c in cases(quick)])
 
 
 if __name__ == "__main__":
-    import sys
-
     from tests.benchmarks.run import table
 
-    results = []
+    measured = []
     for c in cases("--quick" in sys.argv):
-        res = measure(*c)
-        results.append((c, res))
-        print(c, {k: {q: round(x, 4) if isinstance(x, float) else x for q, x in v.items()}
-                  for k, v in res.items()}, flush=True)
-    print(table(rows_from(results)))
+        meas = measure(*c)
+        measured.append(meas)
+        print(meas["case"], {k: {q: v for q, v in s.items() if q != "labels"}
+                             for k, s in meas["results"].items()}, flush=True)
+    print(table(rows_from(measured)))

@@ -18,8 +18,9 @@ import scipy.sparse as sp
 
 from components.balance import territory_balancing
 from components.balance.certify import certify
-from components.balance.exact import lp_bound, solve_exact
+from components.balance.exact import solve_exact
 from components.balance.solver import TerritoryBalancer, tolerance_bounds
+from tests.benchmarks.balance_refs import lp_bound
 from workflows.cli import summary_text
 
 

@@ -13,15 +13,10 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from components.balance import TerritoryBalancer
 from components.balance import exact as exact_mod
 from components.balance.contiguity import contiguous_flags
-from components.balance.exact import (
-    assignment_cost,
-    hess_samuels,
-    lp_bound,
-    solve_exact,
-    star_shaped,
-)
+from components.balance.exact import assignment_cost, solve_exact
 from components.balance.solver import tolerance_bounds
 from tests.benchmarks import instances as instances_mod
+from tests.benchmarks.balance_refs import hess_samuels, lp_bound, star_shaped
 from tests.benchmarks.instances import make_instance
 
 
