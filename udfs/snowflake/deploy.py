@@ -4,8 +4,8 @@ Steps, in order (``--dry-run`` prints them and changes nothing):
 
 1. build ``terraplan.zip`` with only what the handlers import: ``components/`` (the SQL
    templates under ``components/sql/``, as in the wheel), ``udfs/__init__.py``,
-   ``udfs/base.py``, ``udfs/protocol.py``, ``udfs/snowflake/`` and the pure-Python
-   dependencies in :data:`BUNDLED` exactly as installed here (the versions the tests
+   ``udfs/base.py``, ``udfs/execute.py``, ``udfs/protocol.py``, ``udfs/snowflake/`` and
+   the pure-Python dependencies in :data:`BUNDLED` exactly as installed here (the versions the tests
    ran). Entries are sorted and time-stamped 1980-01-01, so the same code gives a
    byte-identical zip;
 2. ask the account which of the Anaconda packages its channel offers
@@ -44,7 +44,7 @@ from udfs.snowflake import ddl
 
 ROOT = Path(__file__).resolve().parents[2]
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-UDFS_FILES = ("udfs/__init__.py", "udfs/base.py", "udfs/protocol.py")
+UDFS_FILES = ("udfs/__init__.py", "udfs/base.py", "udfs/execute.py", "udfs/protocol.py")
 # Pure-Python packages shipped inside the zip (never resolved from the channel).
 BUNDLED = ("sqlglot",)
 # SNOWFLAKE_* environment variable -> Snowflake connector option
