@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def solve_auto(self, t0: float, costs: Any, weights: Any, **kw: Any) -> Any:
     """facilities_mode='auto' (see the class doc)."""
-    LocationAllocator = type(self)  # the class this is bound to
+    allocator = type(self)  # the class this is bound to
 
     D = np.asarray(costs, dtype=float)
     m = D.shape[1]
@@ -37,7 +37,7 @@ def solve_auto(self, t0: float, costs: Any, weights: Any, **kw: Any) -> Any:
         "max_iterations", "patience", "target_gap")}
     opening = kw["opening_costs"]
     if opening is not None and np.nanmax(np.asarray(opening, dtype=float), initial=0) > 0:
-        sub = LocationAllocator(facilities=cap_p, facilities_mode="at_most",
+        sub = allocator(facilities=cap_p, facilities_mode="at_most",
                                 time_limit=self.time_limit, **params)
         sub.solve(costs, weights, **kw)
         self.__dict__.update({k: v for k, v in sub.__dict__.items() if k.endswith("_")
@@ -53,7 +53,7 @@ def solve_auto(self, t0: float, costs: Any, weights: Any, **kw: Any) -> Any:
         left = deadline - time.monotonic()
         if left <= 0:
             return None
-        sub = LocationAllocator(facilities=p, facilities_mode="exactly",
+        sub = allocator(facilities=p, facilities_mode="exactly",
                                 time_limit=max(0.3 * left, min(left, 0.05)), **params)
         try:
             sub.solve(costs, weights, **kw)

@@ -216,6 +216,7 @@ class SwapEngine:
             prof[over] = -np.inf
         counts = r.count_groups(self.slots)
         if counts is not None:
+            assert r.group is not None and r.group_max is not None  # counts says so
             gf = r.group
             room = np.zeros(self.m, dtype=bool)
             has = gf >= 0

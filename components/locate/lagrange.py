@@ -73,10 +73,12 @@ def lagrangian_bound(near_idx: np.ndarray, near_cost: np.ndarray, m: int, p: int
             break
         it += 1
         if dense:
+            assert costs is not None and buf is not None  # dense means both exist
             np.subtract(costs, u[:, None], out=buf)
             np.minimum(buf, 0.0, out=buf)
             rho = base + buf.sum(axis=0)
         else:
+            assert flat_idx is not None  # the lists path
             below = near_cost < u[:, None]
             rho = base + np.bincount(flat_idx[below], weights=(near_cost - u[:, None])[below],
                                      minlength=m)

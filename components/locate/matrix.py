@@ -56,8 +56,8 @@ def matrix_costs(costs: pd.DataFrame, table: SCUTable, cand: Sites,
         raise InputError(f"site ids {preview(list(dup))} name both a candidate and a competitor; "
                          "with a cost table every site id must be unique", column="costs")
     origin = pd.Index(pd.Series(table.ids).astype(str)).get_indexer(
-        costs["origin"].astype(str))
-    dest = sites.get_indexer(costs["destination"].astype(str))
+        pd.Index(costs["origin"].astype(str)))
+    dest = sites.get_indexer(pd.Index(costs["destination"].astype(str)))
     used = (origin >= 0) & (dest >= 0)
     if not used.any():
         raise InputError(

@@ -43,7 +43,7 @@ def feasible_start(start: np.ndarray, rules: SiteRules) -> bool:
 
 def constrained_greedy(costs: np.ndarray, p: int, rules: SiteRules) -> np.ndarray:
     """Greedy adding that respects the budget and group limits."""
-    open_idx = list(np.flatnonzero(rules.fixed))
+    open_idx: list[int] = [int(j) for j in np.flatnonzero(rules.fixed)]
     best = costs[:, open_idx].min(axis=1) if open_idx else costs.max(axis=1)
     allowed = rules.eligible & ~rules.fixed
     spent = 0.0 if rules.budget_cost is None else float(rules.budget_cost[open_idx].sum())
@@ -56,6 +56,7 @@ def constrained_greedy(costs: np.ndarray, p: int, rules: SiteRules) -> np.ndarra
             ok &= spent + rules.budget_cost <= rules.budget * (1 + 1e-12)
         counts = rules.count_groups(np.asarray(open_idx, dtype=np.int64))
         if counts is not None:
+            assert rules.group is not None and rules.group_max is not None  # counts says so
             g = rules.group
             has = g >= 0
             ok[has] &= counts[g[has]] < rules.group_max[g[has]]
@@ -226,7 +227,7 @@ def _exact(costs: np.ndarray, p: int, rules: SiteRules, engine: SwapEngine, lb, 
             break
         # finished: the truncated model's proven bound is a bound for the real costs (never
         # its incumbent, which only equals the bound within HiGHS's gap tolerance)
-        if r.objective >= upper - 1e-9 * max(1.0, abs(upper)):
+        if r.objective is not None and r.objective >= upper - 1e-9 * max(1.0, abs(upper)):
             status = "optimal"
             break
         over = real > thresholds + 1e-12 * np.abs(thresholds)

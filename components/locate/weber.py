@@ -105,7 +105,7 @@ def snap(centers: np.ndarray, sites: np.ndarray, fixed_idx: np.ndarray, eligible
 def greedy_start(costs: np.ndarray, p: int, fixed: np.ndarray, eligible: np.ndarray,
                  opening: np.ndarray | None = None) -> np.ndarray:
     """Greedy adding: open the site with the largest cost reduction until ``p`` are open."""
-    open_idx = list(np.flatnonzero(fixed))
+    open_idx: list[int] = [int(j) for j in np.flatnonzero(fixed)]
     if open_idx:
         best = costs[:, open_idx].min(axis=1)
     else:
