@@ -15,8 +15,10 @@ from components.errors import InfeasibleError
 from components.locate import LocationAllocator
 from tests.unit.test_locate_capcover import covered_best
 from tests.unit.test_locate_cpmp import brute
-from tests.unit.test_locate_honesty import PACKING
-from tests.unit.test_locate_honesty import stand_in  # noqa: F401 (a fixture)
+from tests.unit.test_locate_honesty import (
+    PACKING,
+    stand_in,  # noqa: F401 (a fixture)
+)
 
 
 def instance(seed: int, n: int = 8, m: int = 5):
