@@ -104,3 +104,22 @@ def test_capacitated_p_center_infeasible_only_with_the_numbers():
     with pytest.raises(InfeasibleError, match=r"the 2 largest capacities sum to .* but total "
                                               r"demand is"):
         LocationAllocator("min_max_cost", 2, max_load=0.3 * w.sum()).solve(d, None, loads=w)
+
+
+@pytest.mark.parametrize("strategy", ["max_coverage", "max_backup_coverage"])
+def test_coverage_cut_short_claims_optimal_only_when_true(stand_in, strategy):  # noqa: F811
+    d, w = instance(6, n=12, m=7)
+    p, radius, beta = 2, 40.0, 0.5
+
+    def score(s):
+        counts = (d[:, list(s)] <= radius).sum(axis=1)
+        if strategy == "max_coverage":
+            return float(w[counts >= 1].sum())
+        return float(w @ ((1 - beta) * (counts >= 1) + beta * (counts >= 2)))
+
+    best = max(score(s) for s in itertools.combinations(range(7), p))
+    la = LocationAllocator(strategy, p, radius=radius, exact="always", time_limit=20).solve(
+        d, w)
+    assert w.sum() - la.lower_bound_ >= best - 1e-9  # the score's bound stays above
+    assert w.sum() - la.objective_ == pytest.approx(score(la.open_))
+    assert la.status_ != "optimal" or score(la.open_) == pytest.approx(best)
