@@ -39,6 +39,7 @@ import numpy as np
 from components.locate.capacity import Allocation, LoadProblem, capacitated_allocation
 
 KNAPSACK_CELLS = 60_000_000  # items x sites x capacity cells of one DP table (bool)
+SWAP_POINTS = 1_000  # pairwise point swaps up to this many points (n x n tables)
 
 
 @dataclass
@@ -215,8 +216,8 @@ def fixings(st: LagrangeState, upper: float, integral_costs: bool
     return closed, opened & ~closed
 
 
-def improve(prob: LoadProblem, alloc: Allocation, sites: np.ndarray, passes: int = 4
-            ) -> Allocation:
+def improve(prob: LoadProblem, alloc: Allocation, sites: np.ndarray, passes: int = 4,
+            deadline: float = np.inf) -> Allocation:
     """Point shifts and pairwise swaps between the open sites, capacities respected."""
     C, a = prob.costs, prob.demand
     n = len(a)
@@ -233,6 +234,8 @@ def improve(prob: LoadProblem, alloc: Allocation, sites: np.ndarray, passes: int
     cur = pos[assign]
     rows = np.arange(n)
     for _ in range(passes):
+        if time.monotonic() >= deadline:
+            break
         moved = False
         # shifts: best single move per point, applied greedily while they still fit
         gain = sub[rows, cur][:, None] - sub
@@ -249,6 +252,10 @@ def improve(prob: LoadProblem, alloc: Allocation, sites: np.ndarray, passes: int
             load[j] += a[i]
             cur[i] = s
             moved = True
+        if n > SWAP_POINTS:  # the pair tables below are n x n
+            if not moved:
+                break
+            continue
         # swaps: i (at s) <-> k (at t), both still within capacity
         here = sub[rows, cur]
         # delta[i, k] = c_i,cur(k) + c_k,cur(i) - c_i,cur(i) - c_k,cur(k)
@@ -282,6 +289,6 @@ def improve(prob: LoadProblem, alloc: Allocation, sites: np.ndarray, passes: int
     return Allocation(full, loads, prob.total(full, S), prob.violation(loads, S))
 
 
-def allocate(prob: LoadProblem, sites: np.ndarray) -> Allocation:
+def allocate(prob: LoadProblem, sites: np.ndarray, deadline: float = np.inf) -> Allocation:
     """The GAP heuristic for one open set, then shifts and swaps."""
-    return improve(prob, capacitated_allocation(prob, sites, False), sites)
+    return improve(prob, capacitated_allocation(prob, sites, False), sites, deadline=deadline)

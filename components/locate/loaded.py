@@ -167,25 +167,28 @@ def _cpmp(self, prob, res, p, rules, rng, deadline, t0, iters, patience, site_ok
 
     def on_sites(sites: np.ndarray) -> float | None:
         key = np.sort(sites).tobytes()
-        if key not in seen:
+        if key not in seen and time.monotonic() < deadline:
             seen[key] = None
             if site_ok(sites):
-                alloc = cpmp_mod.allocate(prob, sites)
+                alloc = cpmp_mod.allocate(prob, sites, deadline)
                 keep(sites, alloc)
                 seen[key] = alloc.cost if alloc.violation <= 1e-9 else None
-        return seen[key]
+        return seen.get(key)
 
     def search(start: np.ndarray, share: float, its: int) -> None:
         now = time.monotonic()
+        if now >= deadline:
+            return
         sol, alloc, info = cap_mod.load_search(
             prob, start, rules.fixed, rules.eligible, rng, now + share * (deadline - now),
             closest=False, allow_out=False, max_iterations=its, patience=max(10, its // 4),
             site_ok=site_ok)
-        keep(sol, cpmp_mod.improve(prob, alloc, sol))
+        keep(sol, cpmp_mod.improve(prob, alloc, sol, deadline=deadline))
         self.stats_.setdefault("load_search", []).append(info)
 
     cpu = [time.process_time()]
-    on_sites(res.open)
+    first = np.sort(res.open)  # always evaluated: the answer when time is short
+    keep(first, cpmp_mod.allocate(prob, first, deadline))
     search(res.open, 0.3, min(iters, 60))
     cpu.append(time.process_time())
     upper = best["alloc"].cost if best["alloc"].violation <= 1e-9 else np.inf
