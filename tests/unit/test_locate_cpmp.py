@@ -153,3 +153,27 @@ def test_capacitated_p_center_binds_and_proves():
                            time_limit=30).solve(d, None, loads=a)
     assert la.objective_ == best and la.lower_bound_ == best and la.status_ == "optimal"
     assert la.stats_["capacitated_center"]["proofs"] >= 1
+
+
+def test_shifts_and_swaps_keep_capacities_and_recompute_the_cost():
+    from components.locate.capacity import capacitated_allocation
+    from components.locate.cpmp import improve
+
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        pts = rng.uniform(0, 100, (60, 2))
+        d = cdist(pts, pts)
+        a = rng.integers(1, 9, 60).astype(float)
+        cap = np.full(60, 1.08 * a.sum() / 5)
+        prob = LoadProblem(d, np.ones_like(d, bool), a, np.zeros(60), cap, np.arange(60),
+                           np.full(60, np.inf))
+        sites = np.sort(rng.choice(60, 5, replace=False))
+        start = capacitated_allocation(prob, sites, False)
+        if start.violation > 0:
+            continue
+        got = improve(prob, start, sites)
+        x = got.assign
+        assert np.isin(x, sites).all()
+        assert (np.bincount(x, weights=a, minlength=60) <= cap + 1e-9).all()
+        assert got.cost == pytest.approx(d[np.arange(60), x].sum())
+        assert got.cost <= start.cost + 1e-9
