@@ -212,7 +212,10 @@ def _cpmp(self, prob, res, p, rules, rng, deadline, t0, iters, patience, site_ok
         allowed_r = prob.allowed & only[None, :] & (near <= kth[:, None])
         # keep the best solution's own pairs, so it stays inside the model
         allowed_r[np.arange(n), best["alloc"].assign] = True
-        r = assignment_model(prob.costs, allowed_r, SiteSide(p, False, rules.fixed, ~only),
+        # budget and group limits hold in this model too
+        side_r = SiteSide(p, False, rules.fixed, ~only, self._opening, rules.budget,
+                          rules.budget_cost, rules.group, rules.group_max)
+        r = assignment_model(prob.costs, allowed_r, side_r,
                              demand=prob.demand, lower=None, upper=prob.upper, closest=False,
                              rank=self._rank, out_cost=None, out_in_closest=False,
                              time_limit=max(0.3 * (deadline - time.monotonic()), 0.01),

@@ -177,3 +177,18 @@ def test_shifts_and_swaps_keep_capacities_and_recompute_the_cost():
         assert (np.bincount(x, weights=a, minlength=60) <= cap + 1e-9).all()
         assert got.cost == pytest.approx(d[np.arange(60), x].sum())
         assert got.cost <= start.cost + 1e-9
+
+
+def test_cpmp_keeps_the_budget_in_every_model():
+    d, a, cap = instance(2, share=0.55)
+    f = np.arange(8, dtype=float) + 1.0
+    best_free, _, sets = brute(d, a, cap, 2)
+    budget = min(f[list(s)].sum() for s in sets) - 0.5  # every optimal pair is too dear
+    best = min(float(sums.min()) for sums, _, s in solutions(d, a, cap, 2)
+               if f[list(s)].sum() <= budget)
+    assert best > best_free  # precondition: the budget binds
+    la = LocationAllocator("min_total_cost", 2, max_load=cap, budget=budget,
+                           time_limit=30).solve(d, None, loads=a, budget_costs=f)
+    unit = check_answer(la, d, a, cap, 2)
+    assert f[la.open_].sum() <= budget
+    assert unit.sum() == pytest.approx(la.objective_) == pytest.approx(best)
