@@ -90,10 +90,11 @@ def _row(name: str, got: list[dict]) -> dict:
     false_bound = [g["name"] for g in got if g["bound"] > g["opt"] * (1 + 1e-6) + 1e-6]
     worst = int(np.argmax(gaps))
     ok = np.mean(gaps) <= 0.2 and max(gaps) <= 1.0 and not false_bound
+    # the published optima are rounded to 0.01 (SJC): within 1e-4 % is at the optimum
     each = "; ".join(f"{g['name']} {g['objective']:.2f} ({g['gap']:.2f} %, {g['status']}, "
-                     f"{g['cpu']:.0f} CPU s)" for g in got if g["gap"] > 1e-6)
+                     f"{g['cpu']:.0f} CPU s)" for g in got if g["gap"] > 1e-4)
     note = (f"worst {max(gaps):.2f} % ({got[worst]['name']}); at the optimum "
-            f"{sum(g['gap'] <= 1e-6 for g in got)}/{len(got)}, proven "
+            f"{sum(g['gap'] <= 1e-4 for g in got)}/{len(got)}, proven "
             f"{sum(g['status'] == 'optimal' for g in got)}; CPU max "
             f"{max(g['cpu'] for g in got):.1f} s, wall max {max(g['seconds'] for g in got):.1f}"
             f" s (loaded, cap {WALL:g} s); bounds above the optimum: {false_bound or 'none'}"
