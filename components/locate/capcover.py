@@ -27,6 +27,32 @@ from components.errors import InfeasibleError, ParameterError
 if TYPE_CHECKING:
     from components.locate.solver import LocationAllocator
 
+# strategies where a load limit has no meaning: why, and what to use instead
+NO_LOADS = {
+    "max_backup_coverage": (
+        "load limits do not apply to max_backup_coverage: it scores how many open sites "
+        "cover each point, not which one serves it, so no site carries a load; use "
+        "max_coverage with capacities (capacitated coverage) instead"),
+    "max_market_share": (
+        "load limits do not apply to the Huff market-share strategies: each customer's "
+        "demand is split over every store by probability, so a store's load is an expected "
+        "share, not an assignment a capacity can cap; use max_coverage or min_total_cost "
+        "with capacities, or give a full store a lower attractiveness"),
+}
+NO_LOADS["target_market_share"] = NO_LOADS["max_market_share"]
+
+
+def solve_loaded(la: LocationAllocator, t0: float, costs: Any, weights: Any,
+                 **kw: Any) -> LocationAllocator:
+    """Load limits with a strategy other than min_total_cost (the solver's one hook)."""
+    if la.strategy in NO_LOADS:
+        raise ParameterError(NO_LOADS[la.strategy], column="capacity")
+    if la.strategy == "min_max_cost":
+        from components.locate.capcenter import solve_capacitated_center
+
+        return solve_capacitated_center(la, t0, costs, weights, **kw)
+    return solve_loaded_cover(la, t0, costs, weights, **kw)
+
 
 def solve_loaded_cover(la: LocationAllocator, t0: float, costs: Any, weights: Any, *,
                        loads: Any, required: Any, eligible: Any, opening_costs: Any,
@@ -47,6 +73,7 @@ def solve_loaded_cover(la: LocationAllocator, t0: float, costs: Any, weights: An
                              "min_total_cost with facilities_mode 'at_most' to trade them)",
                              column="opening_cost")
     real = np.array(costs, dtype=float)
+    assert la.radius is not None  # checked with the parameters
     reach = real <= min(la.radius, max_cost if max_cost is not None else np.inf)
     zero = np.where(reach, 0.0, np.inf)
     n, m = real.shape
@@ -60,14 +87,15 @@ def solve_loaded_cover(la: LocationAllocator, t0: float, costs: Any, weights: An
                 f"{la.radius:g} (e.g. point positions {np.flatnonzero(lost)[:5].tolist()}); "
                 "with load limits every point must be covered: raise the radius, add "
                 "candidates, or use max_coverage")
-    common = dict(min_load=la.min_load, max_load=la.max_load, budget=la.budget,
+    common: dict[str, Any] = dict(min_load=la.min_load, max_load=la.max_load, budget=la.budget,
                   exact=la.exact, seed=la.seed, max_iterations=la.max_iterations,
                   patience=la.patience, target_gap=la.target_gap,
                   time_limit=max(la.time_limit - (time.monotonic() - t0), 0.01))
-    kw = dict(loads=loads, required=required, eligible=eligible, budget_costs=budget_costs,
-              capacities=capacities, min_loads=min_loads, groups=groups, group_max=group_max,
-              forbidden=forbidden, required_pairs=required_pairs, site_rank=site_rank,
-              site_names=site_names)
+    kw: dict[str, Any] = dict(
+        loads=loads, required=required, eligible=eligible, budget_costs=budget_costs,
+        capacities=capacities, min_loads=min_loads, groups=groups, group_max=group_max,
+        forbidden=forbidden, required_pairs=required_pairs, site_rank=site_rank,
+        site_names=site_names)
     if la.strategy == "max_coverage":
         sub = LocationAllocator("min_total_cost", la.facilities, allow_unassigned=True,
                                 unassigned_penalty=1.0, **common)

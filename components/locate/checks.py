@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from components.errors import InfeasibleError, InputError, ParameterError, TooManyTerritoriesError
+from components.locate.capcover import NO_LOADS
 
 STRATEGIES = ("min_total_cost", "min_max_cost", "max_coverage", "min_facilities",
               "max_backup_coverage", "max_market_share", "target_market_share")
@@ -74,11 +75,8 @@ def check_params(self) -> None:
     if self.closest_assignment and self.strategy != "min_total_cost":
         raise ParameterError(f"closest_assignment applies to strategy 'min_total_cost' only; "
                              f"got strategy {self.strategy!r}", column="closest_assignment")
-    if loaded and self.strategy not in ("min_total_cost", "max_coverage", "min_facilities"):
-        raise ParameterError(
-            f"min_load and max_load apply to strategies min_total_cost, max_coverage and "
-            f"min_facilities (capacitated coverage and set cover); got strategy "
-            f"{self.strategy!r}, which is uncapacitated here", column="strategy")
+    if loaded and self.strategy in NO_LOADS:  # why, and what to use instead (capcover)
+        raise ParameterError(NO_LOADS[self.strategy], column="strategy")
     if not self.time_limit > 0:
         raise ParameterError(f"time_limit must be > 0 seconds; got {self.time_limit!r}",
                              column="time_limit")

@@ -25,6 +25,7 @@ Three formulations, each used where it is strongest:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -91,7 +92,7 @@ def _solve(c, integrality, lb, ub, constraints, time_limit, gap, sites, ny, offs
     options = {"mip_rel_gap": gap, "disp": False, "presolve": True}
     if node_limit is not None:  # a work budget: the same verdict however busy the machine
         options["node_limit"] = int(node_limit)
-    res = milp_walled(c, integrality=integrality, bounds=Bounds(lb, ub),
+    res: Any = milp_walled(c, integrality=integrality, bounds=Bounds(lb, ub),
                       constraints=constraints, wall=max(float(time_limit), 0.05),
                       options=options)
     if res is None:  # the wall came first: no answer, the heuristic's stands
@@ -194,7 +195,7 @@ def assignment_model(costs: np.ndarray, allowed: np.ndarray, side: SiteSide, *,
                      demand: np.ndarray, lower: np.ndarray | None, upper: np.ndarray | None,
                      closest: bool, rank: np.ndarray, out_cost: np.ndarray | None,
                      out_in_closest: bool, time_limit: float,
-                     gap: float = 1e-7) -> MilpResult:
+                     gap: float = 1e-7, node_limit: int | None = None) -> MilpResult:
     """Classical model: x_ij (allowed pairs), optional v_i (left out), y_j.
 
     ``out_cost[i]`` is the cost of leaving point ``i`` out (``inf``: it must be served).
@@ -290,12 +291,14 @@ def assignment_model(costs: np.ndarray, allowed: np.ndarray, side: SiteSide, *,
                 row = sp.csr_matrix((demand[vi], (np.zeros(nv, int), v0 + np.arange(nv))),
                                     shape=(1, nvar))
                 cons.append(LinearConstraint(row, total - packable - 1e-9 * total, np.inf))
-    c = np.concatenate([costs[pi, pj], out_cost[vi] if nv else np.zeros(0),
+    c = np.concatenate([costs[pi, pj], out_cost[vi] if nv and out_cost is not None
+                        else np.zeros(0),
                         side.opening[sites] if side.opening is not None else np.zeros(ny)])
     lb, ub = np.zeros(nvar), np.ones(nvar)
     lb[y0:][side.fixed_open[sites]] = 1.0
     integrality = np.ones(nvar)
-    res = _solve(c, integrality, lb, ub, cons, time_limit, gap, sites, ny, y0, nnz)
+    res = _solve(c, integrality, lb, ub, cons, time_limit, gap, sites, ny, y0, nnz,
+                 node_limit)
     if res.x is not None:
         xs = res.x
         assign = -np.ones(n, dtype=np.int64)
@@ -326,7 +329,7 @@ def _packable(weights: np.ndarray, caps: np.ndarray, time_limit: float) -> float
     cols = np.arange(k)
     a1 = sp.csr_matrix((np.ones(k), (ii, cols)), shape=(n, k))
     a2 = sp.csr_matrix((weights[ii], (bb, cols)), shape=(b, k))
-    res = milp_walled(-weights[ii], integrality=np.ones(k), bounds=Bounds(0, 1),
+    res: Any = milp_walled(-weights[ii], integrality=np.ones(k), bounds=Bounds(0, 1),
                       constraints=[LinearConstraint(a1, 0, 1), LinearConstraint(a2, 0, caps)],
                       wall=time_limit, options={"mip_rel_gap": 1e-9, "disp": False})
     total = float(min(weights.sum(), caps.sum()))

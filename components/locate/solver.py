@@ -21,8 +21,9 @@ Strategies (``strategy``):
 * ``max_market_share`` / ``target_market_share``: Huff gravity model against the
   competitors (:mod:`~components.locate.share`, :mod:`~components.locate.huff`).
 
-Load limits and closest assignment apply to ``min_total_cost`` only (refused with a
-ParameterError elsewhere): p-center, coverage and fewest-sites are uncapacitated.
+Load limits apply to ``min_total_cost``, ``min_max_cost`` (capacitated p-center),
+``max_coverage`` and ``min_facilities`` (:mod:`~components.locate.capcover`); the other
+strategies refuse them with the reason. Closest assignment is ``min_total_cost`` only.
 ``loads`` (what a point puts on a capacity) may differ from ``weights`` (what scales its
 cost). Parts of the class live in :mod:`~components.locate.checks` (parameter and
 feasibility checks), :mod:`~components.locate.loaded` (load limits) and
@@ -225,10 +226,11 @@ class LocationAllocator:
                 max_cost=max_cost, forbidden=forbidden, required_pairs=required_pairs,
                 loads=loads, attractiveness=attractiveness,
                 competitor_attractiveness=competitor_attractiveness)
-        if self.strategy in ("max_coverage", "min_facilities") and (
+        # load limits with another strategy than p-median: components.locate.capcover
+        if self.strategy != "min_total_cost" and (
                 self.min_load is not None or self.max_load is not None
                 or capacities is not None or min_loads is not None):
-            return capcover.solve_loaded_cover(
+            return capcover.solve_loaded(
                 self, t0, costs, weights, loads=loads, required=required, eligible=eligible,
                 opening_costs=opening_costs, budget_costs=budget_costs, capacities=capacities,
                 min_loads=min_loads, groups=groups, group_max=group_max,

@@ -35,11 +35,13 @@ OPT_RADIUS = {1: 127, 2: 98, 3: 93, 4: 74, 5: 48, 6: 84, 7: 64, 8: 55, 9: 37, 10
               20: 13, 21: 40, 22: 38, 23: 22, 24: 15, 25: 11, 26: 38, 27: 32, 28: 18,
               29: 13, 30: 9, 31: 30, 32: 29, 33: 15, 34: 11, 35: 30, 36: 27, 37: 15,
               38: 29, 39: 23, 40: 13}
-LIMIT = 30.0  # the target, judged in CPU seconds
-# the time limit given to the solver: the target by default; on a shared, loaded machine
-# a larger wall (TERRAPLAN_PCENTER_WALL=300) lets the CPU budget, not the neighbours,
-# decide the answer (every budget inside is in iterations or nodes)
-WALL = float(os.environ.get("TERRAPLAN_PCENTER_WALL", LIMIT))
+LIMIT = 30.0  # the target, judged in CPU seconds (this process and its HiGHS children)
+# the time limit given to the solver is only a cap: every budget inside is in iterations
+# or branch-and-bound nodes, so the answer does not depend on the machine's load. With a
+# 30 s wall, a loaded machine (6 engineers on 2 cores) cut several instances short that
+# need under 11 CPU s; the cap is therefore 10 x the target (TERRAPLAN_PCENTER_WALL
+# overrides it) and the target is judged on CPU seconds.
+WALL = float(os.environ.get("TERRAPLAN_PCENTER_WALL", 10 * LIMIT))
 
 
 def solve(k: int) -> dict:
@@ -77,5 +79,5 @@ def run(quick: bool = False) -> list[dict]:
             f"published radius: {false_bound or 'none'}; over the wall: {over or 'none'}")
     return [{"benchmark": "p-center OR-Library", "case": f"pmed{ks[0]}-{ks[-1]} "
              f"({len(ks)} inst.), {WALL:g} s wall", "value": float(np.mean(gaps)),
-             "unit": "% avg gap", "target": "avg <= 0.2 %, worst <= 2 %, <= 30 s each",
+             "unit": "% avg gap", "target": "avg <= 0.2 %, worst <= 2 %, <= 30 CPU s each",
              "note": note, "ok": bool(ok)}]

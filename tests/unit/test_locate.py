@@ -305,8 +305,13 @@ def test_table_entry_point_network_and_transform():
 
 def test_load_limits_only_where_they_are_modelled():
     _, w, d = instance()
-    with pytest.raises(ParameterError, match="min_max_cost', which is uncapacitated"):
-        LocationAllocator("min_max_cost", 3, max_load=100).solve(d, w)
+    # where a load limit means nothing, the error says why and what to use instead
+    with pytest.raises(ParameterError, match=r"expected share.*use max_coverage or "
+                       r"min_total_cost with capacities"):
+        LocationAllocator("max_market_share", 3, max_load=100).solve(d, w)
+    with pytest.raises(ParameterError, match=r"not which one serves it.*use max_coverage"):
+        LocationAllocator("max_backup_coverage", 3, radius=5).solve(
+            d, w, capacities=np.full(d.shape[1], 100.0))
     with pytest.raises(ParameterError, match="closest_assignment applies to strategy"):
         LocationAllocator("max_coverage", 3, radius=5, closest_assignment=True).solve(d, w)
 
