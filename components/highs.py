@@ -64,7 +64,8 @@ def _child(conn, args: tuple, kwargs: dict) -> None:
 class WallResult(dict):
     """``scipy.optimize.OptimizeResult``-like: attribute access to the fields."""
 
-    __getattr__ = dict.get
+    def __getattr__(self, name: str) -> Any:  # a missing field reads as None, like dict.get
+        return self.get(name)
 
 
 def _solve_here(args: tuple, kwargs: dict) -> WallResult:

@@ -37,7 +37,7 @@ def _all_adds(counts: np.ndarray, a: np.ndarray, w: np.ndarray, beta: float) -> 
 
 def search(a: np.ndarray, w: np.ndarray, beta: float, p: int, fixed: np.ndarray,
            eligible: np.ndarray, deadline: float, max_passes: int = 50):
-    chosen = list(np.flatnonzero(fixed))
+    chosen: list[int] = [int(j) for j in np.flatnonzero(fixed)]
     free = eligible & ~fixed
     counts = a[:, chosen].sum(axis=1) if chosen else np.zeros(a.shape[0])
     while len(chosen) < p:

@@ -107,6 +107,7 @@ def location_allocation(demand: pd.DataFrame, *, candidates: pd.DataFrame | None
             if competitors is not None else None)
 
     unused = 0
+    matrix: Any  # an (n, m) matrix, or CandidateLists on the sparse path
     # --- lscale (#19): candidate lists, and a size message before a dense matrix ---
     if p["candidate_list"]:
         matrix, comp_costs = component_lists(p, table, cand, comp, costs, distance), None

@@ -158,21 +158,23 @@ def greedy_cover(cover: np.ndarray, weights: np.ndarray, rules: SiteRules,
     ``per_cost`` ranks sites by uncovered demand per unit of budget cost instead.
     """
     n, _m = cover.shape
-    chosen = list(np.flatnonzero(rules.fixed))
+    chosen: list[int] = [int(j) for j in np.flatnonzero(rules.fixed)]
     covered = cover[:, chosen].any(axis=1) if chosen else np.zeros(n, dtype=bool)
     w = np.where(weights > 0, weights, 1e-9)
     allowed = rules.eligible & ~rules.fixed
-    budget = rules.budget if rules.budget_cost is not None else None
+    budget_cost = rules.budget_cost
+    budget = rules.budget if budget_cost is not None else None
     while not covered.all():
         gain = (w * ~covered) @ cover
         gain[~allowed] = -1
-        if budget is not None:  # sites that no longer fit the budget
-            spent = float(rules.budget_cost[chosen].sum()) if chosen else 0.0
-            gain[spent + rules.budget_cost > budget * (1 + 1e-12)] = -1
+        if budget is not None and budget_cost is not None:  # sites that no longer fit
+            spent = float(budget_cost[chosen].sum()) if chosen else 0.0
+            gain[spent + budget_cost > budget * (1 + 1e-12)] = -1
             if per_cost:  # a cheap site covering a little can beat a dear one
-                gain = np.where(gain > 0, gain / np.maximum(rules.budget_cost, 1e-12), gain)
+                gain = np.where(gain > 0, gain / np.maximum(budget_cost, 1e-12), gain)
         counts = rules.count_groups(np.asarray(chosen, dtype=np.int64))
         if counts is not None:
+            assert rules.group is not None and rules.group_max is not None  # counts says so
             g = rules.group
             full = (g >= 0) & (counts[np.maximum(g, 0)] >= rules.group_max[np.maximum(g, 0)])
             gain[full] = -1

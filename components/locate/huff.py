@@ -80,7 +80,7 @@ def _gain_all(U: np.ndarray, u: np.ndarray, comp: np.ndarray, w: np.ndarray) -> 
 def search(u: np.ndarray, comp: np.ndarray, w: np.ndarray, p: int, fixed: np.ndarray,
            eligible: np.ndarray, deadline: float, max_passes: int = 50) -> tuple[np.ndarray, dict]:
     """Greedy adding, then best-improvement swaps; budget in passes, time a cap."""
-    chosen = list(np.flatnonzero(fixed))
+    chosen: list[int] = [int(j) for j in np.flatnonzero(fixed)]
     free = eligible & ~fixed
     U = u[:, chosen].sum(axis=1) if chosen else np.zeros(u.shape[0])
     while len(chosen) < p:

@@ -43,21 +43,24 @@ def solve_share(la: LocationAllocator, p: int | None, rules: SiteRules, deadline
     exact = la.exact == "always" or (la.exact == "auto" and n * m <= EXACT_CELLS)
     total = float(w.sum())
     if la.strategy == "max_market_share":
+        assert p is not None  # checks.py requires facilities for max_market_share
         res = huff.max_share(u, comp, w, p, rules.fixed, rules.eligible, deadline, exact)
         la.open_ = res.open
         la.objective_, la.bound_ = total - res.captured, total - res.upper
         la.bound_kind_ = "coverage"
     else:
+        assert la.target_share is not None  # checks.py requires it for target_market_share
+        target = la.target_share
         all_sites = rules.eligible | rules.fixed
         best = huff.captured(u, comp, w, np.flatnonzero(all_sites))
-        need = la.target_share * total
+        need = target * total
         if best < need * (1 - 1e-9):  # every store open is the most any set captures
             raise InfeasibleError(
                 f"even all {int(all_sites.sum())} candidate stores capture "
                 f"{100 * best / max(total, 1e-12):.2f} % of the demand, below the target "
-                f"{100 * la.target_share:.2f} %; lower target_share, add candidates or "
+                f"{100 * target:.2f} %; lower target_share, add candidates or "
                 "raise the impedance cutoff")
-        res, lower = huff.target_share(u, comp, w, la.target_share, rules.fixed,
+        res, lower = huff.target_share(u, comp, w, target, rules.fixed,
                                        rules.eligible, deadline, exact)
         la.open_ = res.open
         la.objective_, la.bound_ = float(len(res.open)), float(lower)

@@ -151,6 +151,12 @@ class LocationAllocator:
     stopped_by_: str
     seconds_: float
     violation_: float
+    unit_cost_: np.ndarray          # cost of each point's assignment (NaN: unserved)
+    competitor_: np.ndarray         # the competitor a point goes to (-1: none)
+    loads_: np.ndarray              # load on each open site
+    competitor_loads_: np.ndarray   # Huff: demand each competitor keeps
+    market_share_: float            # Huff: share of the demand captured
+    _share: tuple[Any, ...]         # Huff: (utilities, shares, captured, upper bound)
 
     def __init__(self, strategy: str = "min_total_cost", facilities: int | None = None, *,
                  radius: float | None = None, min_load: float | None = None,

@@ -27,7 +27,6 @@ MAX_LINES = 400
 OVER_THE_LIMIT = {
     "components/balance/solver.py",
     "components/balance/component.py",
-    "components/locate/component.py",
 }
 
 WAREHOUSES = ("snowflake", "bigquery", "databricks", "redshift", "duckdb")
