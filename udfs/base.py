@@ -24,7 +24,7 @@ import math
 import pkgutil
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -37,6 +37,7 @@ from components.errors import InputError
 from components.result import jsonable
 from components.spec import COLUMN_TYPES as OUTPUT_COLUMN_TYPES  # noqa: F401 (re-export)
 from components.spec import column_type
+from udfs.options import CliOption
 
 RUN_LOG_TABLE = "terraplan_runs"
 RUN_ID_COLUMN = "run_id"
@@ -176,6 +177,14 @@ class WarehouseAdapter(ABC):
     capabilities: ClassVar[Capabilities] = Capabilities()
     json_run_log: ClassVar[bool] = False  # the run log's "json" columns in the json type
     cli_module: ClassVar[str | None] = None  # module with register(sub, groups), if any
+    cli_options: ClassVar[tuple[CliOption, ...]] = ()  # its compile/schedule/run options
+
+    runs_statements: ClassVar[bool] = False  # it has an :meth:`executor` (run --warehouse)
+
+    def executor(self, loc: Location, **options: Any) -> Callable[[str], Any]:
+        """A function that runs one statement in this warehouse (``run --warehouse``)."""
+        raise InputError(f"terraplan does not run statements in {self.name} itself; use "
+                         "'terraplan compile' or 'terraplan schedule'", column="--warehouse")
 
     def native_type(self, logical: str) -> str:
         if logical not in self.type_map:

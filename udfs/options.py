@@ -31,7 +31,7 @@ class CliOption:
 
 def options_of(adapter: Any, command: str) -> list[CliOption]:
     """The adapter's options for ``command`` (none when it declares no ``cli_options``)."""
-    declared: Iterable[CliOption] = getattr(adapter, "cli_options", ())
+    declared: Iterable[CliOption] = adapter.cli_options
     return [o for o in declared if command in o.commands]
 
 

@@ -24,7 +24,7 @@ from workflows.spec import load_workflow
 
 def remote_warehouses() -> tuple[str, ...]:
     """The warehouses ``terraplan run --warehouse`` can drive statement by statement."""
-    return tuple(name for name, a in adapters().items() if hasattr(a, "executor"))
+    return tuple(name for name, a in adapters().items() if a.runs_statements)
 
 
 def run_in_warehouse(path: str | Path, warehouse: str, *, location: Location | None = None,
@@ -36,12 +36,12 @@ def run_in_warehouse(path: str | Path, warehouse: str, *, location: Location | N
     wf = load_workflow(path)
     loc = location or Location()
     statements = compile_statements(wf, warehouse, loc)
-    connect = getattr(adapter(warehouse), "executor", None)
-    if connect is None:
+    chosen = adapter(warehouse)
+    if not chosen.runs_statements:
         raise InputError(f"run --warehouse {warehouse}: terraplan runs statements itself only "
                          f"in {', '.join(remote_warehouses())}; use 'terraplan compile' or "
                          "'terraplan schedule' for it", column="--warehouse")
-    execute: Callable[[str], Any] = connect(loc, **options)
+    execute: Callable[[str], Any] = chosen.executor(loc, **options)
     steps = [s for s in statements if s.comment.startswith("step ")] or statements
     total, done = len(steps), 0
     for statement in statements:

@@ -71,6 +71,8 @@ class BigQueryAdapter(WarehouseAdapter):
             "bigquery")
         return [*pre, bigquery_call(wf, step, loc)]
 
+    runs_statements = True
+
     def executor(self, loc: Location, *, client: Any = None,
                  **options: Any) -> Callable[[str], Any]:
         """Run one statement through ``client`` (default: a BigQuery client from Application

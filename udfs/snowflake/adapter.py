@@ -63,6 +63,8 @@ class SnowflakeAdapter(WarehouseAdapter):
             fold=str.upper)
         return [*pre, snowflake_call(wf, step, loc)]
 
+    runs_statements = True
+
     def executor(self, loc: Location, *, connection: str | None = None, session: Any = None,
                  **options: Any) -> Callable[[str], Any]:
         """Run one statement through ``session`` (default: a Snowpark session from the
