@@ -25,6 +25,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from components.balance.contiguity import Territories
+from components.balance.pairs import PairArray, absmax
+from components.balance.relaxation import totals
 
 if TYPE_CHECKING:
     from components.balance.clock import Clock
@@ -47,16 +49,18 @@ class LocalSearch:
     Parameters
     ----------
     graph : csr adjacency of the units (symmetric).
-    cost : (m, n) cost of unit j in territory i (weight x distance).
+    cost : (m, n) cost of unit j in territory i (weight x distance): a dense array or a
+        :class:`~components.balance.pairs.PairArray` (the stored pairs only).
     load : (n, k) metrics divided by each metric's target.
     lo, hi, target : (m, k) bounds and target per territory, in target units.
     fixed : (n,) bool, units that may not move (locked units, centers).
-    forbid : (m, n) bool, assignments never to make (other region, too far), or None.
+    forbid : (m, n) bool (dense or a PairArray), assignments never to make (other region,
+        too far), or None.
     """
 
-    def __init__(self, graph: sp.csr_matrix, cost: np.ndarray, load: np.ndarray,
+    def __init__(self, graph: sp.csr_matrix, cost: np.ndarray | PairArray, load: np.ndarray,
                  lo: np.ndarray, hi: np.ndarray, target: np.ndarray,
-                 fixed: np.ndarray, forbid: np.ndarray | None = None) -> None:
+                 fixed: np.ndarray, forbid: np.ndarray | PairArray | None = None) -> None:
         self.graph = graph
         self.forbid = forbid
         self.cost = cost
@@ -69,13 +73,10 @@ class LocalSearch:
         self.dst = np.concatenate([coo.col, coo.row]).astype(np.int64)
         self.moves = 0
         # loop invariant, hoisted: the cost scale that makes "improves" relative
-        self.cost_scale = max(float(np.abs(cost).max()), 1.0)
+        self.cost_scale = max(absmax(cost), 1.0)
 
     def totals(self, labels: np.ndarray) -> np.ndarray:
-        m = self.cost.shape[0]
-        out = np.zeros((m, self.load.shape[1]))
-        np.add.at(out, labels, self.load)
-        return out
+        return totals(labels, self.load, self.cost.shape[0])
 
     def run(self, labels: np.ndarray, clock: Clock, max_rounds: int = 100_000) -> np.ndarray:
         """Descend from ``labels``. Every round strictly improves, so the loops end on
@@ -113,7 +114,7 @@ class LocalSearch:
         order = np.argsort(-viol, kind="stable")
         touched = np.zeros(len(sums), dtype=bool)
         applied = 0
-        pair_of = {}
+        pair_of: dict[tuple[int, int], list[int]] = {}
         for i, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
             pair_of.setdefault((x, y), []).append(i)
         for t in order.tolist():
@@ -207,6 +208,7 @@ class LocalSearch:
               - _deviation(sa, self.target[a]) - _deviation(sb, self.target[b]))
         dc = self.cost[b, u] - self.cost[a, u]
         scale = self.cost_scale
+        order_keys: tuple[np.ndarray, ...]
         if phase == "balance":
             good = (dv < -EPS) | ((np.abs(dv) <= EPS) & (dq < -EPS))
             order_keys = (dc / scale, dq, dv)
