@@ -17,9 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
+from components.balance.lp import MAX_PAIRS
 from components.balance.pairs import PairArray, Pairs
 from components.errors import InfeasibleError, preview
 
+# dense (m, n) arrays are built for HiGHS's LP only up to this many pairs (the LP's own
+# restricted form goes this far); above it the subgradient works on the stored pairs alone
+LP_DENSE = 4 * MAX_PAIRS
 CHUNK = 1 << 20  # distance entries per Dijkstra call: 8 MB of float64 at most
 
 

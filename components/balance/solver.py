@@ -39,22 +39,20 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
 
 import components.balance.checks as checks
 from components.balance.centers import initial_centers, move_centers
 from components.balance.clock import Clock, Progress
 from components.balance.contiguity import contiguous_flags, repair
-from components.balance.costs import PairCosts, pair_costs
+from components.balance.costs import LP_DENSE, PairCosts, pair_costs
+from components.balance.finish import finish
 from components.balance.local_search import LocalSearch, violation
-from components.balance.lp import MAX_PAIRS, LPResult, min_tolerance, solve_lp
+from components.balance.lp import LPResult, solve_lp
+from components.balance.primal import iterated_search, primal
 from components.balance.relaxation import CandidateRelaxation, totals
 from components.errors import ParameterError
 
 OBJECTIVES = ("compactness", "distance")
-# dense (m, n) arrays are built for HiGHS's LP only up to this many pairs (the LP's own
-# limit); above it the subgradient works on the stored pairs alone
-LP_DENSE = 4 * MAX_PAIRS
 
 
 @dataclass
@@ -128,6 +126,28 @@ class TerritoryBalancer:
     >>> sorted(np.bincount(b.labels_).tolist())
     [3, 3]
     """
+
+    # results, set by :func:`components.balance.finish.finish`
+    labels_: np.ndarray
+    centers_: np.ndarray
+    distances_: np.ndarray
+    objective_: float
+    cost_objective_: float
+    bound_: float
+    bound_kind_: str
+    bound_scope_: str
+    gap_: float | None
+    totals_: np.ndarray
+    bounds_: Bounds
+    violation_: float
+    contiguous_: np.ndarray
+    forbidden_: int
+    moved_share_: float | None
+    locked_ok_: bool
+    status_: str
+    stopped_by_: str
+    needed_tolerance_: float | None
+    seconds_: float
 
     def __init__(self, n_territories: int, *, tolerance: float | list[float] = 0.05,
                  max_iter: int = 200, time_limit: float = 60.0, seed: int = 0,
@@ -221,7 +241,7 @@ class TerritoryBalancer:
             if best is None or attempt.key < best.key:
                 best = attempt
         assert best is not None
-        self._finish(data, best)
+        finish(self, data, best)
         return self
 
     # -- the outer loops ----------------------------------------------------------------
@@ -339,8 +359,8 @@ class TerritoryBalancer:
             self._clock.phase("lp relaxation", balance_range=None, gap=None,
                               detail=f"{lp.pairs:,} columns, {lp.split} split unit(s), "
                                      f"bound {best_bound:,.6g}")
-            best = self._primal(graph, lp.labels, ctr, pc.reduced(lp.lam, load), search, cost,
-                                forbid, load, lo, hi, locked, best)
+            best = primal(self._clock, graph, lp.labels, ctr, pc.reduced(lp.lam, load), search,
+                          cost, forbid, load, lo, hi, locked, best)
             if load.shape[1] > 1 and best[0] > 1e-9:
                 # several metrics: the LP's multipliers pull a unit by its mix of metrics,
                 # which scatters territories; balancing the first metric alone keeps them
@@ -348,9 +368,9 @@ class TerritoryBalancer:
                 one = solve_lp(*dense, load[:, :1], lo[:, :1], hi[:, :1],
                                self._clock.remaining() / 2)
                 if one is not None:
-                    best = self._primal(graph, one.labels, ctr,
-                                        pc.reduced(one.lam, load[:, :1]), search, cost,
-                                        forbid, load, lo, hi, locked, best)
+                    best = primal(self._clock, graph, one.labels, ctr,
+                                  pc.reduced(one.lam, load[:, :1]), search, cost,
+                                  forbid, load, lo, hi, locked, best)
         for it in range(1, max_iter + 1):
             lab, bound, s = relax.evaluate(lam)
             if not np.isfinite(best_bound) or bound > best_bound + 1e-9 * max(1.0,
@@ -363,8 +383,8 @@ class TerritoryBalancer:
             key = lab.tobytes()
             if primal_every and key not in tried and (it <= 3 or it % primal_every == 0):
                 tried.add(key)
-                best = self._primal(graph, lab, ctr, pc.reduced(lam, load), search, cost,
-                                    forbid, load, lo, hi, locked, best)
+                best = primal(self._clock, graph, lab, ctr, pc.reduced(lam, load), search,
+                              cost, forbid, load, lo, hi, locked, best)
             g = np.where(lam > 0, lo - s, np.where(lam < 0, hi - s, 0.0))
             g = np.where(lam == 0, np.where(s < lo, lo - s, np.where(s > hi, hi - s, 0.0)), g)
             gnorm = float((g ** 2).sum())
@@ -390,12 +410,12 @@ class TerritoryBalancer:
             self._clock.phase("relaxation", balance_range=_range(s_best(lab, load, lo), tgt),
                               gap=None, detail=f"{it} iterations, bound {best_bound:,.6g}")
             # the repair always runs (contiguity); the local search stops at the time limit
-            best = self._primal(graph, lab, ctr, reduced, search, cost, forbid, load, lo, hi,
-                                locked, best)
+            best = primal(self._clock, graph, lab, ctr, reduced, search, cost, forbid, load,
+                          lo, hi, locked, best)
             self._clock.phase("local search", balance_range=_range(s_best(best[2], load, lo),
                                                                    tgt),
                               gap=_gap(best, best_bound))
-            best = self._iterated_search(graph, best, ctr, search, cost, forbid, load, lo, hi)
+            best = iterated_search(self, graph, best, ctr, search, cost, forbid, load, lo, hi)
         else:
             best = (0.0, 0.0, repair(graph, lab, ctr, reduced, locked))
         labels = best[2]
@@ -415,116 +435,5 @@ class TerritoryBalancer:
                 "forbidden": n_forbidden, "cap_met": True,
                 "key": (n_forbidden, not contiguous, round(viol, 12),
                         float(pc.base[labels, rows].sum()))}
-
-    def _iterated_search(self, graph, best, ctr, search: LocalSearch, cost, forbid, load, lo,
-                         hi):
-        """While the best answer misses a bound and time remains: kick it with random
-        contiguity-safe boundary moves, descend again, keep the better (iterated local
-        search). Seeded, so repeatable; a fixed budget of kicks, capped by the clock."""
-        if best[0] <= 1e-9 or len(best[2]) > 20000:
-            return best
-        rng = np.random.default_rng(self.seed + 7919)
-        n = len(best[2])
-        before = best[0]
-        kick = 0
-        for kick in range(int(self.kicks)):
-            if best[0] <= 1e-9 or self._clock.expired():
-                break
-            size = max(2, int(n * (0.01 + 0.04 * (kick % 5) / 4)))
-            trial = search.kick(best[2], rng, size)
-            best = self._primal(graph, trial, ctr, None, search, cost, forbid, load, lo, hi,
-                                None, best)
-        if kick:
-            self._clock.phase("kicks", balance_range=None, gap=None,
-                              detail=f"{kick} kicks, violation {before:.4g} -> {best[0]:.4g}")
-        return best
-
-    def _primal(self, graph, lab, ctr, reduced, search: LocalSearch, cost, forbid, load, lo,
-                hi, locked, best):
-        labels = lab if reduced is None else repair(graph, lab, ctr, reduced, locked)
-        labels = search.run(labels, self._clock)
-        s = totals(labels, load, len(lo))
-        rows = np.arange(len(labels))
-        split = int((~contiguous_flags(graph, labels, len(lo))).sum())
-        # any violated hard constraint outweighs any balance violation
-        v = float(violation(s, lo, hi).sum()) + 1e6 * (float(forbid[labels, rows].sum()) + split)
-        c = float(cost[labels, rows].sum())
-        if best is None or v < best[0] - 1e-12 or (abs(v - best[0]) <= 1e-12 and c < best[1]):
-            return (v, c, labels)
-        return best
-
-    # -- results ------------------------------------------------------------------------
-    def _finish(self, data: dict, best: _Attempt) -> None:
-        res, labels = best.result, best.labels
-        metrics, bounds, graph = data["metrics"], data["bounds"], data["graph"]
-        m, n = self.n_territories, len(labels)
-        rows = np.arange(n)
-        self.labels_ = labels
-        self.centers_ = best.centers
-        pc: PairCosts = res["pc"]
-        self.distances_ = pc.dist[labels, rows]
-        lost = np.flatnonzero(~np.isfinite(self.distances_))
-        if len(lost):  # pairs beyond the search's reach: their exact distance
-            terr = np.unique(labels[lost])
-            exact = dijkstra(graph, directed=False, indices=best.centers[terr])
-            self.distances_[lost] = exact[np.searchsorted(terr, labels[lost]), lost]
-        # reported with the user's weights exactly (the solver nudges zero weights up)
-        self.objective_ = float(((self._w_user if self.objective == "compactness" else 1.0)
-                                 * self.distances_).sum())
-        unit_cost = pc.cost[labels, rows].copy()
-        if len(lost):  # the search priced these at a penalty; their true cost
-            coef = data["w"][lost] if self.objective == "compactness" else 1.0
-            unit_cost[lost] += coef * self.distances_[lost] - pc.base[labels[lost], lost]
-        self.cost_objective_ = float(unit_cost.sum())
-        # the bound holds for the nudged weights; the nudge adds at most this much
-        nudged = (data["w"] - self._w_user) if self.objective == "compactness" else 0.0
-        d = pc.dist.vals
-        slack = float(np.sum(nudged * pc.pairs.row_max(np.where(np.isfinite(d), d, 0.0)))) \
-            if np.any(nudged) else 0.0
-        self.bound_ = float(res["bound"]) - slack
-        self.bound_kind_ = res["bound_kind"]
-        # a bound over every alignment only when no center was sought
-        self.bound_scope_ = "all" if data["all_fixed"] else "these_centers"
-        c = self.cost_objective_
-        self.gap_: float | None = max(0.0, (c - self.bound_) / abs(c)) if c > 0 else 0.0
-        self.totals_ = np.zeros((m, metrics.shape[1]))
-        np.add.at(self.totals_, labels, metrics)
-        self.bounds_ = bounds
-        scale = np.maximum(metrics.sum(axis=0) / m, 1e-300)
-        self.violation_ = float(violation(self.totals_ / scale, bounds.lower / scale,
-                                          bounds.upper / scale).sum())
-        self.contiguous_ = contiguous_flags(graph, labels, m)
-        self.forbidden_ = res["forbidden"]
-        self.moved_share_ = res["moved"] if data["current"] is not None else None
-        self.locked_ok_ = bool(np.all((data["locked"] < 0) | (labels == data["locked"])))
-        ok = self.contiguous_.all() and self.forbidden_ == 0 and self.locked_ok_ \
-            and res.get("cap_met", True)
-        if not ok:
-            self.status_ = "constraint_violated"
-        elif self.violation_ > 1e-9:
-            self.status_ = "tolerance_not_met"
-        elif self.gap_ <= 1e-6:
-            self.status_ = "optimal"
-        else:
-            self.status_ = "feasible"
-        if self.status_ in ("constraint_violated", "tolerance_not_met"):
-            # the bound holds for feasible answers only; an infeasible one may be cheaper
-            self.gap_ = None
-        # the clock cut some phase short: say so, whatever the last loop reported
-        self.stopped_by_ = "time_limit" if self._clock.hit else res["stopped_by"]
-        self.needed_tolerance_: float | None = None
-        if self.status_ == "tolerance_not_met" and not self._clock.expired():
-            self.needed_tolerance_ = self._needed_tolerance(data, best.centers)
-        self.seconds_ = self._clock.elapsed()
-
-    def _needed_tolerance(self, data: dict, ctr: np.ndarray) -> float | None:
-        """The smallest common tolerance no alignment with these centers can beat (LP)."""
-        metrics, b = data["metrics"], data["bounds"]
-        if len(ctr) * len(data["w"]) > LP_DENSE:
-            return None  # the LP of every pair would not fit; no proof then
-        _, cost_f, forbid = self._costs(data, ctr, self.disruption_weight).dense()
-        scale = np.maximum(metrics.sum(axis=0) / len(ctr), 1e-300)
-        return min_tolerance(cost_f, forbid, metrics / scale, b.target / scale,
-                             self._clock.remaining())
 
     # -- pieces -------------------------------------------------------------------------
