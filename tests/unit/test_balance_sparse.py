@@ -106,3 +106,24 @@ def test_solver_on_stored_pairs_is_whole_and_contiguous():
     ratio = np.bincount(labels, a[:, 0], minlength=m) / (a[:, 0].sum() / m)
     if b.status_ in ("optimal", "feasible"):
         assert ratio.min() >= 0.95 - 1e-9 and ratio.max() <= 1.05 + 1e-9
+
+
+def test_rules_hold_for_pairs_not_stored():
+    """A pair beyond the search limit breaks a rule only where the rule says so."""
+    n, m = 4000, 80
+    pts, a, g = _map(n, 7)
+    ctr = np.random.default_rng(8).choice(n, m, replace=False)
+    unit_r = (pts[:, 0] > 50).astype(np.int64)  # two regions, west and east
+    data = _data(g, a, n) | {"regions": (unit_r, unit_r[ctr]), "all_fixed": False}
+    pc = pair_costs(data, ctr, 0.0, "compactness", None)
+    stored = np.zeros((m, n), dtype=bool)
+    stored[pc.pairs.t, pc.pairs.u] = True
+    tt, uu = np.nonzero(~stored)
+    free = ~np.isin(uu, ctr)
+    tt, uu = tt[free], uu[free]
+    other = unit_r[uu] != unit_r[ctr][tt]
+    assert other.any() and (~other).any()
+    np.testing.assert_array_equal(pc.hard_at(tt, uu), other)  # oracle: the regions
+    # with a max distance inside the search limit every pair beyond it is forbidden
+    capped = pair_costs(_data(g, a, n) | {"all_fixed": False}, ctr, 0.0, "compactness", 5.0)
+    assert capped.hard_at(tt[:100], uu[:100]).all()
