@@ -24,6 +24,7 @@ from components.errors import InfeasibleError, preview
 # dense (m, n) arrays are built for HiGHS's LP only up to this many pairs (the LP's own
 # restricted form goes this far); above it the subgradient works on the stored pairs alone
 LP_DENSE = 4 * MAX_PAIRS
+LP_SECONDS_PER_PAIR = 1e-5  # HiGHS LP time per column, conservative (measured 3-5 us)
 CHUNK = 1 << 20  # distance entries per Dijkstra call: 8 MB of float64 at most
 
 

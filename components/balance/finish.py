@@ -92,4 +92,4 @@ def needed_tolerance(solver: TerritoryBalancer, data: dict,
     _, cost_f, forbid = solver._costs(data, ctr, solver.disruption_weight).dense()
     scale = np.maximum(metrics.sum(axis=0) / len(ctr), 1e-300)
     return min_tolerance(cost_f, forbid, metrics / scale, b.target / scale,
-                         solver._clock.remaining())
+                         solver._clock.real_remaining())

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from components.balance.clock import Clock
 
 EPS = 1e-12
+CHECK_EVERY = 1024  # candidate moves between deadline checks inside one round
 
 
 def violation(s: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -85,18 +86,19 @@ class LocalSearch:
         sums = self.totals(state.labels)
         for _ in range(50):  # moves until stuck, then swaps unstick; repeat while it helps
             for _ in range(max_rounds):
-                if clock.expired() or not self._round(state, sums, "balance"):
+                if clock.expired() or not self._round(state, sums, "balance", clock):
                     break
             if violation(sums, self.lo, self.hi).sum() <= EPS or clock.expired():
                 break
-            if not self._swap_round(state, sums):
+            if not self._swap_round(state, sums, clock):
                 break
         for _ in range(max_rounds):
-            if clock.expired() or not self._round(state, sums, "cost"):
+            if clock.expired() or not self._round(state, sums, "cost", clock):
                 break
         return state.labels
 
-    def _swap_round(self, state: Territories, sums: np.ndarray) -> bool:
+    def _swap_round(self, state: Territories, sums: np.ndarray,
+                    clock: Clock | None = None) -> bool:
         """Exchange two boundary units between neighbouring territories when single moves
         are stuck: u goes a -> b and v goes b -> a in one step, which adjusts the totals
         by the difference of their sizes (fine steps a single move cannot take)."""
@@ -118,6 +120,8 @@ class LocalSearch:
         for i, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
             pair_of.setdefault((x, y), []).append(i)
         for t in order.tolist():
+            if clock is not None and clock.expired():
+                break  # a round on a big map is long: the time limit may cut it
             if viol[t] <= EPS or touched[t]:
                 continue
             best = None
@@ -221,7 +225,8 @@ class LocalSearch:
         order = np.lexsort(tuple(k[good] for k in order_keys))
         return u[order], a[order], b[order]
 
-    def _round(self, state: Territories, sums: np.ndarray, phase: str) -> bool:
+    def _round(self, state: Territories, sums: np.ndarray, phase: str,
+               clock: Clock | None = None) -> bool:
         """Apply every move of the (stale-ordered) candidate list that still improves.
 
         Deltas are re-evaluated exactly against the current totals before each move
@@ -240,7 +245,9 @@ class LocalSearch:
         eps = EPS
         scale = EPS * self.cost_scale
         applied = 0
-        for u, a, b in zip(us, as_, bs, strict=True):
+        for i, (u, a, b) in enumerate(zip(us, as_, bs, strict=True)):
+            if clock is not None and i % CHECK_EVERY == CHECK_EVERY - 1 and clock.expired():
+                break  # the moves applied so far stand; the time limit stopped the rest
             if labels[u] != a:
                 continue
             w = load[u].tolist()
