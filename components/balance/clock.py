@@ -25,6 +25,7 @@ class Clock:
                  progress: Progress | None = None) -> None:
         self.now = now or time.monotonic
         self.start = self.now()
+        self.real_start = time.monotonic()
         self.deadline = self.start + float(time_limit)
         self.progress = progress
         self.hit = False
@@ -41,6 +42,14 @@ class Clock:
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - self.now())
+
+    def real_remaining(self) -> float:
+        """What is left, in real seconds: the limit to hand a library (HiGHS) that times
+        itself by the wall clock. An injected clock may run faster than the wall (a
+        simulated slow machine); its seconds are converted at the rate seen so far."""
+        real = time.monotonic() - self.real_start
+        rate = self.elapsed() / real if real > 1e-3 else 1.0
+        return self.remaining() / max(rate, 1.0)
 
     def elapsed(self) -> float:
         return self.now() - self.start

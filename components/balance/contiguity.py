@@ -16,6 +16,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 
+from components.balance.pairs import PairArray
+
 
 def _same_territory_graph(graph: sp.csr_matrix, labels: np.ndarray) -> sp.csr_matrix:
     coo = graph.tocoo()
@@ -40,14 +42,16 @@ def contiguous_flags(graph: sp.csr_matrix, labels: np.ndarray, m: int) -> np.nda
 
 
 def repair(graph: sp.csr_matrix, labels: np.ndarray, anchors: np.ndarray,
-           reduced_cost: np.ndarray, locked: np.ndarray | None = None) -> np.ndarray:
+           reduced_cost: np.ndarray | PairArray,
+           locked: np.ndarray | None = None) -> np.ndarray:
     """Make every territory connected.
 
     ``anchors[t]`` is the unit that defines territory ``t``'s main part (its
     center). Units outside their territory's main part are released and
     re-assigned, in waves, to the adjacent territory with the lowest
-    ``reduced_cost[t, j]``; adding a unit next to a connected territory keeps it
-    connected, so the result is contiguous whenever the graph is connected.
+    ``reduced_cost[t, j]`` (a dense (m, n) array or the stored pairs' PairArray);
+    adding a unit next to a connected territory keeps it connected, so the result is
+    contiguous whenever the graph is connected.
 
     ``locked[j] = t`` keeps unit ``j`` in territory ``t``: a locked unit cut off
     from its center is joined to it along the cheapest path of units that are not

@@ -25,11 +25,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from components.balance.contiguity import Territories
+from components.balance.pairs import PairArray, absmax
+from components.balance.relaxation import totals
 
 if TYPE_CHECKING:
     from components.balance.clock import Clock
 
 EPS = 1e-12
+CHECK_EVERY = 1024  # candidate moves between deadline checks inside one round
 
 
 def violation(s: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -47,16 +50,18 @@ class LocalSearch:
     Parameters
     ----------
     graph : csr adjacency of the units (symmetric).
-    cost : (m, n) cost of unit j in territory i (weight x distance).
+    cost : (m, n) cost of unit j in territory i (weight x distance): a dense array or a
+        :class:`~components.balance.pairs.PairArray` (the stored pairs only).
     load : (n, k) metrics divided by each metric's target.
     lo, hi, target : (m, k) bounds and target per territory, in target units.
     fixed : (n,) bool, units that may not move (locked units, centers).
-    forbid : (m, n) bool, assignments never to make (other region, too far), or None.
+    forbid : (m, n) bool (dense or a PairArray), assignments never to make (other region,
+        too far), or None.
     """
 
-    def __init__(self, graph: sp.csr_matrix, cost: np.ndarray, load: np.ndarray,
+    def __init__(self, graph: sp.csr_matrix, cost: np.ndarray | PairArray, load: np.ndarray,
                  lo: np.ndarray, hi: np.ndarray, target: np.ndarray,
-                 fixed: np.ndarray, forbid: np.ndarray | None = None) -> None:
+                 fixed: np.ndarray, forbid: np.ndarray | PairArray | None = None) -> None:
         self.graph = graph
         self.forbid = forbid
         self.cost = cost
@@ -69,13 +74,10 @@ class LocalSearch:
         self.dst = np.concatenate([coo.col, coo.row]).astype(np.int64)
         self.moves = 0
         # loop invariant, hoisted: the cost scale that makes "improves" relative
-        self.cost_scale = max(float(np.abs(cost).max()), 1.0)
+        self.cost_scale = max(absmax(cost), 1.0)
 
     def totals(self, labels: np.ndarray) -> np.ndarray:
-        m = self.cost.shape[0]
-        out = np.zeros((m, self.load.shape[1]))
-        np.add.at(out, labels, self.load)
-        return out
+        return totals(labels, self.load, self.cost.shape[0])
 
     def run(self, labels: np.ndarray, clock: Clock, max_rounds: int = 100_000) -> np.ndarray:
         """Descend from ``labels``. Every round strictly improves, so the loops end on
@@ -84,18 +86,19 @@ class LocalSearch:
         sums = self.totals(state.labels)
         for _ in range(50):  # moves until stuck, then swaps unstick; repeat while it helps
             for _ in range(max_rounds):
-                if clock.expired() or not self._round(state, sums, "balance"):
+                if clock.expired() or not self._round(state, sums, "balance", clock):
                     break
             if violation(sums, self.lo, self.hi).sum() <= EPS or clock.expired():
                 break
-            if not self._swap_round(state, sums):
+            if not self._swap_round(state, sums, clock):
                 break
         for _ in range(max_rounds):
-            if clock.expired() or not self._round(state, sums, "cost"):
+            if clock.expired() or not self._round(state, sums, "cost", clock):
                 break
         return state.labels
 
-    def _swap_round(self, state: Territories, sums: np.ndarray) -> bool:
+    def _swap_round(self, state: Territories, sums: np.ndarray,
+                    clock: Clock | None = None) -> bool:
         """Exchange two boundary units between neighbouring territories when single moves
         are stuck: u goes a -> b and v goes b -> a in one step, which adjusts the totals
         by the difference of their sizes (fine steps a single move cannot take)."""
@@ -113,10 +116,12 @@ class LocalSearch:
         order = np.argsort(-viol, kind="stable")
         touched = np.zeros(len(sums), dtype=bool)
         applied = 0
-        pair_of = {}
+        pair_of: dict[tuple[int, int], list[int]] = {}
         for i, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
             pair_of.setdefault((x, y), []).append(i)
         for t in order.tolist():
+            if clock is not None and clock.expired():
+                break  # a round on a big map is long: the time limit may cut it
             if viol[t] <= EPS or touched[t]:
                 continue
             best = None
@@ -207,6 +212,7 @@ class LocalSearch:
               - _deviation(sa, self.target[a]) - _deviation(sb, self.target[b]))
         dc = self.cost[b, u] - self.cost[a, u]
         scale = self.cost_scale
+        order_keys: tuple[np.ndarray, ...]
         if phase == "balance":
             good = (dv < -EPS) | ((np.abs(dv) <= EPS) & (dq < -EPS))
             order_keys = (dc / scale, dq, dv)
@@ -219,7 +225,8 @@ class LocalSearch:
         order = np.lexsort(tuple(k[good] for k in order_keys))
         return u[order], a[order], b[order]
 
-    def _round(self, state: Territories, sums: np.ndarray, phase: str) -> bool:
+    def _round(self, state: Territories, sums: np.ndarray, phase: str,
+               clock: Clock | None = None) -> bool:
         """Apply every move of the (stale-ordered) candidate list that still improves.
 
         Deltas are re-evaluated exactly against the current totals before each move
@@ -238,7 +245,9 @@ class LocalSearch:
         eps = EPS
         scale = EPS * self.cost_scale
         applied = 0
-        for u, a, b in zip(us, as_, bs, strict=True):
+        for i, (u, a, b) in enumerate(zip(us, as_, bs, strict=True)):
+            if clock is not None and i % CHECK_EVERY == CHECK_EVERY - 1 and clock.expired():
+                break  # the moves applied so far stand; the time limit stopped the rest
             if labels[u] != a:
                 continue
             w = load[u].tolist()

@@ -1,65 +1,40 @@
-"""The Lagrangian relaxation of the balance rows, evaluated over candidate lists."""
+"""The Lagrangian relaxation of the balance rows, evaluated over the stored pairs."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from components.balance.costs import PairCosts
+
 
 class CandidateRelaxation:
-    """The Lagrangian relaxation over each unit's K cheapest territories.
+    """The Lagrangian relaxation over each unit's stored (reachable) territories.
 
     Evaluating ``argmin_i c_ij - lambda_i . a_j`` over all m territories costs O(mn)
-    per iteration; over the K cheapest it costs O(Kn). The dual value stays a valid
-    lower bound: any territory outside a unit's list has reduced cost at least
-    ``c_next_j - sum_k max_i(lambda_ik) a_jk`` (metrics are >= 0), and that floor is
-    used wherever it is below the list's minimum.
+    per iteration; over the stored pairs it costs O(pairs). The dual value stays a
+    valid lower bound for every pair, stored or not (:meth:`PairCosts.bound`).
     """
 
-    K = 16
-
-    def __init__(self, cost_f: np.ndarray, load: np.ndarray, lo: np.ndarray,
+    def __init__(self, pc: PairCosts, load: np.ndarray, lo: np.ndarray,
                  hi: np.ndarray) -> None:
-        m, n = cost_f.shape
-        self.load, self.lo, self.hi, self.m = load, lo, hi, m
-        self.rows = np.arange(n)
-        if m <= self.K:
-            self.cand = np.broadcast_to(np.arange(m)[:, None], (m, n))
-            self.ccost = cost_f
-            self.next_cost = None
-        else:
-            part = np.argpartition(cost_f, self.K, axis=0)
-            self.cand = part[:self.K]
-            self.ccost = np.take_along_axis(cost_f, self.cand, axis=0)
-            self.next_cost = np.take_along_axis(cost_f, part[self.K:self.K + 1], axis=0)[0]
+        self.pc, self.load, self.lo, self.hi = pc, load, lo, hi
 
     def evaluate(self, lam: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
-        """Relaxed labels, dual value and totals per territory for multipliers ``lam``."""
-        pull = np.einsum("knj,nj->kn", lam[self.cand], self.load)
-        reduced = self.ccost - pull
-        pos = np.argmin(reduced, axis=0)
-        labels = self.cand[pos, self.rows]
-        term = reduced[pos, self.rows]
-        if self.next_cost is not None:
-            floor = self.next_cost - self.load @ np.maximum(lam.max(axis=0), 0.0)
-            term = np.minimum(term, floor)
-        sums = np.zeros_like(lam)
-        np.add.at(sums, labels, self.load)
-        dual = float(term.sum() + np.where(lam > 0, lam * self.lo, lam * self.hi).sum())
-        return labels, dual, sums
+        """Relaxed labels, dual value over the stored pairs (forbidden ones at their
+        penalty) and totals per territory for multipliers ``lam``.
+
+        That dual value steers the subgradient steps; it is a bound only for answers
+        that keep to the stored pairs, so the bound reported is :meth:`PairCosts.bound`
+        at the best multipliers, which holds for every pair."""
+        pc = self.pc
+        low, labels = pc.pairs.row_min(pc.cost_f.vals - pc.pull(lam, self.load))
+        dual = float(low.sum() + np.where(lam > 0, lam * self.lo, lam * self.hi).sum())
+        return labels, dual, totals(labels, self.load, len(lam))
 
 
-def dense_dual(cost: np.ndarray, forbid: np.ndarray, load: np.ndarray, lo: np.ndarray,
-               hi: np.ndarray, lam: np.ndarray) -> float:
-    """``L(lambda)`` over every allowed pair, evaluated in full (weak duality: a lower bound
-    on every assignment that uses allowed pairs only, for any ``lambda``).
-
-    The candidate floor of :class:`CandidateRelaxation` is loose when one territory's
-    multiplier is large (it assumes every unit could join that territory), which the LP's
-    multipliers often are; this exact evaluation is O(m n k) once."""
-    reduced = cost - lam @ load.T
-    reduced = np.where(forbid, np.inf, reduced)
-    nowhere = ~np.isfinite(reduced).any(axis=0)
-    if nowhere.any():  # no allowed pair: such answers are violations; count the cheapest
-        reduced[:, nowhere] = (cost - lam @ load.T)[:, nowhere]
-    return float(reduced.min(axis=0).sum()
-                 + np.where(lam > 0, lam * lo, lam * hi).sum())
+def totals(labels: np.ndarray, load: np.ndarray, m: int) -> np.ndarray:
+    """Territory totals (m, k) of ``labels`` (bincount: np.add.at is slow at 1M units)."""
+    out = np.empty((m, load.shape[1]))
+    for q in range(load.shape[1]):
+        out[:, q] = np.bincount(labels, weights=load[:, q], minlength=m)
+    return out

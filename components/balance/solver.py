@@ -39,16 +39,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
 
 import components.balance.checks as checks
 from components.balance.centers import initial_centers, move_centers
 from components.balance.clock import Clock, Progress
 from components.balance.contiguity import contiguous_flags, repair
+from components.balance.costs import LP_DENSE, LP_SECONDS_PER_PAIR, PairCosts, pair_costs
+from components.balance.finish import finish
 from components.balance.local_search import LocalSearch, violation
-from components.balance.lp import min_tolerance, solve_lp
-from components.balance.relaxation import CandidateRelaxation, dense_dual
-from components.errors import InfeasibleError, ParameterError, preview
+from components.balance.lp import LPResult, solve_lp
+from components.balance.primal import iterated_search, primal
+from components.balance.relaxation import CandidateRelaxation, totals
+from components.errors import ParameterError
 
 OBJECTIVES = ("compactness", "distance")
 
@@ -73,9 +75,7 @@ def tolerance_bounds(metrics: np.ndarray, m: int, tolerance: np.ndarray | float,
 
 def s_best(labels: np.ndarray, load: np.ndarray, like: np.ndarray) -> np.ndarray:
     """Territory totals (m, k) of ``labels``."""
-    out = np.zeros_like(like)
-    np.add.at(out, labels, load)
-    return out
+    return totals(labels, load, len(like))
 
 
 def _range(sums: np.ndarray, target: np.ndarray) -> float:
@@ -126,6 +126,28 @@ class TerritoryBalancer:
     >>> sorted(np.bincount(b.labels_).tolist())
     [3, 3]
     """
+
+    # results, set by :func:`components.balance.finish.finish`
+    labels_: np.ndarray
+    centers_: np.ndarray
+    distances_: np.ndarray
+    objective_: float
+    cost_objective_: float
+    bound_: float
+    bound_kind_: str
+    bound_scope_: str
+    gap_: float | None
+    totals_: np.ndarray
+    bounds_: Bounds
+    violation_: float
+    contiguous_: np.ndarray
+    forbidden_: int
+    moved_share_: float | None
+    locked_ok_: bool
+    status_: str
+    stopped_by_: str
+    needed_tolerance_: float | None
+    seconds_: float
 
     def __init__(self, n_territories: int, *, tolerance: float | list[float] = 0.05,
                  max_iter: int = 200, time_limit: float = 60.0, seed: int = 0,
@@ -204,7 +226,7 @@ class TerritoryBalancer:
         checks.check_locked_reachable(graph, locked, given, self._names)
 
         self.iterations_ = 0
-        self.lp_ = None
+        self.lp_: LPResult | None = None
         self.center_moves_ = 0
         free = given < 0
         starts = int(self.starts) or (5 if n <= 300 else 3 if n <= 700 else 1)
@@ -219,7 +241,7 @@ class TerritoryBalancer:
             if best is None or attempt.key < best.key:
                 best = attempt
         assert best is not None
-        self._finish(data, best)
+        finish(self, data, best)
         return self
 
     # -- the outer loops ----------------------------------------------------------------
@@ -260,8 +282,8 @@ class TerritoryBalancer:
         # big maps: no local search during the iterations, one polish from the best
         # multipliers at the end (a relaxed answer near the dual optimum is nearly balanced)
         every = 5 if n <= 5000 else (50 if n <= 20000 else 0)
-        kwargs = dict(max_iter=self.max_iter if final else 40,
-                      primal_every=every if final else 0, polish=final)
+        kwargs: dict = dict(max_iter=self.max_iter if final else 40,
+                            primal_every=every if final else 0, polish=final)
         result = self._solve_fixed(data, ctr, self.disruption_weight, **kwargs)
         cap = self.max_moved
         if cap is None or data["current"] is None or result["moved"] <= cap + 1e-12:
@@ -292,65 +314,8 @@ class TerritoryBalancer:
         return best_ok
 
     # -- one fixed set of centers -------------------------------------------------------
-    def _costs(self, data: dict, ctr: np.ndarray, disruption_weight: float):
-        graph, w = data["graph"], data["w"]
-        m = len(ctr)
-        # distances only as far as a unit could sensibly go: a few times the typical
-        # distance to the nearest center (saves most of the work on big maps); units
-        # farther out still get the exact distance to their nearest center
-        nearest, _, source = dijkstra(graph, directed=False, indices=ctr, min_only=True,
-                                      return_predecessors=True)
-        finite = np.isfinite(nearest)
-        reach = float(np.quantile(nearest[finite], 0.99)) if finite.any() else np.inf
-        limit = 3.0 * reach
-        if self.max_distance is not None:
-            limit = min(limit, self.max_distance * 1.0001)
-        dist = dijkstra(graph, directed=False, indices=ctr, limit=max(limit, 1e-12))
-        stray = np.flatnonzero(finite & ~np.isfinite(dist).any(axis=0))
-        if len(stray):
-            where = np.searchsorted(np.sort(ctr), source[stray])
-            dist[np.argsort(ctr)[where], stray] = nearest[stray]
-        base = (w[None, :] if self.objective == "compactness" else 1.0) * dist
-        # hard: what the user forbids (regions, max distance, locks, centers); the search
-        # also avoids pairs beyond its reach limit, but an answer using one breaks nothing
-        hard = np.zeros(dist.shape, dtype=bool)
-        if data["regions"] is not None:
-            unit_r, terr_r = data["regions"]
-            hard |= unit_r[None, :] != terr_r[:, None]
-        if self.max_distance is not None:
-            hard |= dist > self.max_distance
-            if limit >= self.max_distance:
-                hard |= ~np.isfinite(dist)
-        fix = data["locked"].copy()
-        fix[ctr] = np.arange(m)
-        fixed = fix >= 0
-        hard[:, fixed] = True
-        hard[fix[fixed], np.flatnonzero(fixed)] = False
-        self._hard = hard
-        # a pair beyond the reach limit is at least that far: a cost that keeps bounds valid
-        coef = w if self.objective == "compactness" else np.ones_like(w)
-        self._reach_floor = np.where(np.isfinite(dist), 0.0, coef[None, :] * limit)
-        forbid = hard | ~np.isfinite(dist)
-        forbid[fix[fixed], np.flatnonzero(fixed)] = False
-        nowhere = forbid.all(axis=0)
-        if nowhere.any() and data.get("all_fixed", True):
-            bad = np.flatnonzero(nowhere)
-            raise InfeasibleError(
-                f"{len(bad)} unit(s) have no territory they may join (unreachable over the "
-                "adjacency graph, outside every territory's region or beyond the max "
-                f"distance), e.g. unit rows {preview(bad)}; relax the max distance, add edges "
-                "or add a territory there")
-        finite = np.where(np.isfinite(base), base, 0.0)
-        base = np.where(np.isfinite(base), base, finite.max() * 10 + 1.0)
-        cost = base.copy()
-        current = data["current"]
-        if current is not None and disruption_weight > 0:
-            typical = float(np.mean(finite.min(axis=0))) + 1e-12
-            moved_cost = disruption_weight * typical * (w / w.mean())
-            cost += moved_cost[None, :] * (np.arange(m)[:, None] != current[None, :])
-        big = float(cost.max()) * 10 + 1.0
-        cost_f = np.where(forbid, cost + big, cost)
-        return dist, base, cost, cost_f, forbid, fixed
+    def _costs(self, data: dict, ctr: np.ndarray, disruption_weight: float) -> PairCosts:
+        return pair_costs(data, ctr, disruption_weight, self.objective, self.max_distance)
 
     def _solve_fixed(self, data: dict, ctr: np.ndarray, disruption_weight: float,
                      max_iter: int, primal_every: int = 5,
@@ -361,15 +326,16 @@ class TerritoryBalancer:
         centers)."""
         graph, metrics, b = data["graph"], data["metrics"], data["bounds"]
         m, n = len(ctr), len(data["w"])
-        dist, base, cost, cost_f, forbid, fixed = self._costs(data, ctr, disruption_weight)
+        pc = self._costs(data, ctr, disruption_weight)
+        cost, forbid, fixed = pc.cost, pc.forbid, pc.fixed
+        self._pc = pc
         # one scale per metric (total / m) so metrics of any size weigh alike
         scale = np.maximum(metrics.sum(axis=0) / m, 1e-300)
         load = metrics / scale
         lo, hi, tgt = b.lower / scale, b.upper / scale, b.target / scale
         search = LocalSearch(graph, cost, load, lo, hi, tgt, fixed, forbid)
-        locked = np.where(fixed, 0, -1)
-        locked[fixed] = np.argmin(forbid[:, fixed], axis=0)
-        relax = CandidateRelaxation(cost_f, load, lo, hi)
+        locked = pc.fix
+        relax = CandidateRelaxation(pc, load, lo, hi)
 
         lam = np.zeros((m, metrics.shape[1]))
         best_lam = lam
@@ -380,31 +346,34 @@ class TerritoryBalancer:
         it = 0
         rows = np.arange(n)
         bound_kind = "lagrangian"
-        lp = solve_lp(cost, cost_f, forbid, load, lo, hi, self._clock.remaining() / 2) \
-            if polish and self.lp else None
-        if lp is not None:
+        # HiGHS's presolve does not stop at its time limit (measured: 3 CPU s on 30k units x
+        # 100 territories with 0.75 s given), so the LP is only started with time for it
+        fits = self._clock.real_remaining() / 2 >= LP_SECONDS_PER_PAIR * len(pc.pairs)
+        dense = pc.dense() if polish and self.lp and m * n <= LP_DENSE and fits else None
+        lp = solve_lp(*dense, load, lo, hi, self._clock.real_remaining() / 2) \
+            if dense is not None else None
+        if lp is not None and dense is not None:
             # optimal multipliers at once: the bound is L(lambda) over every territory, the
             # LP vertex rounded is the first primal; no subgradient steps are needed
-            floor = np.where(self._reach_floor > 0, cost - base + self._reach_floor, cost)
-            best_bound = dense_dual(floor, self._hard, load, lo, hi, lp.lam)
+            best_bound = pc.bound(lp.lam, load, lo, hi)
             best_lam, max_iter, stopped_by = lp.lam, 0, "converged"
             bound_kind = "lp_relaxation" if lp.full else "lagrangian_lp_multipliers"
             self.lp_ = lp
             self._clock.phase("lp relaxation", balance_range=None, gap=None,
                               detail=f"{lp.pairs:,} columns, {lp.split} split unit(s), "
                                      f"bound {best_bound:,.6g}")
-            best = self._primal(graph, lp.labels, ctr, cost_f - lp.lam @ load.T, search, cost,
-                                forbid, load, lo, hi, locked, best)
+            best = primal(self._clock, graph, lp.labels, ctr, pc.reduced(lp.lam, load), search,
+                          cost, forbid, load, lo, hi, locked, best)
             if load.shape[1] > 1 and best[0] > 1e-9:
                 # several metrics: the LP's multipliers pull a unit by its mix of metrics,
                 # which scatters territories; balancing the first metric alone keeps them
                 # compact (Zoltners & Sinha), and the local search then evens the others
-                one = solve_lp(cost, cost_f, forbid, load[:, :1], lo[:, :1], hi[:, :1],
-                               self._clock.remaining() / 2)
+                one = solve_lp(*dense, load[:, :1], lo[:, :1], hi[:, :1],
+                               self._clock.real_remaining() / 2)
                 if one is not None:
-                    best = self._primal(graph, one.labels, ctr,
-                                        cost_f - one.lam @ load[:, :1].T, search, cost,
-                                        forbid, load, lo, hi, locked, best)
+                    best = primal(self._clock, graph, one.labels, ctr,
+                                  pc.reduced(one.lam, load[:, :1]), search, cost,
+                                  forbid, load, lo, hi, locked, best)
         for it in range(1, max_iter + 1):
             lab, bound, s = relax.evaluate(lam)
             if not np.isfinite(best_bound) or bound > best_bound + 1e-9 * max(1.0,
@@ -417,8 +386,8 @@ class TerritoryBalancer:
             key = lab.tobytes()
             if primal_every and key not in tried and (it <= 3 or it % primal_every == 0):
                 tried.add(key)
-                best = self._primal(graph, lab, ctr, cost_f - lam @ load.T, search, cost,
-                                    forbid, load, lo, hi, locked, best)
+                best = primal(self._clock, graph, lab, ctr, pc.reduced(lam, load), search,
+                              cost, forbid, load, lo, hi, locked, best)
             g = np.where(lam > 0, lo - s, np.where(lam < 0, hi - s, 0.0))
             g = np.where(lam == 0, np.where(s < lo, lo - s, np.where(s > hi, hi - s, 0.0)), g)
             gnorm = float((g ** 2).sum())
@@ -434,20 +403,22 @@ class TerritoryBalancer:
             step = theta * max(target_value - bound, 1e-9 * max(1.0, abs(bound))) / gnorm
             lam = lam + step * g
         self.iterations_ += it
+        if it:  # the loop's values count the stored pairs only: the bound over every pair
+            best_bound = pc.bound(best_lam, load, lo, hi)
         # one more primal from the best multipliers (always: it is the answer when the
         # loop ran none, and often the best one when it did)
-        reduced = cost_f - best_lam @ load.T
-        lab = np.argmin(reduced, axis=0)
+        reduced = pc.reduced(best_lam, load)
+        lab = pc.pairs.row_min(reduced.vals)[1]
         if polish:
             self._clock.phase("relaxation", balance_range=_range(s_best(lab, load, lo), tgt),
                               gap=None, detail=f"{it} iterations, bound {best_bound:,.6g}")
             # the repair always runs (contiguity); the local search stops at the time limit
-            best = self._primal(graph, lab, ctr, reduced, search, cost, forbid, load, lo, hi,
-                                locked, best)
+            best = primal(self._clock, graph, lab, ctr, reduced, search, cost, forbid, load,
+                          lo, hi, locked, best)
             self._clock.phase("local search", balance_range=_range(s_best(best[2], load, lo),
                                                                    tgt),
                               gap=_gap(best, best_bound))
-            best = self._iterated_search(graph, best, ctr, search, cost, forbid, load, lo, hi)
+            best = iterated_search(self, graph, best, ctr, search, cost, forbid, load, lo, hi)
         else:
             best = (0.0, 0.0, repair(graph, lab, ctr, reduced, locked))
         labels = best[2]
@@ -456,124 +427,16 @@ class TerritoryBalancer:
             a = metrics[:, 0] if metrics.shape[1] else np.ones(n)
             cur = data["current"]  # a unit with no current territory (-1) is not moved
             moved = float(a[(labels != cur) & (cur >= 0)].sum() / max(a.sum(), 1e-300))
-        n_forbidden = int(self._hard[labels, rows].sum())
+        n_forbidden = int(pc.hard_at(labels, rows).sum())
         contiguous = bool(contiguous_flags(graph, labels, m).all())
         s_final = s_best(labels, load, lo)
         viol = float(violation(s_final, lo, hi).sum())
         return {"labels": labels, "bound": best_bound, "range": _range(s_final, tgt),
-                "dist": dist, "base": base, "cost": cost,
+                "pc": pc,
                 "stopped_by": stopped_by, "violation": viol, "moved": moved,
                 "bound_kind": bound_kind,
                 "forbidden": n_forbidden, "cap_met": True,
                 "key": (n_forbidden, not contiguous, round(viol, 12),
-                        float(base[labels, rows].sum()))}
-
-    def _iterated_search(self, graph, best, ctr, search: LocalSearch, cost, forbid, load, lo,
-                         hi):
-        """While the best answer misses a bound and time remains: kick it with random
-        contiguity-safe boundary moves, descend again, keep the better (iterated local
-        search). Seeded, so repeatable; a fixed budget of kicks, capped by the clock."""
-        if best[0] <= 1e-9 or len(best[2]) > 20000:
-            return best
-        rng = np.random.default_rng(self.seed + 7919)
-        n = len(best[2])
-        before = best[0]
-        kick = 0
-        for kick in range(int(self.kicks)):
-            if best[0] <= 1e-9 or self._clock.expired():
-                break
-            size = max(2, int(n * (0.01 + 0.04 * (kick % 5) / 4)))
-            trial = search.kick(best[2], rng, size)
-            best = self._primal(graph, trial, ctr, None, search, cost, forbid, load, lo, hi,
-                                None, best)
-        if kick:
-            self._clock.phase("kicks", balance_range=None, gap=None,
-                              detail=f"{kick} kicks, violation {before:.4g} -> {best[0]:.4g}")
-        return best
-
-    def _primal(self, graph, lab, ctr, reduced, search: LocalSearch, cost, forbid, load, lo,
-                hi, locked, best):
-        labels = lab if reduced is None else repair(graph, lab, ctr, reduced, locked)
-        labels = search.run(labels, self._clock)
-        s = np.zeros_like(lo)
-        np.add.at(s, labels, load)
-        rows = np.arange(len(labels))
-        split = int((~contiguous_flags(graph, labels, len(lo))).sum())
-        # any violated hard constraint outweighs any balance violation
-        v = float(violation(s, lo, hi).sum()) + 1e6 * (float(forbid[labels, rows].sum()) + split)
-        c = float(cost[labels, rows].sum())
-        if best is None or v < best[0] - 1e-12 or (abs(v - best[0]) <= 1e-12 and c < best[1]):
-            return (v, c, labels)
-        return best
-
-    # -- results ------------------------------------------------------------------------
-    def _finish(self, data: dict, best: _Attempt) -> None:
-        res, labels = best.result, best.labels
-        metrics, bounds, graph = data["metrics"], data["bounds"], data["graph"]
-        m, n = self.n_territories, len(labels)
-        rows = np.arange(n)
-        self.labels_ = labels
-        self.centers_ = best.centers
-        self.distances_ = res["dist"][labels, rows]
-        lost = np.flatnonzero(~np.isfinite(self.distances_))
-        if len(lost):  # pairs beyond the search's reach: their exact distance
-            terr = np.unique(labels[lost])
-            exact = dijkstra(graph, directed=False, indices=best.centers[terr])
-            self.distances_[lost] = exact[np.searchsorted(terr, labels[lost]), lost]
-        # reported with the user's weights exactly (the solver nudges zero weights up)
-        self.objective_ = float(((self._w_user if self.objective == "compactness" else 1.0)
-                                 * self.distances_).sum())
-        unit_cost = res["cost"][labels, rows].copy()
-        if len(lost):  # the search priced these at a penalty; their true cost
-            coef = data["w"][lost] if self.objective == "compactness" else 1.0
-            unit_cost[lost] += coef * self.distances_[lost] - res["base"][labels, rows][lost]
-        self.cost_objective_ = float(unit_cost.sum())
-        # the bound holds for the nudged weights; the nudge adds at most this much
-        nudged = (data["w"] - self._w_user) if self.objective == "compactness" else 0.0
-        slack = float(np.sum(nudged * np.where(np.isfinite(res["dist"]), res["dist"], 0.0)
-                             .max(axis=0))) if np.any(nudged) else 0.0
-        self.bound_ = float(res["bound"]) - slack
-        self.bound_kind_ = res["bound_kind"]
-        # a bound over every alignment only when no center was sought
-        self.bound_scope_ = "all" if data["all_fixed"] else "these_centers"
-        self.gap_ = (max(0.0, (self.cost_objective_ - self.bound_) / abs(self.cost_objective_))
-                     if self.cost_objective_ > 0 else 0.0)
-        self.totals_ = np.zeros((m, metrics.shape[1]))
-        np.add.at(self.totals_, labels, metrics)
-        self.bounds_ = bounds
-        scale = np.maximum(metrics.sum(axis=0) / m, 1e-300)
-        self.violation_ = float(violation(self.totals_ / scale, bounds.lower / scale,
-                                          bounds.upper / scale).sum())
-        self.contiguous_ = contiguous_flags(graph, labels, m)
-        self.forbidden_ = res["forbidden"]
-        self.moved_share_ = res["moved"] if data["current"] is not None else None
-        self.locked_ok_ = bool(np.all((data["locked"] < 0) | (labels == data["locked"])))
-        ok = self.contiguous_.all() and self.forbidden_ == 0 and self.locked_ok_ \
-            and res.get("cap_met", True)
-        if not ok:
-            self.status_ = "constraint_violated"
-        elif self.violation_ > 1e-9:
-            self.status_ = "tolerance_not_met"
-        elif self.gap_ <= 1e-6:
-            self.status_ = "optimal"
-        else:
-            self.status_ = "feasible"
-        if self.status_ in ("constraint_violated", "tolerance_not_met"):
-            # the bound holds for feasible answers only; an infeasible one may be cheaper
-            self.gap_ = None
-        # the clock cut some phase short: say so, whatever the last loop reported
-        self.stopped_by_ = "time_limit" if self._clock.hit else res["stopped_by"]
-        self.needed_tolerance_ = None
-        if self.status_ == "tolerance_not_met" and not self._clock.expired():
-            self.needed_tolerance_ = self._needed_tolerance(data, best.centers)
-        self.seconds_ = self._clock.elapsed()
-
-    def _needed_tolerance(self, data: dict, ctr: np.ndarray) -> float | None:
-        """The smallest common tolerance no alignment with these centers can beat (LP)."""
-        metrics, b = data["metrics"], data["bounds"]
-        _, _, _, cost_f, forbid, _ = self._costs(data, ctr, self.disruption_weight)
-        scale = np.maximum(metrics.sum(axis=0) / len(ctr), 1e-300)
-        return min_tolerance(cost_f, forbid, metrics / scale, b.target / scale,
-                             self._clock.remaining())
+                        float(pc.base[labels, rows].sum()))}
 
     # -- pieces -------------------------------------------------------------------------
