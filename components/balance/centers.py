@@ -102,7 +102,7 @@ def move_centers(data: dict, labels: np.ndarray, ctr: np.ndarray,
     graph, coords, w, locked = data["graph"], data["coords"], data["w"], data["locked"]
     out = ctr.copy()
     cand_of: dict[int, np.ndarray] = {}
-    for i in np.flatnonzero(free):
+    for i in (int(t) for t in np.flatnonzero(free)):
         members = np.flatnonzero((labels == i) & ((locked < 0) | (locked == i)))
         if not len(members):
             continue

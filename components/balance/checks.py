@@ -146,7 +146,7 @@ def check_locked(locked: np.ndarray, given: np.ndarray, m: int, names: Names) ->
     if len(bad):
         raise ParameterError(f"locked territory index out of range at units "
                              f"{names.unit(bad)}", column="locked")
-    for i in np.flatnonzero(given >= 0):
+    for i in (int(t) for t in np.flatnonzero(given >= 0)):
         if locked[given[i]] >= 0 and locked[given[i]] != i:
             raise InfeasibleError(
                 f"the center of territory {names.territory(i)} (unit {names.unit(given[i])}) "

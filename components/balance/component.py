@@ -381,7 +381,11 @@ def _centers(table: SCUTable, centers: pd.DataFrame, m: int):
     placed = idx[idx >= 0]
     if len(np.unique(placed)) < len(placed):
         seen: set[int] = set()
-        clash = [i for i, v in enumerate(idx) if v >= 0 and (v in seen or seen.add(int(v)))]
+        clash = []
+        for i, v in enumerate(idx):
+            if v >= 0 and int(v) in seen:
+                clash.append(i)
+            seen.add(int(v))
         raise InputError(
             f"centers {preview(centers['id'].iloc[clash])} sit in the same SCU as another "
             "center; give each territory its own SCU", column="centers")

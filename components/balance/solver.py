@@ -149,7 +149,7 @@ class TerritoryBalancer:
     needed_tolerance_: float | None
     seconds_: float
 
-    def __init__(self, n_territories: int, *, tolerance: float | list[float] = 0.05,
+    def __init__(self, n_territories: int, *, tolerance: float | list[float] | np.ndarray = 0.05,
                  max_iter: int = 200, time_limit: float = 60.0, seed: int = 0,
                  center_iterations: int = 8, disruption_weight: float = 0.0,
                  max_moved: float | None = None, objective: str = "compactness",
