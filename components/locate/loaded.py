@@ -235,7 +235,7 @@ def _cpmp(self, prob, res, p, rules, rng, deadline, t0, iters, patience, site_ok
     bound = max(res.bound, st.bound)
     info: dict = {"lagrangian_bound": st.bound, "iterations": st.iterations,
                   "exact_knapsacks": st.exact_knapsack, "heuristic_sets": len(seen),
-                  "cpu": np.round(np.diff(cpu), 2).tolist()}
+                  "phase_cpu_seconds": np.round(np.diff(cpu), 2).tolist()}
     exact = self.exact == "always" or (self.exact == "auto" and n <= EXACT_POINTS)
     if exact and time.monotonic() < deadline and not (feasible and upper - bound <= 1e-9
                                                        * max(1.0, abs(upper))):

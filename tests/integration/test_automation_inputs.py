@@ -174,8 +174,8 @@ def test_out_that_is_a_file_or_not_writable_is_one_line(coded, where):
 
 
 def test_out_of_memory_is_one_line(tmp_path):
-    """An exact location model far too big for a 3 GiB address space: MemoryError is
-    reported in one line with what to do, exit 1."""
+    """A location model far too big for a 3 GiB address space is refused before anything
+    is allocated: one line with the sizes and the fix (candidate lists), exit 2."""
     import numpy as np
 
     n = 40_000
@@ -189,8 +189,9 @@ def test_out_of_memory_is_one_line(tmp_path):
         [sys.executable, "-c", code, "locate", str(tmp_path / "big.csv"), "--facilities", "5",
          "--weight", "p", "--x", "x", "--y", "y", "--exact", "always", "--out",
          str(tmp_path / "o")], capture_output=True, text=True, env=cli_env(), timeout=600)
-    assert proc.returncode == 1
-    assert "out of memory" in no_traceback(proc) and "aggregate" in proc.stderr
+    assert proc.returncode == 2
+    line = no_traceback(proc)
+    assert "40,000 demand x 40,000 candidates" in line and "--candidate-list" in line
     assert not (tmp_path / "o").exists()
 
 

@@ -44,7 +44,8 @@ from udfs.snowflake import ddl
 
 ROOT = Path(__file__).resolve().parents[2]
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-UDFS_FILES = ("udfs/__init__.py", "udfs/base.py", "udfs/execute.py", "udfs/protocol.py")
+UDFS_FILES = ("udfs/__init__.py", "udfs/base.py", "udfs/execute.py", "udfs/options.py",
+              "udfs/protocol.py")
 # Pure-Python packages shipped inside the zip (never resolved from the channel).
 BUNDLED = ("sqlglot",)
 # SNOWFLAKE_* environment variable -> Snowflake connector option
