@@ -36,10 +36,10 @@ ROOT = Path(__file__).resolve().parents[2]
 # module -> the tests that guard it, fast oracle tests first (pytest -x stops at the first
 # failure, so most mutants die in seconds; only survivors pay for the slower files)
 BALANCE_TESTS = ["tests/unit/test_core_contiguity.py", "tests/unit/test_core_local_search.py",
-                 "tests/unit/test_solver_contract.py", "tests/unit/test_balance_solver.py",
+                 "tests/unit/test_contract_balance.py", "tests/unit/test_balance_solver.py",
                  "tests/unit/test_balance_model.py"]
 LOCATE_TESTS = ["tests/unit/test_core_lagrange.py", "tests/unit/test_core_median.py",
-                "tests/unit/test_solver_contract.py", "tests/unit/test_locate.py",
+                "tests/unit/test_contract_locate.py", "tests/unit/test_locate.py",
                 "tests/unit/test_locate_honesty.py"]
 MODULES: dict[str, list[str]] = {
     "components/balance/contiguity.py": BALANCE_TESTS,
@@ -49,14 +49,29 @@ MODULES: dict[str, list[str]] = {
 }
 
 # Mutants that cannot change what the module computes, excluded from the rate. Keyed by
-# (module, the mutated line's text, the change) so an entry survives edits elsewhere in
-# the file; each says why. Keep this list short and argued: a mutant a test *could* notice
-# does not belong here.
-EQUIVALENT: dict[tuple[str, str, str], str] = {
-    ("components/locate/lagrange.py", "if k <= 0:", "LtE -> Lt"):
+# (module, the mutated line's text, the change, which of the same changes on that line)
+# so an entry survives edits elsewhere in the file; each says why. Keep this list short
+# and argued: a mutant a test *could* notice does not belong here.
+EQUIVALENT: dict[tuple[str, str, str, int], str] = {
+    ("components/locate/lagrange.py", "if k <= 0:", "LtE -> Lt", 0):
         "_choose with k == 0 then takes free[argpartition(...)[:0]] (nothing) or, when no "
         "site is free, free itself (empty): the fixed sites either way",
+    ("components/locate/lagrange.py",
+     "part = free[np.argpartition(rho[free], k - 1)[:k]] if k < len(free) else free",
+     "1 -> 0", 0):
+        "argpartition at kth=k instead of k-1 (valid: k < len(free)) still puts the k "
+        "smallest first, so [:k] is the same set",
+    ("components/balance/contiguity.py",
+     "row_of = np.repeat(np.arange(graph.shape[0]), np.diff(graph.indptr))", "0 -> 1", 0):
+        "the adjacency is square: shape[1] == shape[0]",
+    ("components/balance/local_search.py",
+     "good = (dv <= EPS) & (dc < -EPS * scale)", "Mult -> Div", 0):
+        "a pre-filter only: _round re-checks every candidate against -EPS * cost_scale and "
+        "skips the rest without changing state; cost_scale >= 1, so -EPS / scale only "
+        "admits candidates that _round then skips",
 }
+
+
 COPIED = ("components", "udfs", "workflows", "tests", "sql", "pyproject.toml")
 
 SWAPS: dict[type, type] = {
@@ -75,6 +90,7 @@ class Site:
     index: int
     line: int
     what: str
+    nth: int = 0  # the same change on the same line: 0 for the first in ast.walk order
 
 
 def _mutable(node: ast.AST) -> str | None:
@@ -104,11 +120,15 @@ def _bumped(value: int | float) -> int | float:
 def sites(source: str) -> list[Site]:
     tree = ast.parse(source)
     skip = _docstring_nodes(tree)
-    out = []
+    out: list[Site] = []
+    seen: dict[tuple[int, str], int] = {}
     for i, node in enumerate(ast.walk(tree)):
         what = None if id(node) in skip else _mutable(node)
         if what:
-            out.append(Site(i, getattr(node, "lineno", 0), what))
+            line = getattr(node, "lineno", 0)
+            nth = seen.get((line, what), 0)
+            seen[(line, what)] = nth + 1
+            out.append(Site(i, line, what, nth))
     return out
 
 
@@ -167,7 +187,7 @@ def run_tests(tree: Path, tests: list[str], timeout: float) -> str:
 
 def equivalent_reason(module: str, source: str, site: Site) -> str | None:
     line = source.splitlines()[site.line - 1].strip() if site.line else ""
-    return EQUIVALENT.get((module, line, site.what))
+    return EQUIVALENT.get((module, line, site.what, site.nth))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600.0, metavar="S",
                         help="cap per mutant's test run (default 600 s; lowered to 4x the "
                              "unmutated run, at least 120 s)")
+    parser.add_argument("--line", type=int, action="append", metavar="N",
+                        help="only the sampled mutants on these lines (to re-check survivors)")
     parser.add_argument("--target", type=float, default=0.8)
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
@@ -214,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
             chosen = (all_sites if args.per_module <= 0 or args.per_module >= len(all_sites)
                       else sorted(rng.sample(all_sites, args.per_module),
                                   key=lambda s: s.index))
+            if args.line:
+                chosen = [s for s in chosen if s.line in args.line]
             counts = {"killed": 0, "survived": 0, "timeout": 0, "invalid": 0, "equivalent": 0}
             survivors, equivalents = [], []
             started = time.monotonic()

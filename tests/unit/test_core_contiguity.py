@@ -192,13 +192,14 @@ def test_locked_paths_go_around_units_fixed_elsewhere():
 
 
 def test_locked_path_through_unit_zero():
-    # path 3 - 2 - 0 - 1 (unit 0 in the middle): center 3, unit 1 locked to it
-    g = sp.csr_matrix(([1.0] * 6, ([3, 2, 2, 0, 0, 1], [2, 3, 0, 2, 1, 0])), shape=(5, 5))
-    g = (g + sp.csr_matrix(([1.0, 1.0], ([3, 4], [4, 3])), shape=(5, 5))).tocsr()
+    """3 - 2 - 0 - 1 and 0 - 4: unit 1 is locked to territory 0 (center 3) but 0 and 2 sit
+    in territory 1 (center 4). The path 3-2-0-1 goes to territory 0, unit 0 included."""
+    rows, cols = [3, 2, 0, 0], [2, 0, 1, 4]
+    g = sp.csr_matrix((np.ones(8), (rows + cols, cols + rows)), shape=(5, 5))
     locked = np.full(5, -1)
     locked[1] = 0
     out = repair(g, np.array([1, 0, 1, 0, 1]), np.array([3, 4]), np.zeros((2, 5)), locked)
-    assert out[1] == 0 and out[3] == 0 and out[4] == 1
+    assert out.tolist() == [0, 0, 0, 0, 1]
     assert array_split(g, out) == []
 
 
@@ -221,10 +222,22 @@ def contiguous_start(g, m, rng):
     return repair(g, rng.integers(0, m, n), anchors, rng.uniform(0, 1, (m, n)))
 
 
+def triangulated(nx: int, ny: int) -> sp.csr_matrix:
+    """The grid plus one diagonal per cell: neighbours of a unit touch each other, so the
+    local test (are u's neighbours in its territory connected among themselves) matters."""
+    g = grid(nx, ny).tolil()
+    for y in range(ny - 1):
+        for x in range(nx - 1):
+            a, b = y * nx + x, (y + 1) * nx + x + 1
+            g[a, b] = g[b, a] = 1.0
+    return g.tocsr()
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_removable_is_safe_and_complete(seed):
     rng = np.random.default_rng(seed)
-    g = grid(int(rng.integers(3, 9)), int(rng.integers(3, 9)))
+    shape = int(rng.integers(3, 9)), int(rng.integers(3, 9))
+    g = triangulated(*shape) if seed % 2 else grid(*shape)
     m = int(rng.integers(2, 6))
     labels = contiguous_start(g, m, rng)
     state = Territories(g, labels, m)
@@ -281,3 +294,18 @@ def test_last_unit_of_a_territory_is_never_removable():
     assert not state.removable(0)
     assert state.size.tolist() == [1, 3]
     assert state.removable(1)
+
+
+def test_cached_answers_expire_when_a_territory_loses_then_gains_a_unit():
+    """A ring 0-1-2-3-4-5, A = {0, 1, 2}, B = {3, 4, 5}. Unit 1 is not removable (A would
+    split). 0 leaves A, then 3 joins it: A = {1, 2, 3} has 1 at its end, so 1 is now
+    removable; an answer cached before both moves must not be reused."""
+    ring = sp.csr_matrix((np.ones(12), (np.r_[np.arange(6), (np.arange(6) + 1) % 6],
+                                        np.r_[(np.arange(6) + 1) % 6, np.arange(6)])),
+                         shape=(6, 6))
+    state = Territories(ring, np.array([0, 0, 0, 1, 1, 1]), 2)
+    assert not state.removable(1)
+    state.move(0, 1)
+    state.move(3, 0)
+    assert state.labels.tolist() == [1, 0, 0, 0, 1, 1]
+    assert state.removable(1) and whole_without(ring, state.labels, 1)

@@ -27,12 +27,12 @@ def site_rules(m: int, **kw) -> SiteRules:
 
 
 def solve(costs, p, rules=None, *, exact="auto", target_gap=1e-6, coords=None, seed=0,
-          **kw):
+          seconds=60.0, **kw):
     n, m = costs.shape
     kw.setdefault("max_iterations", 60)
     kw.setdefault("patience", 15)
     return solve_median(costs, p, rules or site_rules(m), np.random.default_rng(seed),
-                        deadline=time.monotonic() + 60, coords=coords,
+                        deadline=time.monotonic() + seconds, coords=coords,
                         weights=np.ones(n), exact=exact, target_gap=target_gap, **kw)
 
 
@@ -151,6 +151,36 @@ def test_exact_step_repairs_a_poor_incumbent(seed):
     assert res.objective == pytest.approx(opt) and res.exact_status == "optimal"
 
 
+@pytest.mark.parametrize("seed", [8, 17, 70])
+def test_exact_step_on_coverage_costs_with_zero_cost_ties(seed):
+    """0/w costs (as max_coverage builds them): many points cost 0 at their first and
+    second site, so the truncation thresholds are 0; a point exactly at its threshold is
+    not over it, and the exact step must finish, not spin until the deadline."""
+    rng = np.random.default_rng(seed)
+    costs = (rng.uniform(size=(10, 9)) < 0.6) * rng.integers(1, 4, 10)[:, None] * 1.0
+    opt, _ = pmedian_brute(costs, 3)
+    assert pmedian_lp(costs, 3) < opt - 0.2
+    res = solve(costs, 3, seconds=20.0)
+    check_answer(res, costs, 3, opt, site_rules(9))
+    assert res.objective == pytest.approx(opt) and res.exact_status == "optimal"
+    assert res.bound == pytest.approx(opt)
+
+
+@pytest.mark.parametrize("seed", [1, 3, 9])
+def test_lagrangian_solution_restarts_a_stuck_search(seed):
+    """With no VNS iterations the search stops at its first local optimum; one round from
+    the Lagrangian relaxed solution (a Lagrangian heuristic) finds a better one."""
+    rng = np.random.default_rng(seed)
+    pts, sites = rng.uniform(0, 10, (60, 2)), rng.uniform(0, 10, (40, 2))
+    costs = np.linalg.norm(pts[:, None] - sites[None], axis=2)
+    kw = dict(exact="never", max_iterations=0, patience=0)
+    stuck = solve(costs, 8, max_rounds=0, **kw)
+    restarted = solve(costs, 8, max_rounds=1, **kw)
+    assert restarted.objective < stuck.objective - 1e-6
+    assert restarted.objective == pytest.approx(value(costs, restarted.open))
+    assert restarted.stats["search_rounds"] == 2 and stuck.stats["search_rounds"] == 1
+
+
 def test_no_exact_step_when_the_gap_is_within_target():
     costs, _opt, lp = gap_instance(18)
     res = solve(costs, 3, exact="always", target_gap=0.5)
@@ -170,6 +200,8 @@ def test_long_lists_on_many_sites_still_give_a_valid_bound():
     assert res.bound <= lp + 1e-7 * max(lp, 1.0) and res.objective >= lp - 1e-9
     full = solve(costs[:, :1200], 15, exact="never", max_iterations=20, patience=5)
     assert full.stats["lagrangian"]["list_width"] == 1200  # dense up to 1,200 sites
+    over = solve(costs[:, :1201], 15, exact="never", max_iterations=20, patience=5)
+    assert over.stats["lagrangian"]["list_width"] < 1201  # lists from 1,201
 
 
 def test_search_rounds_are_counted_and_bounded():
@@ -228,6 +260,29 @@ def test_constrained_greedy_adds_the_best_allowed_site_each_time(seed):
         chosen.append(j)
     if len(out) < p:  # it stopped only because nothing more could be added
         assert not [k for k in range(m) if can_add(out, k)]
+
+
+def test_budget_allows_float_rounding_and_nothing_more():
+    """Sums of float costs may land a hair over the budget: 1e-12 relative is allowed."""
+    costs = np.array([[1.0, 5.0], [5.0, 1.0]])
+    edge = 1.0 * (1 + 1e-12)  # the budget with its rounding slack, exactly
+    for cost, fits in [(edge, True), (1.0 + 1e-9, False), (1.0 + 1e-6, False)]:
+        rules = site_rules(2, budget=1.0, budget_cost=np.array([cost, 0.0]))
+        assert feasible_start(np.array([0]), rules) is fits
+        picked = constrained_greedy(costs, 2, rules).tolist()
+        assert (0 in picked) is fits, cost
+
+
+def test_budget_needs_both_a_limit_and_what_it_counts():
+    """A budget limit without budget costs (or the reverse) limits nothing."""
+    costs = np.random.default_rng(0).uniform(1, 20, (12, 8))
+    plain = constrained_greedy(costs, 3, site_rules(8)).tolist()
+    assert len(plain) == 3
+    assert constrained_greedy(costs, 3, site_rules(8, budget_cost=np.full(8, 9.0))
+                              ).tolist() == plain
+    assert constrained_greedy(costs, 3, site_rules(8, budget=1.0)).tolist() == plain
+    assert feasible_start(np.array(plain), site_rules(8, budget_cost=np.full(8, 9.0)))
+    assert feasible_start(np.array(plain), site_rules(8, budget=1.0))
 
 
 def test_constrained_greedy_spends_the_budget_exactly_and_no_more():
