@@ -278,3 +278,33 @@ def test_site_fixing_fixes_nothing_when_every_free_site_is_needed():
     closed, opened = fix_sites(lb, 4, fixed, eligible, 1e9)
     assert closed.tolist() == [False] * 4 + [True]
     assert not opened.any()
+
+
+def test_deadline_is_checked_before_every_step(monkeypatch):
+    """An injected clock that advances 0.5 s per reading (exact in binary): with the deadline
+    2 s away the 4th reading is the deadline itself, so exactly 3 steps run."""
+    from tests.contract import SteppingTime, stepping
+
+    costs = planar(12, 9, 1)
+    with stepping(monkeypatch, SteppingTime(0.5)) as fake:
+        lb = bound(costs, 3, 1e6, deadline=fake.t + 2.0, stall=10**6, min_step=0.0,
+                   progress=0.0)
+    assert lb.stopped_by == "time_limit" and lb.iterations == 3
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_site_fixing_at_a_tie_fixes(seed):
+    """A site whose forced bound equals the incumbent is fixed: no *better* solution has it
+    (the rounding tolerance counts a tie as reaching the incumbent)."""
+    rng = np.random.default_rng(seed)
+    costs = rng.integers(1, 30, (10, 9)).astype(float) + rng.uniform(0, 1e-3, (10, 9))
+    fixed, eligible = np.zeros(9, bool), np.ones(9, bool)
+    opt, _ = pmedian_brute(costs, 3)
+    lb = bound(costs, 3, opt * 1.2, max_iterations=40)
+    forced_open, forced_closed = _forced_bounds(costs, lb, 3, fixed, eligible)
+    in_sol = np.zeros(9, bool)
+    in_sol[lb.chosen] = True
+    for j in range(9):
+        level = forced_closed[j] if in_sol[j] else forced_open[j]
+        closed, opened = fix_sites(lb, 3, fixed, eligible, float(level))
+        assert (opened if in_sol[j] else closed)[j], j

@@ -325,3 +325,21 @@ def test_budget_never_leaves_fewer_than_p():
                                                                      opening_costs=f)
     assert len(la.open_) == p
     assert la.objective_ == pytest.approx(opt)
+
+
+def test_search_gets_its_share_of_the_time_and_the_bound_the_rest(monkeypatch):
+    """heuristic_share=0.5: the VNS stops at half the time, the bound then runs. Time is an
+    injected clock (0.01 s per reading), so this holds however loaded the machine is."""
+    from tests.contract import SteppingTime, stepping
+
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(0, 100, (200, 2))
+    costs = np.linalg.norm(pts[:, None] - pts[None], axis=2)
+    with stepping(monkeypatch, SteppingTime(0.01)) as fake:
+        res = solve_median(costs, 10, site_rules(200), np.random.default_rng(0),
+                           deadline=fake.t + 4.0, coords=None, weights=np.ones(200),
+                           exact="never", max_iterations=10**6, patience=10**6,
+                           target_gap=0.0, heuristic_share=0.5)
+    assert res.stats["vns"]["stopped_by"] == "time_limit"
+    assert 1.5 <= res.stats["heuristic_seconds"] <= 2.0 + 0.2
+    assert res.stats["lagrangian"]["iterations"] >= 3
