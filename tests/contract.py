@@ -3,6 +3,7 @@ timings, result state of a solver object, and an injected clock for the locate m
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import time
 from typing import Any
@@ -40,14 +41,37 @@ def state(obj) -> dict:
     return out
 
 
+def _plain(value: Any) -> Any:
+    """Dataclasses as dicts, timings dropped, so results compare field by field."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if not any(t in k for t in TIMING)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _equal(x: Any, y: Any, where: str) -> None:
+    if isinstance(x, dict) and isinstance(y, dict):
+        assert x.keys() == y.keys(), (where, set(x) ^ set(y))
+        for k in x:
+            _equal(x[k], y[k], f"{where}.{k}")
+    elif isinstance(x, list) and isinstance(y, list):
+        assert len(x) == len(y), where
+        for i, (a, b) in enumerate(zip(x, y, strict=True)):
+            _equal(a, b, f"{where}[{i}]")
+    elif isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        np.testing.assert_array_equal(x, y, err_msg=where)
+    else:
+        assert x == y or (isinstance(x, float) and np.isnan(x) and np.isnan(y)), (where, x, y)
+
+
 def assert_same_state(a: dict, b: dict) -> None:
+    """Two solver states (from :func:`state`) are equal, attribute by attribute."""
     assert a.keys() == b.keys(), set(a) ^ set(b)
     for key in a:
-        x, y = a[key], b[key]
-        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
-            np.testing.assert_array_equal(x, y, err_msg=key)
-        else:
-            assert x == y or (isinstance(x, float) and np.isnan(x) and np.isnan(y)), key
+        _equal(_plain(a[key]), _plain(b[key]), key)
 
 
 def one_line_naming(err: Exception, name: str, given: str) -> None:

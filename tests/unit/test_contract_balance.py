@@ -91,10 +91,18 @@ def test_cli_says_it_in_one_line(args, name, tmp_path, capsys):
 
     csv = tmp_path / "t.csv"
     grid_scus(4, 4).to_csv(csv, index=False)
-    code = main(["balance", str(csv), "--metric", "load", *args])
+    try:  # argparse refuses a bad choice itself (SystemExit 2), our checks return 2
+        code = main(["balance", str(csv), "--metric", "load", *args, "--out",
+                     str(tmp_path / "out")])
+    except SystemExit as exit_:
+        code = exit_.code
     err = capsys.readouterr().err
-    assert code == 2 and "Traceback" not in err and name in err
-    assert len([line for line in err.splitlines() if line.strip()]) == 1, err
+    assert code == 2 and "Traceback" not in err
+    # one message line (argparse also prints its usage block above it)
+    said = [line for line in err.splitlines()
+            if line.strip() and not line.startswith(("usage:", " "))]
+    assert len(said) == 1 and name in said[0] and "error:" in said[0], err
+    assert not (tmp_path / "out").exists()  # nothing written
 
 
 @pytest.mark.parametrize("kw", SOLVERS, ids=SOLVER_IDS)
