@@ -224,3 +224,21 @@ def test_violation_is_the_distance_outside_the_bounds():
     hi = np.full((3, 2), 1.1)
     assert violation(s, lo, hi).tolist() == pytest.approx([0.4, 0.1, 0.0])
     assert violation(s[0], lo[0], hi[0]) == pytest.approx(0.4)
+
+
+def test_swap_rounds_repeat_while_they_help():
+    """0 1 2 / 3 4 5 with A = {0, 1, 3, 4} (loads 2 1 1 1 = 5) and B = {2, 5} (4 + 5 = 9),
+    target 7: balance (A = {0, 1, 2}) takes more than one round of swaps, so the rounds
+    must go on after a round that made a single swap."""
+    g = sp.csr_matrix((np.ones(7), ([0, 1, 3, 4, 0, 1, 2], [1, 2, 4, 5, 3, 4, 5])),
+                      shape=(6, 6))
+    g = (g + g.T).tocsr()
+    w = np.array([2.0, 1, 4, 1, 1, 5])
+    load = (w / 7.0)[:, None]
+    fixed = np.zeros(6, bool)
+    fixed[[0, 5]] = True
+    search = LocalSearch(g, np.zeros((2, 6)), load, np.full((2, 1), 0.97),
+                         np.full((2, 1), 1.03), np.ones((2, 1)), fixed)
+    out = search.run(np.array([0, 0, 1, 0, 0, 1]), Clock(60))
+    assert viol(sums(out, load, 2), search.lo, search.hi) == 0.0
+    assert array_split(g, out) == [] and out[0] == 0 and out[5] == 1
