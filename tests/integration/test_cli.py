@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import DATA, grid_edges, grid_scus
+from tests.oracles import frame_split
 from workflows.cli import main
 
 TERRAPLAN = Path(sys.executable).parent / "terraplan"
@@ -58,6 +59,7 @@ def test_balance_writes_contract_files(tmp_path):
     assert {"territory", "center", "n_units", "population", "population_ratio", "accounts",
             "compactness", "contiguous"} <= set(terr.columns)
     assert terr["contiguous"].all()
+    assert frame_split(assign, pd.read_csv(DATA / "edges.csv", dtype=str)) == []
     assert terr["population_ratio"].between(0.95 - 1e-9, 1.05 + 1e-9).all()
     report = json.loads((out / "report.json").read_text())
     assert report["status"] in ("feasible", "optimal")

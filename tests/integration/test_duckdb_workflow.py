@@ -12,6 +12,7 @@ import pytest
 
 from components.errors import InputError, NegativeValueError
 from tests.conftest import ROOT
+from tests.oracles import frame_split
 from udfs.duckdb import DuckDBWarehouse, register_functions
 from workflows.runner import run_workflow
 
@@ -36,6 +37,9 @@ def test_demo_writes_tables_csv_report_and_map(demo_run):
     step = report["steps"]["balance"]
     assert step["status"] in ("feasible", "optimal")
     assert step["contiguous"] is True
+    assign = pd.read_csv(out / "territory_assignments.csv", dtype=str)
+    edges = pd.read_csv(ROOT / "workflows" / "examples" / "data" / "edges.csv", dtype=str)
+    assert frame_split(assign, edges) == []
     for metric in ("population", "accounts"):
         assert 0.95 - 1e-9 <= step["balance"][metric]["min_ratio"]
         assert step["balance"][metric]["max_ratio"] <= 1.05 + 1e-9

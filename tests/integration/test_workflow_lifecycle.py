@@ -12,6 +12,7 @@ import yaml
 
 from components.errors import InputError
 from tests.conftest import ROOT
+from tests.oracles import frame_split
 from udfs.duckdb import DuckDBWarehouse
 from workflows.cli import main
 from workflows.history import diff_runs, list_runs, rollback
@@ -163,6 +164,11 @@ def test_scenarios_side_by_side(tmp_path, capsys):
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT COUNT(DISTINCT territory) FROM "
                        "territory_assignments__half_5").fetchone() == (5,)
+    edges = pd.read_csv(EXAMPLES / "data" / "edges.csv", dtype=str)
+    for name in ("current_10", "half_5"):
+        assign = con.execute(f"SELECT CAST(id AS VARCHAR) AS id, territory FROM "
+                             f"territory_assignments__{name}").df()
+        assert frame_split(assign, edges) == [], name
     con.close()
 
 

@@ -14,18 +14,24 @@ from pathlib import Path
 import pandas as pd
 
 from components.balance import territory_balancing
+from tests.oracles import frame_split
 
 DATA = Path(__file__).resolve().parents[2] / "workflows" / "examples" / "data"
 
 
+EDGES = pd.read_csv(DATA / "edges.csv", dtype={"from_id": str, "to_id": str})
+
+
 def _demo_run(**extra) -> tuple[bytes, dict]:
     scus = pd.read_csv(DATA / "scus.csv", dtype={"scu_id": str}).drop(columns=["wkt"])
-    edges = pd.read_csv(DATA / "edges.csv", dtype={"from_id": str, "to_id": str})
+    edges = EDGES
     res = territory_balancing(scus, edges=edges, territories=10,
                               metrics=["population", "accounts"], id="scu_id", lon="lon",
                               lat="lat", current="current_territory", tolerance=0.05, seed=0,
                               **{"time_limit": 120, **extra})
     tables = b"".join(df.to_csv(index=False).encode() for df in res.tables.values())
+    # contiguity by the BFS oracle, not by the solver's own flag
+    assert res.report["contiguous"] == (frame_split(res.tables["assignments"], EDGES) == [])
     return tables, res.report
 
 

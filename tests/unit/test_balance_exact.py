@@ -12,12 +12,12 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from components.balance import TerritoryBalancer
 from components.balance import exact as exact_mod
-from components.balance.contiguity import contiguous_flags
 from components.balance.exact import assignment_cost, solve_exact
 from components.balance.solver import tolerance_bounds
 from tests.benchmarks import instances as instances_mod
 from tests.benchmarks.balance_refs import hess_samuels, lp_bound, star_shaped
 from tests.benchmarks.instances import make_instance
+from tests.oracles import array_split
 
 
 def grid_graph(nx: int, ny: int, rng: np.random.Generator) -> sp.csr_matrix:
@@ -51,7 +51,7 @@ def brute_force(graph, metrics, centers, lower, upper, w, kind: str):
     for r in np.flatnonzero(ok)[np.argsort(cost[ok], kind="stable")]:
         if kind == "star" and not star_shaped(graph, labels[r], centers).all():
             continue
-        if kind == "connected" and not contiguous_flags(graph, labels[r], m).all():
+        if kind == "connected" and array_split(graph, labels[r]):
             continue
         best, best_lab = cost[r], labels[r]
         break
@@ -77,7 +77,7 @@ def test_matches_brute_force_on_tiny_instances(seed):
         assert r.status == "optimal"
         assert r.objective == pytest.approx(star, rel=1e-7)
         assert r.bound <= r.objective + 1e-6
-        assert contiguous_flags(g, r.labels, m).all()
+        assert array_split(g, r.labels) == []
         assert star_shaped(g, r.labels, centers).all()
     # star-shaped territories are a subset of the contiguous ones
     assert free <= conn + 1e-9 <= star + 2e-9 or not np.isfinite(conn)
@@ -115,7 +115,7 @@ def test_at_least_as_good_as_the_heuristic_and_heuristic_close():
     b = tolerance_bounds(a, m, np.array([tol]))
     r = solve_exact(inst.graph, a, h.centers_, b, weights=a[:, 0], time_limit=30)
     assert r.status == "optimal"
-    assert contiguous_flags(inst.graph, r.labels, m).all()
+    assert array_split(inst.graph, r.labels) == []
     assert (r.labels[h.centers_] == np.arange(m)).all()
     ratio = np.bincount(r.labels, weights=a[:, 0], minlength=m) / (a.sum() / m)
     assert ratio.min() >= 1 - tol - 1e-9 and ratio.max() <= 1 + tol + 1e-9
@@ -161,7 +161,7 @@ def test_locked_units_are_honoured():
     r = solve_exact(inst.graph, a, centers, b, locked=locked, time_limit=20)
     assert r.status == "optimal"
     assert (r.labels[movers] == 0).all()
-    assert contiguous_flags(inst.graph, r.labels, m).all()
+    assert array_split(inst.graph, r.labels) == []
     assert r.objective >= free.objective - 1e-6
     # a center locked to another territory cannot be satisfied, and says so
     clash = np.full(60, -1)
@@ -209,7 +209,7 @@ def test_time_limit_status_is_honest():
     assert r.status in ("time_limit_feasible", "time_limit_no_solution", "optimal")
     if r.status == "time_limit_feasible":
         assert r.bound <= r.objective + 1e-6 and r.mip_gap >= 0
-        assert contiguous_flags(inst.graph, r.labels, m).all()
+        assert array_split(inst.graph, r.labels) == []
     if r.status == "time_limit_no_solution":
         assert r.labels is None and np.isnan(r.objective)
     if r.status == "optimal":

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from components.balance import territory_balancing
 from components.errors import InfeasibleError, InputError, ParameterError, UnknownIdError
 from tests.conftest import grid_edges, grid_scus
+from tests.oracles import frame_split
 
 GRID = dict(edges=grid_edges(8, 8))
 
@@ -20,6 +21,14 @@ def balance(df=None, **kw):
     kw.setdefault("metrics", ["load"])
     kw.setdefault("time_limit", 20)
     return territory_balancing(df, **{**GRID, **kw})
+
+
+def whole(res, edges=None) -> bool:
+    """Every territory one piece by the BFS oracle, and the report says the same."""
+    split = frame_split(res.tables["assignments"], GRID["edges"] if edges is None else edges)
+    assert res.report["contiguous"] == (not split)
+    assert sorted(res.report.get("noncontiguous_territories", [])) == sorted(map(str, split))
+    return not split
 
 
 def ratios(res, metric="load"):
@@ -72,7 +81,7 @@ def test_mixed_fixed_and_free_centers():
     terr = res.tables["territories"].set_index("territory")
     assert terr.loc["home", "center"] == "u000"
     assert set(terr.index) == {"home", "free1", "free2"}
-    assert res.report["contiguous"]
+    assert whole(res)
 
 
 def test_locked_units_stay_and_stay_contiguous():
@@ -84,7 +93,7 @@ def test_locked_units_stay_and_stay_contiguous():
     res = balance(df, territories=2, centers=centers, locked="lock", tolerance=0.1)
     assign = res.tables["assignments"].set_index("id")
     assert assign.loc["u030", "territory"] == "west"
-    assert res.report["contiguous"] and res.report["locked_respected"]
+    assert whole(res) and res.report["locked_respected"]
 
 
 def test_unknown_locked_territory():
@@ -102,7 +111,7 @@ def test_regions_are_never_crossed():
     joined = res.tables["assignments"].merge(df[["id", "state"]], on="id")
     assert (joined.groupby("territory")["state"].nunique() == 1).all()
     assert set(joined["state"]) == {"A", "B"}
-    assert res.report["contiguous"]
+    assert whole(res)
 
 
 def test_more_regions_than_territories_is_infeasible():
@@ -177,8 +186,7 @@ def test_property_locked_bounds_contiguity(nx, ny, m, seed, n_locked, tol):
     assign = res.tables["assignments"]
     assert len(assign) == len(df) and assign["id"].is_unique  # single assignment
     # contiguous, or honestly reported (locks whose paths to their centers collide)
-    assert res.report["contiguous"] or (res.report["status"] == "constraint_violated"
-                                        and res.report["noncontiguous_territories"])
+    assert whole(res, grid_edges(nx, ny)) or res.report["status"] == "constraint_violated"
     locked = df.dropna(subset=["lock"]).set_index("id")["lock"]
     assert (assign.set_index("id").loc[locked.index, "territory"] == locked).all()
     if res.report["status"] in ("feasible", "optimal"):
@@ -192,7 +200,7 @@ def test_exact_method_proves_optimality_and_never_loses():
     assert exact.report["exact"]["status"] == "optimal"
     assert exact.report["status"] == "optimal" and exact.report["gap"] <= 1e-6
     assert exact.report["objective"] <= heur.report["objective"] + 1e-6
-    assert exact.report["contiguous"] and exact.report["balance"]["load"]["within_bounds"]
+    assert whole(exact) and exact.report["balance"]["load"]["within_bounds"]
     assert "HiGHS" in exact.report["lower_bound_scope"]
 
 

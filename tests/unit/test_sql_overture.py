@@ -10,7 +10,6 @@ times.
 from __future__ import annotations
 
 import itertools
-import os
 from pathlib import Path
 
 import duckdb
@@ -23,12 +22,12 @@ from components.roads import read_osm, run
 from components.roads.speeds import speed_table
 from components.roads.sql import OVERTURE_MODES, overture_segments_sql
 from components.sqlgen import DIALECTS
+from tests.golden import assert_golden
 from tests.overture_data import from_way_nodes, haversine, line_length, load, sample_town
 from tests.overture_data import st_length as st_length_py
 from tests.roads_data import bundled_extract
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "sql" / "roads"
-UPDATE = os.environ.get("TERRAPLAN_UPDATE_GOLDEN") == "1"
 
 GOLDEN = {
     "overture_segments": lambda d: overture_segments_sql(
@@ -44,10 +43,7 @@ GOLDEN = {
 def test_golden(name, dialect):
     sql = GOLDEN[name](dialect)
     golden = SNAPSHOTS / name / f"{dialect}.sql"
-    if UPDATE or not golden.exists():
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(sql)
-    assert sql == golden.read_text(), f"regenerate with TERRAPLAN_UPDATE_GOLDEN=1: {golden}"
+    assert_golden(golden, sql)
     assert len(sqlglot.parse(sql, read=dialect)) == 1
 
 

@@ -8,7 +8,6 @@ total length, travel time and shortest paths.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
@@ -22,10 +21,10 @@ from scipy.sparse.csgraph import dijkstra
 from components.roads import TAGS, read_osm, run
 from components.roads.sql import osm_way_nodes_sql, road_segments_sql
 from components.sqlgen import DIALECTS
+from tests.golden import assert_golden
 from tests.roads_data import bundled_extract, write_river_town
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "sql" / "roads"
-UPDATE = os.environ.get("TERRAPLAN_UPDATE_GOLDEN") == "1"
 
 GOLDEN = {
     "osm_way_nodes": lambda d: osm_way_nodes_sql(
@@ -43,10 +42,7 @@ GOLDEN = {
 def test_golden(name, dialect):
     sql = GOLDEN[name](dialect)
     golden = SNAPSHOTS / name / f"{dialect}.sql"
-    if UPDATE or not golden.exists():
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(sql)
-    assert sql == golden.read_text(), f"regenerate with TERRAPLAN_UPDATE_GOLDEN=1: {golden}"
+    assert_golden(golden, sql)
     assert len(sqlglot.parse(sql, read=dialect)) == 1
 
 
