@@ -81,9 +81,10 @@ def min_total_cost(self, p, rules, rng, deadline, coords, w, iters, patience, ca
                              closest=self.closest_assignment, rank=self._rank,
                              out_cost=out_cost, out_in_closest=self.allow_unassigned,
                              time_limit=max(deadline - time.monotonic(), 0.01),
-                             gap=self.target_gap * 0.1)
+                             gap=self.target_gap * 0.1, node_limit=EXACT_NODES)
         self.stats_["exact"] = {"method": "HiGHS assignment model", "status": r.status,
-                                "seconds": r.seconds, "size": list(r.size)}
+                                "seconds": r.seconds, "size": list(r.size),
+                                "node_limit": EXACT_NODES}
         if r.x is not None and r.open is not None:
             cand = cap_mod.Allocation(r.x, np.bincount(r.x[r.x >= 0],
                                                        weights=a[r.x >= 0], minlength=m),

@@ -212,7 +212,7 @@ def _exact(costs: np.ndarray, p: int, rules: SiteRules, engine: SwapEngine, lb, 
         trunc = np.minimum(costs, thresholds[:, None])
         r = median_levels(trunc, side, time_limit=deadline - time.monotonic(),
                           gap=target_gap * 0.1)
-        if r.bound is not None and r.status in ("optimal", "time_limit"):
+        if r.bound is not None and r.status in ("optimal", "time_limit", "node_limit"):
             best_bound = max(best_bound, min(r.bound, upper))
         if r.open is None:
             status = r.status

@@ -99,6 +99,8 @@ def _solve(c, integrality, lb, ub, constraints, time_limit, gap, sites, ny, offs
         return MilpResult("time_limit", None, None, None, None, None,
                           time.monotonic() - t0, size)
     status = STATUS.get(res.status, "error")
+    if res.status == 4 and "limit reached" in str(res.message).lower():
+        status = "node_limit"  # scipy does not know HiGHS's node limit: a budget stop
     seconds = time.monotonic() - t0
     if res.x is None:
         return MilpResult(status, None, _proven_bound(res, status, lp=not np.any(integrality)),
@@ -118,7 +120,7 @@ def _proven_bound(res, status: str, *, lp: bool) -> float | None:
     nothing (its objective is that of a basis that is not optimal). Only a finished
     solve may fall back to its objective when no dual bound is reported.
     """
-    if status not in ("optimal", "time_limit"):
+    if status not in ("optimal", "time_limit", "node_limit"):
         return None
     if lp:
         return float(res.fun) if status == "optimal" and res.fun is not None else None
