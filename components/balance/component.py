@@ -29,7 +29,7 @@ from components.errors import (
     UnknownIdError,
     preview,
 )
-from components.result import ComponentResult
+from components.result import ComponentResult, solve_status
 from components.scu import NEW_UNIT, SCUColumns, SCUTable, in_id_order, validate_scus
 
 
@@ -428,7 +428,7 @@ def _result(table: SCUTable, solver: TerritoryBalancer, names: np.ndarray, p: di
     terr["contiguous"] = contiguous
     report: dict[str, Any] = {
         "component": SPEC.name,
-        "status": solver.status_,
+        "status": solve_status(solver.status_),
         "stopped_by": solver.stopped_by_,
         "objective": solver.objective_,
         "cost": solver.cost_objective_,

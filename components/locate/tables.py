@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from components.locate.spec import SPEC
-from components.result import ComponentResult
+from components.result import ComponentResult, solve_status
 from components.scu import SCUTable
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def result_tables(table: SCUTable, weights: np.ndarray, cand: Sites, comp: Sites
     served_w = float(weights[a >= 0].sum())
     reasons = pd.Series(s.reason_[a < 0]).value_counts().to_dict() if (a < 0).any() else {}
     report: dict[str, Any] = {
-        "component": SPEC.name, "strategy": p["strategy"], "status": s.status_,
+        "component": SPEC.name, "strategy": p["strategy"], "status": solve_status(s.status_),
         "objective": s.objective_, "objective_meaning": _meaning(p["strategy"]),
         "lower_bound": s.lower_bound_, "gap": s.gap_, "stopped_by": s.stopped_by_,
         "n_points": table.n, "n_candidates": int((cand.kind == "candidate").sum()),
